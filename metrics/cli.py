@@ -1,0 +1,416 @@
+"""``python -m metrics``: everything the dashboard does with data, from the command line.
+
+Exit status: 0 done; 1 rejected/unreadable/empty file or no such version (nothing changed);
+2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema as S
+from .definitions import DOMAIN_KEYS, METRICS, format_value
+from .selection import LEVELS, Selection, SelectionError, month_str
+from .settings import load_settings
+from .store import NoSuchVersion, Store, StoreBusy
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PACKAGE_ROOT / "data" / "store"
+DEMO_MARKER = ".demo"
+
+
+class UsageError(Exception):
+    pass
+
+
+def resolve_data_dir(explicit: str | None) -> tuple[Path, bool]:
+    """(data dir, is it the default one). --data-dir, else $GRIDBOARD_DATA_DIR, else data/store."""
+    if explicit:
+        return Path(explicit), False
+    env = os.environ.get("GRIDBOARD_DATA_DIR")
+    if env:
+        return Path(env), False
+    return DEFAULT_DATA_DIR, True
+
+
+def ensure_demo(data_dir: Path, is_default: bool) -> None:
+    """Only the default data dir fills itself with the demo city on first use."""
+    store = Store(data_dir)
+    if is_default and store.is_empty():
+        write_sample(store, seed=2026, scale=1.0)
+
+
+def write_sample(store: Store, *, seed: int, scale: float) -> list[dict]:
+    from .ingest import ingest_frames
+    from .sample import generate_city
+
+    frames = generate_city(seed=seed, scale=scale)
+    settings = load_settings(store.root)
+    out = ingest_frames(store, frames, user="示例数据", settings=settings)
+    (store.root / DEMO_MARKER).write_text(json.dumps({"seed": seed, "scale": scale}),
+                                          encoding="utf-8")
+    _write_demo_boundaries(store, frames["units"], seed)
+    return out
+
+
+def _write_demo_boundaries(store: Store, units: pd.DataFrame, seed: int) -> None:
+    try:
+        from .boundaries import generate_boundaries
+    except ImportError:
+        return
+    fc = generate_boundaries(units, seed=seed)
+    (store.root / "boundaries.geojson").write_text(json.dumps(fc, ensure_ascii=False),
+                                                   encoding="utf-8")
+
+
+def is_demo(data_dir: Path) -> bool:
+    """True while every table still holds the demo city (an upload replaces that claim)."""
+    marker = Path(data_dir) / DEMO_MARKER
+    if not marker.exists():
+        return False
+    store = Store(data_dir)
+    return all(v["user"] == "示例数据" for t in S.TABLES for v in [store.current(t)] if v)
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def _json_value(v: object) -> object:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float):
+        return None if math.isnan(v) else v
+    if hasattr(v, "item"):  # numpy scalars
+        v = v.item()
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        return v
+    if isinstance(v, (dt.datetime, pd.Timestamp)):
+        return v.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+def frame_records(df: pd.DataFrame) -> list[dict]:
+    cols = list(df.columns)
+    return [{c: _json_value(v) for c, v in zip(cols, row, strict=True)}
+            for row in df.itertuples(index=False, name=None)]
+
+
+def report_payload(domain: str, sel: Selection, df: pd.DataFrame, settings, targets: dict | None,
+                   extra: dict | None = None) -> dict:
+    from .targets import time_elapsed
+
+    as_of = df.attrs["as_of"]
+    out = {
+        "domain": domain,
+        "level": sel.level,
+        "from": month_str(df.attrs["first"]),
+        "to": month_str(df.attrs["last"]),
+        "as_of": as_of.strftime("%Y-%m-%dT%H:%M:%S"),
+        "settings": {"response_hours": settings.response_hours, **settings.score_weights(),
+                     "ranking_n": settings.ranking_n},
+        "rows": frame_records(df[["unit_code", "unit_name", *DOMAIN_KEYS[domain]]]),
+        "time_elapsed": time_elapsed(as_of),
+        "targets": targets or {},
+    }
+    if "snapshot" in df.attrs:
+        out["snapshot"] = df.attrs["snapshot"]
+    out.update(extra or {})
+    return out
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    filters: dict[str, list[str]] = {}
+    unit = None
+    for item in args.filter or []:
+        if "=" not in item:
+            raise UsageError(f"--filter 应为 KEY=VALUE：{item}")
+        k, v = item.split("=", 1)
+        k = k.strip()
+        if k == "unit":
+            unit = v.strip()
+            continue
+        filters.setdefault(k, []).append(v.strip())
+    if args.period and (args.from_ or args.to):
+        raise UsageError("--period 与 --from/--to 只能二选一")
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = dt.datetime.fromisoformat(args.as_of)
+        except ValueError:
+            raise UsageError(f"--as-of 应为 YYYY-MM-DDTHH:MM:SS：{args.as_of}") from None
+        if as_of.tzinfo is not None:
+            raise UsageError("--as-of 不带时区(按北京时间)")
+    scope = getattr(args, "scope", None)
+    if getattr(args, "user", None):
+        from .auth import AccountStore
+
+        acct = AccountStore(args.data_dir_resolved).get(args.user)
+        if acct is None:
+            raise UsageError(f"没有用户 {args.user}")
+        scope = acct.scope
+    try:
+        return Selection.make(args.level, period=args.period, period_from=args.from_,
+                              period_to=args.to, as_of=as_of, unit=unit, filters=filters,
+                              scope=scope)
+    except SelectionError as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_report(args: argparse.Namespace, store: Store) -> int:
+    from .db import connect
+    from .domains import report
+    from .targets import with_targets
+
+    settings = load_settings(store.root)
+    sel = _selection(args)
+    con = connect(store, settings)
+    try:
+        df = report(con, args.domain, sel, settings=settings)
+        targets = with_targets(con, df, df.attrs["as_of"])
+    except SelectionError as e:
+        raise UsageError(str(e)) from None
+    finally:
+        con.close()
+    if args.format == "json":
+        print(json.dumps(report_payload(args.domain, sel, df, settings, targets),
+                         ensure_ascii=False))
+    elif args.format == "csv":
+        from .xlsx import safe_csv_text
+
+        sys.stdout.buffer.write(safe_csv_text(df[["unit_code", "unit_name",
+                                                  *DOMAIN_KEYS[args.domain]]]))
+    else:
+        shown = df[["unit_code", "unit_name", *DOMAIN_KEYS[args.domain]]].copy()
+        for k in DOMAIN_KEYS[args.domain]:
+            shown[k] = [format_value(k, v) for v in shown[k]]
+        shown.columns = ["代码", "名称", *[METRICS[k].label for k in DOMAIN_KEYS[args.domain]]]
+        print(f"# {args.domain} {month_str(df.attrs['first'])}..{month_str(df.attrs['last'])} "
+              f"截止 {df.attrs['as_of']:%Y-%m-%d %H:%M:%S}")
+        with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                               "display.width", 250):
+            print(shown.to_string(index=False))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, store: Store) -> int:
+    from .ingest import Rejected, Source, ingest
+
+    if args.table not in S.TABLES:
+        raise UsageError(f"未知的表 {args.table}(可用：{', '.join(S.TABLES)})")
+    path = Path(args.file)
+    if not path.is_file():
+        print(json.dumps({"errors": [{"row": None, "column": "", "value": str(path),
+                                      "reason": "文件不存在或无法读取"}], "warnings": []},
+                         ensure_ascii=False) if args.json else f"文件不存在或无法读取：{path}")
+        return 1
+    settings = load_settings(store.root)
+    try:
+        line = ingest(store, args.table, Source(path.name, path=path), user=args.user,
+                      settings=settings, replace=args.replace)
+    except Rejected as r:
+        errors = [e.as_dict() for e in r.errors]
+        warnings = [w.as_dict() for w in (r.report.warnings if r.report else [])]
+        if args.json:
+            print(json.dumps({"errors": errors, "warnings": warnings}, ensure_ascii=False))
+        else:
+            print(f"错误 {len(errors)} 处，文件未发布：{r.message}")
+            for e in errors:
+                print(f"第 {e['row'] if e['row'] is not None else '-'} 行\t{e['column']}\t"
+                      f"{e['value']}\t{e['reason']}")
+        return 1
+    except StoreBusy as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(json.dumps(line, ensure_ascii=False))
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace, store: Store) -> int:
+    if args.table and args.table not in S.TABLES:
+        raise UsageError(f"未知的表 {args.table}")
+    rows = store.versions(args.table)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    print("table\tversion\tcurrent\ttime\tuser\tfile\tsha256\trows\twarnings")
+    for v in rows:
+        print("\t".join(str(x) for x in (
+            v["table"], v["version"], "*" if v["current"] else "", v["created_at"], v["user"],
+            v["file_name"], v["sha256"], v["rows"], v["warning_count"])))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace, store: Store) -> int:
+    if args.table not in S.TABLES:
+        raise UsageError(f"未知的表 {args.table}")
+    settings = load_settings(store.root)
+    try:
+        with store.lock(settings.lock_timeout_seconds):
+            meta = store.set_current(args.table, args.version, user=args.user)
+    except NoSuchVersion as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    print(json.dumps({"table": args.table, "version": meta["version"], "rows": meta["rows"]},
+                     ensure_ascii=False))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace, store: Store) -> int:
+    out = write_sample(store, seed=args.seed, scale=args.scale)
+    print(json.dumps({"tables": {o["table"]: o["rows"] for o in out}}, ensure_ascii=False))
+    return 0
+
+
+def cmd_template(args: argparse.Namespace, store: Store) -> int:
+    from .templates import template_xlsx
+
+    if args.table not in S.TABLES:
+        raise UsageError(f"未知的表 {args.table}")
+    Path(args.out).write_bytes(template_xlsx(args.table))
+    print(args.out)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, store: Store) -> int:
+    from . import exports
+
+    sel = _selection(args)
+    settings = load_settings(store.root)
+    data = exports.build(store, settings, args.kind, sel)
+    Path(args.out).write_bytes(data)
+    print(args.out)
+    return 0
+
+
+def cmd_user(args: argparse.Namespace, store: Store) -> int:
+    from .auth import AccountStore, AuthError
+
+    if args.action != "add":
+        raise UsageError("用法：user add NAME --role ROLE [--scope CODE] --password-stdin")
+    if not args.password_stdin:
+        raise UsageError("请用 --password-stdin 从标准输入提供密码")
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = load_settings(store.root)
+    try:
+        acct = AccountStore(store.root, max_failures=settings.login_max_failures,
+                            lockout_minutes=settings.lockout_minutes).add_or_update(
+            args.name, args.role, password, scope=args.scope)
+    except AuthError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    print(json.dumps({"name": acct.name, "role": acct.role, "scope": acct.scope},
+                     ensure_ascii=False))
+    return 0
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2 with a Chinese hint
+        self.print_usage(sys.stderr)
+        print(f"用法错误：{message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _selection_options(p: argparse.ArgumentParser, *, level_default: str | None) -> None:
+    if level_default is None:
+        p.add_argument("--level", required=True, choices=LEVELS)
+    else:
+        p.add_argument("--level", default=level_default, choices=LEVELS)
+    p.add_argument("--period", help="YYYY-MM")
+    p.add_argument("--from", dest="from_", help="YYYY-MM")
+    p.add_argument("--to", help="YYYY-MM")
+    p.add_argument("--as-of", dest="as_of", help="YYYY-MM-DDTHH:MM:SS")
+    p.add_argument("--filter", action="append", metavar="KEY=VALUE",
+                   help="org_type, sector, source, category, partner_level, kind, unit=CODE")
+    p.add_argument("--scope", help="limit everything to this unit (a viewer's scope)")
+    p.add_argument("--user", help="apply this account's scope")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=argparse.SUPPRESS,
+                        help="data dir (default: $GRIDBOARD_DATA_DIR, else data/store)")
+    parser = _Parser(prog="python -m metrics", parents=[common],
+                     description="网格治理看板 Gridboard: data, metrics and exports")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("sample", parents=[common], help="write the demo city (示例数据)")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--scale", type=float, default=1.0)
+
+    p = sub.add_parser("ingest", parents=[common], help="validate FILE as TABLE and publish")
+    p.add_argument("table")
+    p.add_argument("file")
+    p.add_argument("--user", default=os.environ.get("USER", "cli"))
+    p.add_argument("--replace", action="store_true", help="replace the table instead of upsert")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("report", parents=[common], help="a domain's metrics for every unit")
+    p.add_argument("domain", choices=("coverage", "issues", "pairing"))
+    _selection_options(p, level_default=None)
+    p.add_argument("--format", choices=("json", "csv", "table"), default="json")
+
+    p = sub.add_parser("versions", parents=[common], help="list versions")
+    p.add_argument("table", nargs="?")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("rollback", parents=[common], help="make an earlier version current")
+    p.add_argument("table")
+    p.add_argument("version")
+    p.add_argument("--user", default=os.environ.get("USER", "cli"))
+
+    p = sub.add_parser("template", parents=[common], help="blank extract template (XLSX)")
+    p.add_argument("table")
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("export", parents=[common], help="推进会 slides (pptx) or 通报 workbook (xlsx)")
+    p.add_argument("kind", choices=("pptx", "xlsx"))
+    p.add_argument("--out", required=True)
+    _selection_options(p, level_default="city")
+
+    p = sub.add_parser("user", parents=[common], help="local accounts")
+    p.add_argument("action", choices=("add",))
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=("viewer", "analyst", "admin"))
+    p.add_argument("--scope")
+    p.add_argument("--password-stdin", action="store_true")
+    return parser
+
+
+COMMANDS = {
+    "sample": cmd_sample, "ingest": cmd_ingest, "report": cmd_report, "versions": cmd_versions,
+    "rollback": cmd_rollback, "template": cmd_template, "export": cmd_export, "user": cmd_user,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    data_dir, is_default = resolve_data_dir(getattr(args, "data_dir", None))
+    args.data_dir_resolved = data_dir
+    store = Store(data_dir)
+    try:
+        if args.command != "sample":
+            ensure_demo(data_dir, is_default)
+        return COMMANDS[args.command](args, store)
+    except UsageError as e:
+        print(f"用法错误：{e}", file=sys.stderr)
+        return 2
+    except StoreBusy as e:
+        print(str(e), file=sys.stderr)
+        return 1

@@ -1,0 +1,131 @@
+"""A DuckDB connection over the store's current versions, and the Query type metrics return.
+
+The connection is opened once per set of current versions (the caller caches it) and injected
+into every metric function. Large raw tables (issues, organizations) stay Parquet views; the
+small tables and the pre-built aggregates are loaded into memory, so a page's query touches only
+small in-memory tables. A DuckDB connection is not thread-safe: ``Query.run`` takes a cursor of
+its own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import schema as S
+from .settings import Settings
+from .store import Store
+
+SQL_TYPES = {
+    S.CODE: "VARCHAR", S.TEXT: "VARCHAR", S.ENUM: "VARCHAR", S.BOOL: "BOOLEAN", S.INT: "BIGINT",
+    S.NUMBER: "DOUBLE", S.RATE: "DOUBLE", S.DATE: "DATE", S.DATETIME: "TIMESTAMP", S.MONTH: "DATE",
+}
+RAW_AS_VIEWS = ("issues", "organizations")
+
+
+@dataclass(frozen=True)
+class Query:
+    """SQL text with bound parameters: what a metric runs, and what "show SQL" shows."""
+
+    sql: str
+    params: dict = field(default_factory=dict)
+
+    def run(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        cur = con.cursor()
+        try:
+            return cur.execute(self.sql, self.params).df()
+        finally:
+            cur.close()
+
+    def explain(self) -> str:
+        """The SQL with its parameters listed below it, for the 口径/SQL panels."""
+        lines = [self.sql.strip()]
+        if self.params:
+            lines.append("-- 参数:")
+            lines += [f"--   ${k} = {v!r}" for k, v in self.params.items()]
+        return "\n".join(lines)
+
+
+def sql_literal_path(path: Path) -> str:
+    """A store-made path as a SQL string literal (paths are ours, never user input; quotes are
+    doubled anyway so an odd data-dir name cannot break the statement)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def select_typed(table: S.Table, source: str) -> str:
+    """SELECT list casting every column to its storage type."""
+    cols = ", ".join(
+        f'CAST("{c.name}" AS {SQL_TYPES[c.kind]}) AS "{c.name}"' for c in table.columns
+    )
+    return f"SELECT {cols} FROM {source}"
+
+
+def empty_ddl(table: S.Table) -> str:
+    cols = ", ".join(f'"{c.name}" {SQL_TYPES[c.kind]}' for c in table.columns)
+    return f'CREATE TABLE "{table.name}" ({cols})'
+
+
+def connect(store: Store, settings: Settings) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with one relation per table (current version) and the aggregates."""
+    from . import coverage, issues  # the domains own their aggregate definitions
+
+    con = duckdb.connect(config={"threads": 2})
+    for name, table in S.TABLES.items():
+        path = store.current_data(name)
+        if path is None:
+            con.execute(empty_ddl(table))
+        elif name in RAW_AS_VIEWS:
+            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({sql_literal_path(path)})')
+        else:
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet({sql_literal_path(path)})')
+    for module, table in ((issues, "issues"), (coverage, "organizations")):
+        vdir = store.current_dir(table)
+        meta = _agg_meta(vdir)
+        wanted = module.aggregate_key(settings)
+        for agg_name, query in module.aggregate_queries("SELECT * FROM " + table, settings).items():
+            built = vdir / f"{agg_name}.parquet" if vdir else None
+            if built is not None and built.exists() and meta.get("key") == wanted:
+                con.execute(f"CREATE TABLE {agg_name} AS SELECT * FROM read_parquet("
+                            f"{sql_literal_path(built)})")
+            else:
+                # Settings changed since ingest (or no data yet): build once from raw rows.
+                con.execute(f"CREATE TABLE {agg_name} AS {query.sql}", query.params)
+    return con
+
+
+def _agg_meta(vdir: Path | None) -> dict:
+    if vdir is None:
+        return {}
+    p = vdir / "agg.json"
+    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+
+
+def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str, out_dir: Path,
+                     settings: Settings) -> None:
+    """Write a table's aggregates beside its data at ingest (pages read these, not raw rows)."""
+    from . import coverage, issues
+
+    module = {"issues": issues, "organizations": coverage}.get(table)
+    if module is None:
+        return
+    for agg_name, query in module.aggregate_queries(source_sql, settings).items():
+        target = out_dir / f"{agg_name}.parquet"
+        con.execute(
+            f"COPY ({query.sql}) TO {sql_literal_path(target)} (FORMAT parquet, COMPRESSION zstd)",
+            query.params,
+        )
+    (out_dir / "agg.json").write_text(json.dumps({"key": module.aggregate_key(settings)}),
+                                      encoding="utf-8")
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None):
+    cur = con.cursor()
+    try:
+        row = cur.execute(sql, params or {}).fetchone()
+        return None if row is None else row[0]
+    finally:
+        cur.close()

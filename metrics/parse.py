@@ -1,0 +1,387 @@
+"""Vectorised parsers for the value forms Chinese office spreadsheets really contain.
+
+Each parser takes a pandas Series as read from a file (strings from CSV; mixed Python objects
+from XLSX; typed columns from Parquet) and returns ``Parsed(values, reason)``: the typed values
+(null where empty or bad) and a Series holding a Chinese reason where a cell is bad (None where
+it is fine or empty). Emptiness is reported separately so the validator can apply defaults and
+"required" rules in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import schema as S
+
+
+@dataclass
+class Parsed:
+    values: pd.Series
+    reason: pd.Series  # object: Chinese reason or None
+    empty: pd.Series  # bool: the cell was empty
+
+
+def _reasons(index: pd.Index) -> pd.Series:
+    return pd.Series([None] * len(index), index=index, dtype=object)
+
+
+def _is_str_dtype(s: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype)
+
+
+def _kinds(s: pd.Series) -> pd.Series:
+    """Per-cell kind for object columns: 'null', 'str', 'bool', 'num', 'dt'."""
+
+    def k(v: object) -> str:
+        if v is None or v is pd.NaT or v is pd.NA:
+            return "null"
+        if isinstance(v, str):
+            return "str" if v.strip() else "null"
+        if isinstance(v, (bool, np.bool_)):
+            return "bool"
+        if isinstance(v, (int, float, np.integer, np.floating)):
+            return "null" if isinstance(v, (float, np.floating)) and np.isnan(v) else "num"
+        if isinstance(v, (dt.datetime, dt.date, pd.Timestamp, np.datetime64)):
+            return "dt"
+        return "other"
+
+    return s.map(k).astype(object)
+
+
+def _text(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(normalized strings with None for empty, empty mask) for a string-like column."""
+    t = s.astype("string")
+    t = t.str.normalize("NFKC").str.strip()
+    empty = t.isna() | (t == "")
+    return t.where(~empty, None), empty.fillna(True).astype(bool)
+
+
+def _classify(s: pd.Series) -> pd.Series:
+    if _is_str_dtype(s):
+        k = pd.Series("str", index=s.index, dtype=object)
+        k[s.isna() | (s.astype("string").str.strip() == "")] = "null"
+        return k
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return pd.Series(np.where(s.isna(), "null", "bool"), index=s.index, dtype=object)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return pd.Series(np.where(s.isna(), "null", "num"), index=s.index, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return pd.Series(np.where(s.isna(), "null", "dt"), index=s.index, dtype=object)
+    return _kinds(s)
+
+
+# --- codes and text -----------------------------------------------------------------------
+
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def parse_code(s: pd.Series) -> Parsed:
+    """Codes stay text. A number (XLSX numeric cell, Parquet numeric column) is an error:
+    leading zeros are already lost and a float may have rounded the code."""
+    kinds = _classify(s)
+    reason = _reasons(s.index)
+    empty = kinds == "null"
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    is_str = kinds == "str"
+    if is_str.any():
+        t, _ = _text(s[is_str])
+        out[is_str] = t
+        looks_float = t.str.contains(r"^[0-9]+\.[0-9]*$|^[0-9](?:\.[0-9]+)?[eE][+-]?[0-9]+$",
+                                     regex=True, na=False)
+        reason[t.index[looks_float.to_numpy()]] = "代码被读成了数字(如带小数点或科学计数法)，请把该列设为文本格式"
+    num = kinds == "num"
+    reason[num] = "代码是数字格式，会丢失前导零，请把该列设为文本格式"
+    other = ~(is_str | num | empty)
+    reason[other] = "代码必须是文本"
+    out[reason.notna()] = pd.NA
+    return Parsed(out, reason, empty.astype(bool))
+
+
+def parse_text(s: pd.Series) -> Parsed:
+    kinds = _classify(s)
+    empty = kinds == "null"
+    reason = _reasons(s.index)
+    if _is_str_dtype(s):
+        out, empty = _text(s)
+        return Parsed(out, reason, empty)
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+
+    def fmt(v: object) -> str:
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        if isinstance(v, (dt.datetime, pd.Timestamp)):
+            return v.strftime("%Y-%m-%d %H:%M:%S")
+        return str(v)
+
+    filled = ~empty
+    if filled.any():
+        out[filled] = s[filled].map(fmt).astype("string").str.normalize("NFKC").str.strip()
+    return Parsed(out, reason, empty.astype(bool))
+
+
+def parse_enum(s: pd.Series, allowed: tuple[str, ...], aliases: dict[str, str]) -> Parsed:
+    p = parse_text(s)
+    lookup = {a: a for a in allowed}
+    lookup.update({unicodedata.normalize("NFKC", k).strip(): v for k, v in aliases.items()})
+    lookup.update({k.lower(): v for k, v in list(lookup.items())})
+    vals = p.values.astype(object)
+    mapped = vals.map(lambda v: None if v is None or v is pd.NA else lookup.get(v, lookup.get(str(v).lower())))
+    bad = (~p.empty) & mapped.isna()
+    p.reason[bad] = "取值不在允许范围内，应为：" + "、".join(allowed)
+    return Parsed(mapped.astype("string"), p.reason, p.empty)
+
+
+# --- booleans -------------------------------------------------------------------------------
+
+_TRUE = {"是", "y", "yes", "1", "true", "t", "√", "有"}
+_FALSE = {"否", "n", "no", "0", "false", "f", "×", "无"}
+
+
+def parse_bool(s: pd.Series) -> Parsed:
+    kinds = _classify(s)
+    empty = kinds == "null"
+    reason = _reasons(s.index)
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return Parsed(s.astype("boolean"), reason, empty.astype(bool))
+    for kind in ("str", "num", "bool"):
+        m = kinds == kind
+        if not m.any():
+            continue
+        if kind == "bool":
+            out[m] = s[m].astype(bool)
+            continue
+        if kind == "num":
+            t = s[m].map(lambda v: str(int(v)) if float(v).is_integer() else str(v))
+        else:
+            t, _ = _text(s[m])
+            t = t.str.lower()
+        out[m] = t.map(lambda v: True if v in _TRUE else (False if v in _FALSE else None)).astype(
+            "boolean"
+        )
+        bad = m & out.isna()
+        reason[bad] = "应为 是/否(也可填 Y/N、1/0、TRUE/FALSE)"
+    reason[~(empty | kinds.isin(["str", "num", "bool"]))] = "应为 是/否"
+    return Parsed(out, reason, empty.astype(bool))
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def _numeric(s: pd.Series, kinds: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Float values and a mask of cells that are not numbers at all."""
+    out = pd.Series(np.nan, index=s.index, dtype="float64")
+    notnum = pd.Series(False, index=s.index)
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("float64"), notnum
+    m = kinds == "num"
+    if m.any():
+        out[m] = s[m].astype("float64")
+    m = kinds == "str"
+    if m.any():
+        t, _ = _text(s[m])
+        # Full-width digits are already half-width (NFKC); thousands separators go.
+        t = t.str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
+        ok = t.str.match(_NUMBER.pattern).fillna(False).astype(bool)
+        out[t.index[ok.to_numpy()]] = t[ok].astype("float64")
+        notnum[t.index[~ok.to_numpy()]] = True
+    notnum |= ~kinds.isin(["num", "str", "null"])
+    return out, notnum
+
+
+def parse_int(s: pd.Series) -> Parsed:
+    kinds = _classify(s)
+    empty = (kinds == "null").astype(bool)
+    reason = _reasons(s.index)
+    f, notnum = _numeric(s, kinds)
+    reason[notnum] = "应为整数"
+    frac = f.notna() & (f != np.floor(f.fillna(0)))
+    reason[frac] = "应为整数，不能有小数"
+    vals = f.where(reason.isna() & f.notna())
+    return Parsed(vals.round().astype("Int64"), reason, empty)
+
+
+def parse_number(s: pd.Series) -> Parsed:
+    kinds = _classify(s)
+    empty = (kinds == "null").astype(bool)
+    reason = _reasons(s.index)
+    f, notnum = _numeric(s, kinds)
+    reason[notnum] = "应为数值"
+    return Parsed(f.where(~notnum), reason, empty)
+
+
+def parse_rate(s: pd.Series) -> Parsed:
+    """0.95 or 95% (a percent sign divides by 100)."""
+    kinds = _classify(s)
+    pct = pd.Series(False, index=s.index)
+    if (kinds == "str").any():
+        m = kinds == "str"
+        t, _ = _text(s[m])
+        pct[m] = t.str.endswith("%").fillna(False).astype(bool)
+        s = s.copy().astype(object)
+        s[m] = t.str.rstrip("%")
+    p = parse_number(s)
+    vals = p.values.where(~pct, p.values / 100.0)
+    return Parsed(vals, p.reason, p.empty)
+
+
+# --- dates, times and months ----------------------------------------------------------------
+
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_DT_RE = (
+    r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?(?:\.\d+)?)?$"
+)
+_MONTH_RE = r"^(?P<y>\d{4})-?(?P<m>\d{1,2})$"
+
+
+def _normalize_date_text(t: pd.Series) -> pd.Series:
+    t = t.str.replace("年", "-", regex=False).str.replace("月", "-", regex=False)
+    t = t.str.replace("日", " ", regex=False).str.replace("号", " ", regex=False)
+    t = t.str.replace("/", "-", regex=False).str.replace(".", "-", regex=False)
+    t = t.str.replace(r"\s+", " ", regex=True).str.strip()
+    return t
+
+
+def _from_parts(parts: pd.DataFrame) -> pd.Series:
+    cols = {"year": "y", "month": "m", "day": "d", "hour": "H", "minute": "M", "second": "S"}
+    frame = {}
+    for name, key in cols.items():
+        if key in parts:
+            frame[name] = pd.to_numeric(parts[key], errors="coerce").fillna(0 if key in "HMS" else -1)
+    f = pd.DataFrame(frame, index=parts.index).astype("int64")
+    bad = (f["month"] < 1) | (f["month"] > 12) | (f["day"] < 1) | (f["day"] > 31)
+    if {"hour", "minute", "second"} <= set(f):
+        bad |= (f["hour"] > 23) | (f["minute"] > 59) | (f["second"] > 59)
+    f = f.where(~bad, other={"year": 1970, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0}
+                if {"hour", "minute", "second"} <= set(f) else {"year": 1970, "month": 1, "day": 1})
+    ts = pd.to_datetime(f, errors="coerce")
+    ts[bad.to_numpy()] = pd.NaT
+    return ts
+
+
+def _excel_serial(v: pd.Series) -> pd.Series:
+    ok = (v >= 1) & (v < 2958466)
+    return (_EXCEL_EPOCH + pd.to_timedelta((v.where(ok) * 86400).round(), unit="s")).where(ok)
+
+
+def _parse_when(s: pd.Series, *, with_time: bool) -> Parsed:
+    kinds = _classify(s)
+    empty = (kinds == "null").astype(bool)
+    reason = _reasons(s.index)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        v = s
+        if getattr(v.dt, "tz", None) is not None:
+            v = v.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+        out = v.dt.floor("s").astype("datetime64[s]")
+    else:
+        m = kinds == "dt"
+        if m.any():
+            out[m] = pd.to_datetime(s[m].map(_to_naive)).dt.floor("s")
+        m = kinds == "num"
+        if m.any():
+            out[m] = _excel_serial(s[m].astype("float64"))
+            reason[m & out.isna()] = "数字无法识别为日期(Excel 日期序号应在 1–2958465 之间)"
+        m = kinds == "str"
+        if m.any():
+            t, _ = _text(s[m])
+            t = _normalize_date_text(t)
+            parts = t.str.extract(_DT_RE)
+            ts = _from_parts(parts)
+            # A bare number in a text cell is an Excel serial that lost its date format.
+            serial = parts["y"].isna() & t.str.match(r"^\d{1,7}(\.\d+)?$").fillna(False)
+            if serial.any():
+                ts[serial.to_numpy()] = _excel_serial(t[serial].astype("float64"))
+            out[m] = ts.to_numpy()
+            reason[m & out.isna()] = (
+                "日期时间格式无法识别(可用 2026-03-05 14:30、2026/3/5 9:05、2026年3月5日)"
+                if with_time else "日期格式无法识别(可用 2026-03-05、2026/3/5、2026年3月5日)"
+            )
+        reason[~(empty | kinds.isin(["dt", "num", "str"]))] = "应为日期"
+    if not with_time:
+        out = out.dt.normalize()
+    return Parsed(out.where(reason.isna()), reason, empty)
+
+
+def _to_naive(v: object) -> pd.Timestamp:
+    ts = pd.Timestamp(v)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("Asia/Shanghai").tz_localize(None)
+    return ts
+
+
+def parse_datetime(s: pd.Series) -> Parsed:
+    return _parse_when(s, with_time=True)
+
+
+def parse_date(s: pd.Series) -> Parsed:
+    p = _parse_when(s, with_time=False)
+    return Parsed(p.values.dt.date.astype(object).where(p.values.notna(), None), p.reason, p.empty)
+
+
+def parse_month(s: pd.Series) -> Parsed:
+    """2026-03, 2026/03, 202603, 2026年3月 (and a full date or Excel date: its month)."""
+    kinds = _classify(s)
+    empty = (kinds == "null").astype(bool)
+    reason = _reasons(s.index)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
+    m = kinds == "str"
+    if m.any() and not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        t, _ = _text(s[m])
+        t = _normalize_date_text(t).str.rstrip("-")
+        parts = t.str.extract(_MONTH_RE)
+        parts["d"] = "1"
+        ts = _from_parts(parts)
+        full = ts.isna().to_numpy() & t.str.match(_DT_RE).fillna(False).to_numpy()
+        if full.any():
+            ts[full] = _from_parts(t[full].str.extract(_DT_RE)).to_numpy()
+        out[m] = ts.to_numpy()
+        reason[m & out.isna()] = "月份格式无法识别(可用 2026-03、2026/03、202603、2026年3月)"
+    other = ~m & ~empty
+    if other.any():
+        p = _parse_when(s.where(other, None), with_time=False)
+        out[other] = p.values[other]
+        reason[other] = p.reason[other]
+    out = out.dt.to_period("M").dt.to_timestamp()
+    return Parsed(out.dt.date.astype(object).where(out.notna(), None), reason, empty)
+
+
+PARSERS = {
+    S.CODE: parse_code,
+    S.TEXT: parse_text,
+    S.BOOL: parse_bool,
+    S.INT: parse_int,
+    S.NUMBER: parse_number,
+    S.RATE: parse_rate,
+    S.DATE: parse_date,
+    S.DATETIME: parse_datetime,
+    S.MONTH: parse_month,
+}
+
+
+def parse_column(s: pd.Series, col: S.Column) -> Parsed:
+    if col.kind == S.ENUM:
+        return parse_enum(s, col.enum, col.enum_aliases)
+    return PARSERS[col.kind](s)
+
+
+def cell_text(v: object) -> str:
+    """A cell as the analyst sees it, for error reports."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, float):
+        if np.isnan(v):
+            return ""
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    return str(v)

@@ -1,0 +1,88 @@
+"""One registry of settings. Units are in the names.
+
+Defaults follow metrics.md; a deployment overrides them in ``<data dir>/settings.json``
+(written by an admin on the 数据上传 page or by hand). Metric functions take a ``Settings``
+argument instead of reading globals, so a test can pin every knob.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    # 问题解决: an order counts as responded in time within this many hours of reported_at.
+    response_hours: float = 24.0
+    # 综合得分 weights (响应率/解决率/满意率); they differ by city, so they are settings.
+    w_response: float = 0.10
+    w_resolve: float = 0.45
+    w_satisfaction: float = 0.45
+    # 红榜/黑榜 length.
+    ranking_n: int = 3
+    # Uploads.
+    max_upload_mb: int = 100
+    # A second ingest waits this long for the store lock, then fails clearly.
+    lock_timeout_seconds: float = 60.0
+    # Accounts.
+    login_max_failures: int = 5
+    lockout_minutes: int = 15
+    viewers_must_login: bool = False
+    # Presentation mode auto-advance interval (0 = off).
+    slide_advance_seconds: int = 0
+
+    def score_weights(self) -> dict[str, float]:
+        return {
+            "w_response": self.w_response,
+            "w_resolve": self.w_resolve,
+            "w_satisfaction": self.w_satisfaction,
+        }
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def issues_key(self) -> str:
+        """The part of the settings that issue aggregates depend on."""
+        return f"response_hours={self.response_hours:g}"
+
+
+SETTINGS_FILE = "settings.json"
+LABELS = {
+    "response_hours": "及时响应时限(小时)",
+    "w_response": "综合得分权重·响应率",
+    "w_resolve": "综合得分权重·解决率",
+    "w_satisfaction": "综合得分权重·满意率",
+    "ranking_n": "红黑榜数量",
+    "max_upload_mb": "上传文件大小上限(MB)",
+    "lock_timeout_seconds": "数据写入锁等待(秒)",
+    "login_max_failures": "登录失败锁定次数",
+    "lockout_minutes": "锁定时长(分钟)",
+    "viewers_must_login": "浏览者须登录",
+    "slide_advance_seconds": "演示自动翻页间隔(秒)",
+}
+
+
+def load_settings(data_dir: Path | None) -> Settings:
+    """Defaults, overridden by ``settings.json`` in the data dir when it exists.
+
+    Unknown keys are ignored, so an older product reads a newer file.
+    """
+    if data_dir is None:
+        return Settings()
+    path = Path(data_dir) / SETTINGS_FILE
+    if not path.exists():
+        return Settings()
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    fields = {f.name: f.type for f in dataclasses.fields(Settings)}
+    kwargs = {k: v for k, v in raw.items() if k in fields}
+    return Settings(**kwargs)
+
+
+def save_settings(data_dir: Path, settings: Settings) -> None:
+    path = Path(data_dir) / SETTINGS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(settings.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,224 @@
+"""The data dir: each table as immutable Parquet versions, a current pointer, an audit log.
+
+Layout::
+
+    DATA_DIR/
+      .lock                      one writer at a time (flock)
+      audit.jsonl                append-only log of every ingest, rejection and rollback
+      tables/<table>/index.json  {"current": "v0003", "versions": [meta, …]}
+      tables/<table>/v0003/      data.parquet, agg_*.parquet (aggregates for pages)
+
+A publish writes the new version into a hidden folder, renames it into place, then replaces
+``index.json`` (write beside, fsync, rename). A reader only follows ``index.json``, so a crash
+or kill at any moment leaves the previous current version intact and readable; a folder no
+index names is debris of such a crash and is removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import schema as S
+
+
+class StoreBusy(Exception):
+    """Another writer holds the store lock (message in Chinese)."""
+
+
+class NoSuchVersion(Exception):
+    pass
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def crash_point(name: str) -> None:
+    """Kill this process here when a test asks for it (GRIDBOARD_CRASH_AT=name).
+
+    Lets the crash test stop a publish at each step deterministically instead of hoping a
+    timed SIGKILL lands in the right millisecond.
+    """
+    if os.environ.get("GRIDBOARD_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def now_local() -> str:
+    return dt.datetime.now().replace(microsecond=0).isoformat()
+
+
+class Store:
+    def __init__(self, data_dir: str | os.PathLike):
+        self.root = Path(data_dir)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def table_dir(self, table: str) -> Path:
+        if table not in S.TABLES:
+            raise KeyError(table)
+        return self.root / "tables" / table
+
+    def index(self, table: str) -> dict:
+        path = self.table_dir(table) / "index.json"
+        if not path.exists():
+            return {"current": None, "versions": []}
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def current(self, table: str) -> dict | None:
+        idx = self.index(table)
+        for v in idx["versions"]:
+            if v["version"] == idx["current"]:
+                return v
+        return None
+
+    def version_dir(self, table: str, version: str) -> Path:
+        return self.table_dir(table) / version
+
+    def current_dir(self, table: str) -> Path | None:
+        cur = self.current(table)
+        return self.version_dir(table, cur["version"]) if cur else None
+
+    def current_data(self, table: str) -> Path | None:
+        d = self.current_dir(table)
+        return d / "data.parquet" if d else None
+
+    def signature(self, tables: tuple[str, ...] | None = None) -> tuple[tuple[str, str | None], ...]:
+        """(table, current version) pairs: a cache key that changes exactly when data changes."""
+        names = tables or tuple(S.TABLES)
+        return tuple((t, self.index(t)["current"]) for t in names)
+
+    def is_empty(self) -> bool:
+        return all(self.index(t)["current"] is None for t in S.TABLES)
+
+    def versions(self, table: str | None = None) -> list[dict]:
+        out = []
+        for t in [table] if table else list(S.TABLES):
+            idx = self.index(t)
+            for v in idx["versions"]:
+                out.append({**v, "table": t, "current": v["version"] == idx["current"]})
+        return out
+
+    def audit_lines(self) -> list[dict]:
+        path = self.root / "audit.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+    # --- writing -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, timeout_seconds: float = 60.0) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fh = open(self.root / ".lock", "a+")
+        deadline = time.monotonic() + timeout_seconds
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreBusy(
+                            f"另一个上传正在写入数据(已等待 {timeout_seconds:g} 秒)，请稍后再试"
+                        ) from None
+                    time.sleep(0.1)
+            self._sweep()
+            yield
+        finally:
+            fh.close()
+
+    def _sweep(self) -> None:
+        """Remove debris of crashed publishes (folders no index names)."""
+        tables = self.root / "tables"
+        if not tables.exists():
+            return
+        for tdir in tables.iterdir():
+            if not tdir.is_dir() or tdir.name not in S.TABLES:
+                continue
+            named = {v["version"] for v in self.index(tdir.name)["versions"]}
+            for child in tdir.iterdir():
+                if child.is_dir() and child.name not in named:
+                    shutil.rmtree(child, ignore_errors=True)
+                elif child.name.endswith(".tmp"):
+                    child.unlink(missing_ok=True)
+
+    def audit(self, event: dict) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"time": now_local(), **event}, ensure_ascii=False) + "\n"
+        fd = os.open(self.root / "audit.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def staging_dir(self, table: str) -> Path:
+        """A hidden folder to write a new version into (call under the lock)."""
+        d = self.table_dir(table) / f".staging-{uuid.uuid4().hex}"
+        d.mkdir(parents=True)
+        return d
+
+    def next_version_id(self, table: str) -> str:
+        idx = self.index(table)
+        n = max((int(v["version"][1:]) for v in idx["versions"]), default=0)
+        return f"v{n + 1:04d}"
+
+    def commit_version(self, table: str, staging: Path, meta: dict) -> dict:
+        """Move a fully written staging folder into place and make it current (under the lock)."""
+        for f in staging.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        version = self.next_version_id(table)
+        meta = {**meta, "version": version}
+        (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1),
+                                           encoding="utf-8")
+        crash_point("before_rename")
+        final = self.version_dir(table, version)
+        os.rename(staging, final)
+        _fsync_dir(final.parent)
+        crash_point("after_rename")
+        idx = self.index(table)
+        idx["versions"].append(meta)
+        idx["current"] = version
+        write_atomic(self.table_dir(table) / "index.json",
+                     json.dumps(idx, ensure_ascii=False, indent=1))
+        crash_point("after_index")
+        return meta
+
+    def set_current(self, table: str, version: str, *, user: str) -> dict:
+        """Make an existing version current again (rollback); logged."""
+        idx = self.index(table)
+        known = {v["version"]: v for v in idx["versions"]}
+        if version not in known:
+            raise NoSuchVersion(f"{table} 没有版本 {version}")
+        previous = idx["current"]
+        idx["current"] = version
+        write_atomic(self.table_dir(table) / "index.json",
+                     json.dumps(idx, ensure_ascii=False, indent=1))
+        self.audit({"event": "rollback", "table": table, "user": user, "from": previous,
+                    "to": version})
+        return known[version]

@@ -1,0 +1,372 @@
+"""Validate a raw extract against the data contract.
+
+``check`` maps headers, drops personal-data columns, parses every cell and applies every rule of
+data-contract.md. It reports every problem (row as the analyst sees it, column as headed in the
+file, the value, a Chinese reason), not only the first. Errors reject the file; warnings keep
+the row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import schema as S
+from .parse import cell_text, parse_column
+from .readers import RawFrame
+
+MAX_PROBLEMS = 200_000  # beyond this a report is no more useful, only slower
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None
+    column: str
+    value: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+@dataclass
+class RefContext:
+    """What stored tables the file's references are checked against."""
+
+    units: pd.DataFrame | None = None  # code, level, parent_code of the current units
+    pairing_ids: set[str] | None = None
+
+    def codes(self, level: str) -> set[str]:
+        if self.units is None or self.units.empty:
+            return set()
+        return set(self.units.loc[self.units["level"] == level, "code"])
+
+    def grid_parent(self) -> dict[str, str]:
+        if self.units is None or self.units.empty:
+            return {}
+        g = self.units[self.units["level"] == "grid"]
+        return dict(zip(g["code"], g["parent_code"], strict=False))
+
+
+@dataclass
+class Checked:
+    table: S.Table
+    frame: pd.DataFrame  # typed, the contract's columns in order
+    rows: pd.Series  # row numbers as in the file
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)  # header in file → column name
+    ignored: list[str] = field(default_factory=list)  # headers matched to nothing
+    dropped_pii: list[str] = field(default_factory=list)
+    fmt: str = ""
+    encoding: str | None = None
+    sheet: str | None = None
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _Collector:
+    def __init__(self, frame: RawFrame, header_of: dict[str, str], label_of: dict[str, str]):
+        self.raw = frame
+        self.header_of = header_of  # column name → header in the file
+        self.label_of = label_of
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.truncated = False
+
+    def column_title(self, col: str) -> str:
+        return self.header_of.get(col) or self.label_of.get(col, col)
+
+    def add(self, mask: pd.Series | np.ndarray, col: str, reason: str | pd.Series, *,
+            warning: bool = False) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        target = self.warnings if warning else self.errors
+        idx = np.flatnonzero(mask)
+        room = MAX_PROBLEMS - len(target)
+        if room <= 0:
+            self.truncated = True
+            return
+        if len(idx) > room:
+            idx = idx[:room]
+            self.truncated = True
+        header = self.header_of.get(col)
+        values = self.raw.data[header].iloc[idx] if header in self.raw.data else None
+        rows = self.raw.rows.iloc[idx].to_numpy()
+        title = self.column_title(col)
+        reasons = reason.iloc[idx].to_numpy() if isinstance(reason, pd.Series) else None
+        for k, i in enumerate(idx):
+            target.append(Problem(
+                row=int(rows[k]),
+                column=title,
+                value=cell_text(values.iloc[k]) if values is not None else "",
+                reason=str(reasons[k]) if reasons is not None else reason,
+            ))
+        del i
+
+
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_RE = re.compile(rf"^[{_CREDIT_CHARS}]{{18}}$")
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_code_valid(code: str) -> bool:
+    """GB 32100-2015 check digit."""
+    if not _CREDIT_RE.match(code):
+        return False
+    total = sum(_CREDIT_CHARS.index(ch) * w for ch, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
+    return code[17] == _CREDIT_CHARS[(31 - total % 31) % 31]
+
+
+def _credit_check_vector(codes: pd.Series) -> np.ndarray:
+    """Vectorised check-digit test for codes already known to match the character set."""
+    if codes.empty:
+        return np.zeros(0, dtype=bool)
+    lookup = np.full(128, -1, dtype=np.int64)
+    for i, ch in enumerate(_CREDIT_CHARS):
+        lookup[ord(ch)] = i
+    arr = np.frombuffer("".join(codes.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+    vals = lookup[arr]
+    total = (vals[:, :17] * np.array(_CREDIT_WEIGHTS)).sum(axis=1)
+    return vals[:, 17] == (31 - total % 31) % 31
+
+
+def check(raw: RawFrame, table: S.Table, ctx: RefContext | None = None, *,
+          check_keys: bool = True) -> Checked:
+    """Validate one frame (a whole file, or one chunk of a large Parquet file with
+    ``check_keys=False``: uniqueness across chunks is then checked on the staged rows)."""
+    ctx = ctx or RefContext()
+    index = S.header_index(table)
+    header_of: dict[str, str] = {}
+    mapping: dict[str, str] = {}
+    ignored: list[str] = []
+    pii: list[str] = []
+    dup_headers: list[tuple[str, str]] = []
+    for h in raw.data.columns:
+        key = S.normalize_header(h)
+        if key in index:
+            name = index[key]
+            if name in header_of:
+                dup_headers.append((h, name))
+                continue
+            header_of[name] = h
+            mapping[h] = name
+        elif S.is_pii_header(h):
+            pii.append(h)
+        else:
+            ignored.append(h)
+    # Personal data never goes further than this function.
+    raw = RawFrame(raw.data.drop(columns=pii), raw.rows, raw.fmt, raw.encoding, raw.sheet,
+                   raw.header_row, raw.notes)
+    labels = {c.name: c.label for c in table.columns}
+    col = _Collector(raw, header_of, labels)
+    result = Checked(table=table, frame=pd.DataFrame(), rows=raw.rows, mapping=mapping,
+                     ignored=ignored, dropped_pii=pii, fmt=raw.fmt, encoding=raw.encoding,
+                     sheet=raw.sheet)
+    header_row = raw.header_row or None
+    for h, name in dup_headers:
+        col.errors.append(Problem(header_row, h, h,
+                                  f"与“{header_of[name]}”重复，都对应“{labels[name]}”，请只保留一列"))
+    missing = [c for c in table.columns if c.name not in header_of and c.required]
+    for c in missing:
+        col.errors.append(Problem(header_row, c.label, "",
+                                  f"缺少必填列“{c.label}”(也可用：{'、'.join(c.aliases) or '无别名'})"))
+    if missing:
+        result.errors = col.errors
+        return result
+
+    n = len(raw.data)
+    typed: dict[str, pd.Series] = {}
+    empty: dict[str, pd.Series] = {}
+    for c in table.columns:
+        if c.name in header_of:
+            p = parse_column(raw.data[header_of[c.name]].reset_index(drop=True), c)
+            col.add(p.reason.notna(), c.name, p.reason)
+            values, is_empty = p.values, p.empty & p.reason.isna()
+        else:
+            p = parse_column(pd.Series([None] * n, dtype=object), c)
+            values, is_empty = p.values, p.empty
+        if c.default is not None:
+            values = values.astype(object).where(~is_empty, c.default)
+        elif c.required:
+            col.add(is_empty, c.name, "必填，不能为空")
+        typed[c.name] = values
+        empty[c.name] = is_empty & (c.default is None)
+    frame = pd.DataFrame(typed)
+    if check_keys:
+        cols, report_col, reason = UNIQUE[table.name]
+        col.add(_dupes(frame, cols, report_col), report_col, reason)
+    _RULES[table.name](frame, col, ctx, empty)
+    result.frame = _typed(frame, table)
+    result.errors = sorted(col.errors, key=lambda p: (p.row or 0))
+    result.warnings = sorted(col.warnings, key=lambda p: (p.row or 0))
+    result.truncated = col.truncated
+    return result
+
+
+def _typed(frame: pd.DataFrame, table: S.Table) -> pd.DataFrame:
+    out = {}
+    for c in table.columns:
+        v = frame[c.name]
+        if c.kind in (S.CODE, S.TEXT, S.ENUM):
+            out[c.name] = v.astype("string")
+        elif c.kind == S.BOOL:
+            out[c.name] = v.astype("boolean")
+        elif c.kind == S.INT:
+            out[c.name] = pd.to_numeric(v, errors="coerce").astype("Int64")
+        elif c.kind in (S.NUMBER, S.RATE):
+            out[c.name] = pd.to_numeric(v, errors="coerce").astype("float64")
+        elif c.kind == S.DATETIME:
+            out[c.name] = pd.to_datetime(v, errors="coerce").astype("datetime64[s]")
+        else:  # DATE, MONTH: midnight timestamps; storage casts them to DATE
+            out[c.name] = pd.to_datetime(v, errors="coerce").astype("datetime64[s]")
+    return pd.DataFrame(out)
+
+
+# --- table rules ------------------------------------------------------------------------------
+
+
+# Uniqueness per table: key columns (null counts as a value), the column a duplicate is reported
+# in, and the reason.
+UNIQUE = {
+    "units": (["code"], "code", "区划代码重复"),
+    "organizations": (["period", "org_id"], "org_id", "同一统计月份内统一社会信用代码重复"),
+    "issues": (["issue_id"], "issue_id", "工单编号重复"),
+    "pairings": (["pairing_id"], "pairing_id", "结对编号重复"),
+    "projects": (["project_id"], "project_id", "项目编号重复"),
+    "checkins": (["period", "community_code"], "community_code", "同一社区同一月份有多行"),
+    "targets": (["year", "metric", "unit_code"], "metric", "同一年度、指标、区划的目标重复"),
+}
+
+
+def _dupes(frame: pd.DataFrame, cols: list[str], report_col: str) -> pd.Series:
+    """Rows whose key repeats an earlier row's (the first occurrence is not flagged)."""
+    key = frame[cols].astype(object).where(frame[cols].notna(), "\x00null")
+    return key.duplicated(keep="first") & frame[report_col].notna()
+
+
+def _exists(values: pd.Series, known: set[str]) -> pd.Series:
+    return values.notna() & ~values.isin(known)
+
+
+def _rules_units(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    code = f["code"]
+    digits = code.str.fullmatch(r"[0-9]+").fillna(True).astype(bool)
+    col.add(~digits, "code", "区划代码只能是数字")
+    expected = f["level"].map(S.LEVEL_CODE_LENGTH)
+    bad_len = code.notna() & expected.notna() & (code.str.len() != expected) & digits
+    col.add(bad_len, "code", "代码位数与层级不符：区县6位、街道9位、社区12位、网格15位")
+    # Parents may be in this file or already stored (an upsert adds to the stored tree).
+    level_of = {}
+    if ctx.units is not None and not ctx.units.empty:
+        level_of.update(dict(zip(ctx.units["code"], ctx.units["level"], strict=False)))
+    level_of.update(dict(zip(code.fillna(""), f["level"].fillna(""), strict=False)))
+    parent = f["parent_code"]
+    is_district = f["level"] == "district"
+    col.add(is_district.fillna(False) & parent.notna(), "parent_code", "区县的上级代码应留空")
+    needs_parent = f["level"].notna() & ~is_district.fillna(False)
+    col.add(needs_parent & parent.isna(), "parent_code", "街道、社区、网格必须填写上级代码")
+    up = {"street": "district", "community": "street", "grid": "community"}
+    parent_level = parent.map(lambda p: level_of.get(p) if isinstance(p, str) else None)
+    want = f["level"].map(up)
+    has_parent = needs_parent & parent.notna()
+    col.add(has_parent & parent_level.isna(), "parent_code", "上级代码不存在")
+    col.add(has_parent & parent_level.notna() & (parent_level != want), "parent_code",
+            "上级代码不是上一级(街道的上级应是区县，社区的上级应是街道，网格的上级应是社区)")
+    starts = pd.Series([
+        (isinstance(c, str) and isinstance(p, str) and c.startswith(p))
+        for c, p in zip(code, parent, strict=False)
+    ])
+    col.add(has_parent & parent.notna() & code.notna() & ~starts, "code", "代码应以上级代码开头")
+
+
+def _community_check(f: pd.DataFrame, col: _Collector, ctx: RefContext, name: str) -> None:
+    known = ctx.codes("community")
+    col.add(_exists(f[name], known), name, "社区代码不存在(请先在区划与网格表中登记)")
+
+
+def _nonneg(f: pd.DataFrame, col: _Collector, names: list[str]) -> None:
+    for n in names:
+        col.add(f[n].notna() & (pd.to_numeric(f[n], errors="coerce") < 0), n, "不能为负数")
+
+
+def _rules_organizations(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    oid = f["org_id"]
+    shape_ok = oid.str.fullmatch(rf"[{_CREDIT_CHARS}]{{18}}").fillna(True).astype(bool)
+    col.add(~shape_ok, "org_id",
+            "统一社会信用代码应为18位，只含数字和大写字母(不含 I、O、Z、S、V)")
+    full = oid.notna() & shape_ok
+    check_ok = pd.Series(True, index=f.index)
+    check_ok[full] = _credit_check_vector(oid[full])
+    col.add(~check_ok, "org_id", "统一社会信用代码校验位不符(GB 32100-2015)，请核对", warning=True)
+    _community_check(f, col, ctx, "community_code")
+    _nonneg(f, col, ["employees", "party_members"])
+    more = (f["party_members"].notna() & f["employees"].notna()
+            & (f["party_members"].astype("Float64") > f["employees"].astype("Float64")))
+    col.add(more.fillna(False), "party_members", "正式党员数多于从业人员数，请核对", warning=True)
+
+
+def _rules_issues(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    _community_check(f, col, ctx, "community_code")
+    grid_parent = ctx.grid_parent()
+    g = f["grid_code"]
+    parent = g.map(lambda x: grid_parent.get(x) if isinstance(x, str) else None)
+    col.add(g.notna() & parent.isna(), "grid_code", "网格代码不存在")
+    col.add(g.notna() & parent.notna() & (parent != f["community_code"]), "grid_code",
+            "网格不属于该工单的所属社区")
+    rep = pd.to_datetime(f["reported_at"])
+    for name, reason in (("due_at", "办理时限早于上报时间"), ("responded_at", "首次响应时间早于上报时间"),
+                         ("closed_at", "办结时间早于上报时间")):
+        t = pd.to_datetime(f[name])
+        col.add((t < rep).fillna(False), name, reason)
+    closed = pd.to_datetime(f["closed_at"]).notna()
+    col.add(f["resolved"].notna() & ~closed, "resolved", "工单未办结却填写了是否解决，请核对",
+            warning=True)
+
+
+def _rules_pairings(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    _community_check(f, col, ctx, "community_code")
+    s, e = pd.to_datetime(f["started_on"]), pd.to_datetime(f["ended_on"])
+    col.add((e < s).fillna(False), "ended_on", "结束日期早于结对日期")
+
+
+def _rules_projects(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    known = ctx.pairing_ids or set()
+    col.add(_exists(f["pairing_id"], known), "pairing_id", "结对编号不存在(请先上传结对联建关系)")
+    done = f["status"] == "已完成"
+    has_date = f["completed_on"].notna()
+    col.add((done.fillna(False) & ~has_date), "completed_on", "状态为已完成时必须填写实际完成日期")
+    col.add((~done.fillna(False) & f["status"].notna() & has_date), "status",
+            "填写了实际完成日期，状态应为已完成")
+
+
+def _rules_checkins(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    _community_check(f, col, ctx, "community_code")
+    _nonneg(f, col, ["units_reported", "members_reported", "activities", "service_hours"])
+
+
+def _rules_targets(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    y = pd.to_numeric(f["year"], errors="coerce")
+    col.add(y.notna() & ((y < 2000) | (y > 2100)), "year", "年度应在 2000–2100 之间")
+    t = pd.to_numeric(f["target"], errors="coerce")
+    col.add(t.notna() & ((t < 0) | (t > 1)), "target", "目标值应在 0–1 之间(或 0%–100%)")
+    known = ctx.codes("district") | ctx.codes("street")
+    col.add(_exists(f["unit_code"], known), "unit_code", "区划代码不是已有的区县或街道代码")
+
+
+_RULES = {
+    "units": _rules_units,
+    "organizations": _rules_organizations,
+    "issues": _rules_issues,
+    "pairings": _rules_pairings,
+    "projects": _rules_projects,
+    "checkins": _rules_checkins,
+    "targets": _rules_targets,
+}
