@@ -1,0 +1,35 @@
+"""网格治理看板 — entry point: page config, shared filters, navigation (a router only)."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui import auth_gate, state
+
+st.set_page_config(page_title="网格治理看板", page_icon=str(Path(__file__).with_name("static") / "favicon.png"),
+                   layout="wide",
+                   initial_sidebar_state="expanded")
+st.html(Path(__file__).with_name("static").joinpath("app.css").read_text(encoding="utf-8"))
+
+ctx = state.context()
+account = auth_gate.require_login(ctx)
+
+pages = [
+    st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", url_path="overview",
+            default=True),
+    st.Page("pages/coverage.py", title="两个覆盖", icon=":material/groups:", url_path="coverage"),
+    st.Page("pages/issues.py", title="问题解决", icon=":material/task_alt:", url_path="issues"),
+    st.Page("pages/pairing.py", title="结对联建", icon=":material/handshake:", url_path="pairing"),
+]
+if account is None or account.can_upload():
+    pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
+                         url_path="upload"))
+pages.append(st.Page("pages/presentation.py", title="推进会", icon=":material/slideshow:",
+                     url_path="presentation"))
+
+nav = st.navigation(pages)
+st.sidebar.markdown("### 网格治理看板")
+view = state.sidebar(ctx)
+auth_gate.account_box(account)
+state.set_current(ctx, view)
+nav.run()

@@ -1,0 +1,148 @@
+"""The one Streamlit module of the package: caches keyed by data version.
+
+A connection is cached per (data dir, current versions of every table, settings); a metric
+result per (selection, versions of exactly the tables its domain reads, settings). A new upload
+of organizations therefore recomputes coverage but keeps every cached issues result.
+
+Streamlit hashes every cached function's arguments on every call; hashing dataclasses and
+tuples costs milliseconds each, and a page makes dozens of calls. So the objects travel as
+unhashed ``_`` arguments and one plain string (their reprs, which are deterministic for frozen
+dataclasses and tuples) is the key.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from . import coverage, domains, issues, pairing
+from .db import connect
+from .selection import Selection, month_str
+from .settings import Settings
+from .store import Store
+from .targets import with_targets
+
+
+def connection(data_dir: str, signature: tuple, settings: Settings) -> duckdb.DuckDBPyConnection:
+    return _connection(data_dir, signature, settings, _key(data_dir, signature, settings))
+
+
+@st.cache_resource(max_entries=3, show_spinner="正在加载数据…")
+def _connection(data_dir: str, _signature: tuple, _settings: Settings,
+                key: str) -> duckdb.DuckDBPyConnection:
+    return connect(Store(data_dir), _settings)
+
+
+def table_signature(store: Store, domain: str) -> tuple:
+    return store.signature(domains.TABLES[domain])
+
+
+def _key(*parts: object) -> str:
+    return "|".join(repr(p) for p in parts)
+
+
+def report(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,
+           settings: Settings) -> pd.DataFrame:
+    return _report(con, domain, sel, settings, _key(domain, sel, sig, settings))
+
+
+@st.cache_data(max_entries=4096, show_spinner=False)
+def _report(_con: duckdb.DuckDBPyConnection, _domain: str, _sel: Selection, _settings: Settings,
+            key: str) -> pd.DataFrame:
+    return domains.report(_con, _domain, _sel, settings=_settings)
+
+
+def targets(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,
+            settings: Settings) -> dict:
+    return _targets(con, domain, sel, sig, settings, _key(domain, sel, sig, settings))
+
+
+@st.cache_data(max_entries=4096, show_spinner=False)
+def _targets(_con: duckdb.DuckDBPyConnection, _domain: str, _sel: Selection, _sig: tuple,
+             _settings: Settings, key: str) -> dict:
+    df = report(_con, _domain, _sel, _sig, _settings)
+    return with_targets(_con, df, df.attrs["as_of"])
+
+
+def trend(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, months: int, sig: tuple,
+          settings: Settings) -> pd.DataFrame:
+    return _trend(con, domain, sel, months, sig, settings, _key(domain, sel, months, sig, settings))
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _trend(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, months: int,
+           _sig: tuple, _settings: Settings, key: str) -> pd.DataFrame:
+    """One row per month (the last ``months`` up to the selection's last month) for the
+    selection's own unit, each month judged at its own default as_of."""
+    latest = domains.latest(_con, domain)
+    if latest is None:
+        return pd.DataFrame()
+    _, last = _sel.months(latest)
+    rows = []
+    for m in range(last - months + 1, last + 1):
+        one = _sel.with_(period_from=month_str(m), period_to=month_str(m), as_of=None)
+        df = report(_con, domain, one, _sig, _settings)
+        if df.empty:
+            continue
+        row = df.iloc[0].to_dict()
+        row["month"] = month_str(m)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def breakdown(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, by: str, sig: tuple,
+              settings: Settings) -> pd.DataFrame:
+    return _breakdown(con, domain, sel, by, settings, _key(domain, sel, by, sig, settings))
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _breakdown(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, by: str,
+               _settings: Settings, key: str) -> pd.DataFrame:
+    if domain == "issues":
+        return issues.breakdown(_con, _sel, by, settings=_settings)
+    if domain == "coverage":
+        return coverage.breakdown(_con, _sel, by)
+    return pairing.breakdown(_con, _sel, by)
+
+
+def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, sig: tuple) -> pd.DataFrame:
+    return _follow_up(con, which, sel, _key(which, sel, sig))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _follow_up(_con: duckdb.DuckDBPyConnection, which: str, _sel: Selection, key: str) -> pd.DataFrame:
+    if which in ("should_build", "work_uncovered"):
+        return coverage.gap_list(_con, _sel, which)
+    if which == "overdue_orders":
+        return issues.overdue_orders(_con, _sel)
+    if which == "overdue_projects":
+        return pairing.overdue_projects(_con, _sel)
+    raise ValueError(which)
+
+
+def explain(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,
+            settings: Settings) -> dict:
+    return _explain(con, domain, sel, settings, _key(domain, sel, sig, settings))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _explain(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, _settings: Settings,
+             key: str) -> dict:
+    return domains.explain(_con, domain, _sel, settings=_settings)
+
+
+def latest(con: duckdb.DuckDBPyConnection, domain: str, sig: tuple) -> int | None:
+    return _latest(con, domain, _key(sig))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _latest(_con: duckdb.DuckDBPyConnection, domain: str, key: str) -> int | None:
+    return domains.latest(_con, domain)
+
+
+def clear() -> None:
+    """After a publish or rollback: every cache keyed by the old versions is unreachable anyway;
+    dropping it frees memory at once."""
+    st.cache_data.clear()
+    st.cache_resource.clear()

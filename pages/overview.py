@@ -1,0 +1,102 @@
+"""总览: one glance at where each unit stands, who leads and lags, and what to chase."""
+
+import pandas as pd
+import streamlit as st
+
+from metrics import cache
+from metrics.definitions import METRICS, format_value
+from metrics.ranking import rank
+from ui import components as C
+from ui.state import current, freshness
+
+HEADLINE = [("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"),
+            ("issues", "close_rate"), ("issues", "on_time_rate"),
+            ("issues", "satisfaction_rate"), ("issues", "score"),
+            ("pairing", "pairing_coverage_rate"), ("pairing", "project_completion_rate")]
+LEVEL_NAMES = {"district": "区县", "street": "街道", "community": "社区"}
+
+ctx, view = current()
+st.title("总览")
+if not ctx.months:
+    C.empty_state(ctx)
+    st.stop()
+
+C.breadcrumb(ctx, view)
+if not C.kpi_cards(ctx, view, HEADLINE, {}):
+    st.stop()
+as_of = cache.report(ctx.con, "issues", view.selection(), ctx.sig("issues"), ctx.settings).attrs["as_of"]
+freshness(ctx, as_of)
+
+level = view.child_level("coverage")
+if level is None:
+    st.caption("已是社区层级：各板块明细见对应页面")
+    st.stop()
+
+# One frame of the level below: every headline value, for the compact ranking and the map.
+frames = []
+for domain in ("coverage", "issues", "pairing"):
+    keys = [k for d, k in HEADLINE if d == domain]
+    df = cache.report(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
+    frames.append(df[["unit_code", "unit_name", *keys]].set_index(["unit_code", "unit_name"]))
+wide = pd.concat(frames, axis=1).reset_index()
+
+st.subheader(f"各{LEVEL_NAMES[level]}排名")
+key = st.selectbox("排名指标", [k for _, k in HEADLINE], format_func=lambda k: METRICS[k].label,
+                   key="overview_rank", bind="query-params")
+domain_of = {k: d for d, k in HEADLINE}
+left, right = st.columns([3, 2], gap="large")
+with left:
+    C.ranking_block(ctx, view, domain_of[key], key, {}, chart_key="rank_overview")
+with right:
+    df_key = cache.report(ctx.con, domain_of[key], view.selection(level=level),
+                          ctx.sig(domain_of[key]), ctx.settings)
+    C.map_block(ctx, view, domain_of[key], key, df_key)
+
+ranked = rank(wide, key, n=ctx.settings.ranking_n)
+shown = ranked[["rank", "unit_name", *[k for _, k in HEADLINE]]].copy()
+for _, k in HEADLINE:
+    shown[k] = [format_value(k, v) for v in shown[k]]
+shown.insert(1, "榜单", ["红榜" if r else ("黑榜" if b else "") for r, b in
+                        zip(ranked["red"], ranked["black"], strict=True)])
+shown.columns = ["排名", "榜单", "单位", *[METRICS[k].label for _, k in HEADLINE]]
+st.dataframe(shown, hide_index=True)
+
+st.subheader("需要关注")
+c1, c2, c3 = st.columns(3)
+below = {}
+for domain in ("coverage", "issues", "pairing"):
+    tg = cache.targets(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
+    for k, per_unit in tg.items():
+        if (domain, k) not in HEADLINE:
+            continue
+        for code, t in per_unit.items():
+            if t["target_met"] is False:
+                below.setdefault(k, []).append((t["target_gap"], ctx.name(code)))
+with c1:
+    st.markdown("**未达年度目标**")
+    if not below:
+        st.success("各单位均已达标或未设目标")
+    for k, items in below.items():
+        items.sort()
+        names = "、".join(f"{n}({g * 100:+.1f})" for g, n in items[:5])
+        st.markdown(f"- {METRICS[k].label}：{len(items)} 个，差距最大：{names}")
+
+
+def _top(domain: str, key: str, label: str, unit_word: str) -> None:
+    df = cache.report(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
+    total = int(df[key].sum())
+    worst = df.sort_values([key, "unit_code"], ascending=[False, True]).head(5)
+    worst = worst[worst[key] > 0]
+    st.markdown(f"**{label}：{total:,} {unit_word}**")
+    for n, v in zip(worst["unit_name"], worst[key], strict=True):
+        st.markdown(f"- {n}：{int(v):,}")
+
+
+with c2:
+    _top("coverage", "gap_should_build", "应建未建组织", "家")
+    _top("issues", "open_overdue", "超期未办结工单", "件")
+with c3:
+    _top("pairing", "projects_overdue", "逾期未完成项目", "个")
+    st.page_link("pages/coverage.py", label="查看两个覆盖清单 →")
+    st.page_link("pages/issues.py", label="查看超期工单 →")
+    st.page_link("pages/pairing.py", label="查看逾期项目 →")

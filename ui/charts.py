@@ -1,0 +1,168 @@
+"""Plotly figures (no Streamlit here): ranking bars, trends, breakdowns, the map.
+
+Colour carries meaning only: green = target met, red = not met, blue-grey = no target.
+Fonts are the app's own CJK font; nothing is fetched from outside (no tiles, no web fonts).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from metrics.definitions import METRICS, format_value
+
+FONT = "noto-sans-sc, Noto Sans CJK SC, Microsoft YaHei, sans-serif"
+MET, NOT_MET, NEUTRAL, TARGET = "#2E7D32", "#C62828", "#4A6A8C", "#37474F"
+GRID = "#E3E8EF"
+
+
+def _layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 20, "t": 40 if title else 10, "b": 10},
+        font={"family": FONT, "size": 14, "color": "#1F2933"},
+        title={"text": title, "font": {"size": 16}} if title else None,
+        plot_bgcolor="white", paper_bgcolor="white", showlegend=False,
+        hoverlabel={"font": {"family": FONT}},
+    )
+    return fig
+
+
+def _axis_format(key: str) -> dict:
+    kind = METRICS[key].kind
+    if kind == "rate":
+        return {"tickformat": ".0%"}
+    return {"tickformat": ",d"} if kind == "count" else {}
+
+
+def ranking_bars(ranked: pd.DataFrame, key: str, targets: dict | None, *,
+                 height: int | None = None) -> go.Figure:
+    """Horizontal bars, best at the top; each unit's own target as a dark tick on its bar."""
+    df = ranked[ranked[key].notna()]
+    targets = targets or {}
+    colours, tick_x, tick_y = [], [], []
+    for code, name, value in zip(df["unit_code"], df["unit_name"], df[key], strict=True):
+        t = targets.get(code)
+        if t is None:
+            colours.append(NEUTRAL)
+        else:
+            colours.append(MET if t["target_met"] else NOT_MET)
+            tick_x.append(t["target"])
+            tick_y.append(name)
+    labels = [format_value(key, v) for v in df[key]]
+    marks = ["红榜 " if r else ("黑榜 " if b else "") for r, b in zip(df["red"], df["black"], strict=True)]
+    fig = go.Figure(go.Bar(
+        x=df[key], y=df["unit_name"], orientation="h", marker_color=colours,
+        text=[f"{m}{lab}" for m, lab in zip(marks, labels, strict=True)], textposition="outside",
+        cliponaxis=False, customdata=df[["unit_code"]].to_numpy(),
+        hovertemplate="%{y}: %{text}<extra>点击下钻</extra>",
+    ))
+    if tick_x:
+        fig.add_trace(go.Scatter(
+            x=tick_x, y=tick_y, mode="markers", name="目标",
+            marker={"symbol": "line-ns", "size": 22, "line": {"width": 3, "color": TARGET}},
+            hovertemplate="目标 %{x:.1%}<extra></extra>",
+        ))
+    n = len(df)
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 14})
+    xmax = df[key].max() if n else 1
+    if METRICS[key].kind == "rate":
+        fig.update_xaxes(range=[0, max(1.0, float(xmax)) * 1.12], **_axis_format(key),
+                         gridcolor=GRID)
+    else:
+        fig.update_xaxes(range=[0, float(xmax or 1) * 1.2], gridcolor=GRID, **_axis_format(key))
+    return _layout(fig, height=height or max(260, 34 * n + 60))
+
+
+def trend_lines(trend: pd.DataFrame, keys: list[str], target: float | None = None) -> go.Figure:
+    fig = go.Figure()
+    palette = ["#1F4E8C", "#D08A2E", "#2F7F7A", "#7B5EA7"]
+    for i, key in enumerate(keys):
+        fig.add_trace(go.Scatter(
+            x=trend["month"], y=trend[key], mode="lines+markers", name=METRICS[key].label,
+            line={"width": 3, "color": palette[i % len(palette)]},
+            hovertemplate=f"{METRICS[key].label} %{{x}}: %{{y:{'.1%' if METRICS[key].is_rate else ',.1f'}}}<extra></extra>",
+        ))
+    if target is not None:
+        fig.add_hline(y=target, line_dash="dash", line_color=TARGET,
+                      annotation_text=f"年度目标 {target:.1%}", annotation_position="top left")
+    if keys:
+        fig.update_yaxes(gridcolor=GRID, **_axis_format(keys[0]))
+    fig.update_xaxes(type="category")
+    _layout(fig, height=320)
+    fig.update_layout(showlegend=len(keys) > 1, legend={"orientation": "h", "y": 1.12})
+    return fig
+
+
+def breakdown_bars(df: pd.DataFrame, value: str, *, label: str, top: int = 12) -> go.Figure:
+    d = df.head(top)
+    is_rate = value in METRICS and METRICS[value].is_rate
+    fig = go.Figure(go.Bar(
+        x=d[value], y=d["item"], orientation="h", marker_color=NEUTRAL,
+        text=[format_value(value, v) if value in METRICS else f"{v:,}" for v in d[value]],
+        textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{text}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(gridcolor=GRID, tickformat=".0%" if is_rate else ",d")
+    return _layout(fig, height=max(220, 30 * len(d) + 60), title=label)
+
+
+def _rings(geometry: dict) -> list[list]:
+    if geometry["type"] == "Polygon":
+        return [geometry["coordinates"][0]]
+    return [poly[0] for poly in geometry["coordinates"]]
+
+
+def choropleth(features: dict, df: pd.DataFrame, key: str, targets: dict | None) -> go.Figure:
+    """Units one level down, coloured by the metric, drawn from the GeoJSON polygons on plain
+    axes (an equirectangular projection fitted to the features): no tile server and no base map
+    to download. Each unit's label marker carries its code, so a click drills down."""
+    import math
+
+    from plotly.colors import sample_colorscale
+
+    by_code = {f["properties"]["code"]: f for f in features["features"]}
+    values = df.set_index("unit_code")[key]
+    finite = values.dropna()
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    scale = ([[0, "#2E7D32"], [0.5, "#F3E9C6"], [1, "#C62828"]] if METRICS[key].fewer_is_better
+             else [[0, "#C62828"], [0.5, "#F3E9C6"], [1, "#2E7D32"]])
+    fig = go.Figure()
+    lons, lats = [], []
+    label_x, label_y, label_text, label_code, label_hover = [], [], [], [], []
+    for code, name in zip(df["unit_code"], df["unit_name"], strict=True):
+        f = by_code.get(code)
+        if f is None:
+            continue
+        v = values.get(code)
+        colour = "#D5DAE1" if v is None or pd.isna(v) else sample_colorscale(
+            scale, [0.5 if hi == lo else (float(v) - lo) / (hi - lo)])[0]
+        xs, ys = [], []
+        for ring in _rings(f["geometry"]):
+            xs += [p[0] for p in ring] + [None]
+            ys += [p[1] for p in ring] + [None]
+        lons += [x for x in xs if x is not None]
+        lats += [y for y in ys if y is not None]
+        text = f"{name}<br>{METRICS[key].label} {format_value(key, v)}"
+        fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", fillcolor=colour, mode="lines",
+                                 line={"color": "white", "width": 1.2}, hoveron="fills",
+                                 text=text, hoverinfo="text", name=name))
+        ring = _rings(f["geometry"])[0]
+        label_x.append(sum(p[0] for p in ring[:-1]) / max(1, len(ring) - 1))
+        label_y.append(sum(p[1] for p in ring[:-1]) / max(1, len(ring) - 1))
+        label_text.append(f"{name}<br>{format_value(key, v)}")
+        label_code.append([code])
+        label_hover.append(text)
+    fig.add_trace(go.Scatter(
+        x=label_x, y=label_y, mode="markers+text", text=label_text, customdata=label_code,
+        textfont={"size": 11, "color": "#1F2933"}, hovertext=label_hover,
+        hovertemplate="%{hovertext}<extra>点击下钻</extra>",
+        marker={"size": 10, "color": "rgba(255,255,255,0.9)", "line": {"color": "#37474F", "width": 1},
+                "colorscale": scale, "cmin": lo, "cmax": hi, "showscale": True,
+                "colorbar": {"tickformat": ".0%" if METRICS[key].is_rate else ",d",
+                             "thickness": 12, "len": 0.7}},
+    ))
+    lat0 = sum(lats) / len(lats) if lats else 30.0
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / math.cos(math.radians(lat0)))
+    return _layout(fig, height=460)

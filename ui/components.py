@@ -1,0 +1,282 @@
+"""Streamlit pieces the pages share: KPI cards, ranking, trend, map, tables, downloads, 口径."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from metrics import cache
+from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, METRICS, format_value
+from metrics.ranking import rank
+from metrics.targets import time_elapsed
+from metrics.xlsx import frames_to_xlsx, safe_csv_text
+
+from . import charts
+from .state import Ctx, View, drill_to
+
+
+def can_see_sql() -> bool:
+    acct = st.session_state.get("account")
+    return acct is None or acct.role in ("analyst", "admin")
+
+
+def breadcrumb(ctx: Ctx, view: View) -> None:
+    """全市 › 区 › 街道 › 社区, each a button back up."""
+    chain: list[str | None] = [None]
+    if view.unit:
+        chain += [view.unit[:n] for n in (6, 9, 12) if len(view.unit) >= n]
+    cols = st.columns([1] * len(chain) + [max(1, 8 - len(chain))], gap="small")
+    for i, code in enumerate(chain):
+        last = i == len(chain) - 1
+        label = ("› " if i else "") + ctx.name(code)
+        cols[i].button(label, key=f"crumb_{i}", on_click=drill_to, args=(code,), disabled=last,
+                       type="tertiary")
+
+
+def _delta(key: str, now: object, before: object) -> str | None:
+    if now is None or before is None or pd.isna(now) or pd.isna(before):
+        return None
+    m = METRICS[key]
+    diff = float(now) - float(before)
+    if m.kind == "rate":
+        return f"{diff * 100:+.1f}个百分点"
+    if m.kind in ("hours", "score"):
+        return f"{diff:+.1f}"
+    return f"{int(diff):+,d}"
+
+
+def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[str, dict],
+              *, per_row: int = 4) -> bool:
+    """st.metric cards labelled exactly as metrics.md, with 环比 and target progress.
+
+    ``items`` are (domain, key) pairs; ``filters`` the per-domain filters. False when there is
+    no data for the selection.
+    """
+    if not view.period_to:
+        return False
+    rows: dict[str, tuple] = {}
+    for domain in dict.fromkeys(d for d, _ in items):
+        sig = ctx.sig(domain)
+        sel = view.selection(filters=filters.get(domain))
+        cur = cache.report(ctx.con, domain, sel, sig, ctx.settings)
+        if cur.empty:
+            st.info("所选区划没有数据")
+            return False
+        latest = cache.latest(ctx.con, domain, sig)
+        try:
+            prev = cache.report(ctx.con, domain, sel.previous(latest), sig, ctx.settings)
+        except Exception:  # a range reaching before any data has no 环比
+            prev = cur.iloc[0:0]
+        tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings)
+        rows[domain] = (cur.iloc[0], prev.iloc[0] if not prev.empty else None, tg,
+                        time_elapsed(cur.attrs["as_of"]))
+    for start in range(0, len(items), per_row):
+        cols = st.columns(per_row)
+        for col, (domain, key) in zip(cols, items[start:start + per_row], strict=False):
+            row, prow, tg, elapsed = rows[domain]
+            m = METRICS[key]
+            with col:
+                st.metric(
+                    m.label, format_value(key, row[key]),
+                    delta=_delta(key, row[key], prow[key] if prow is not None else None),
+                    delta_color=delta_colour(key),
+                    delta_description="环比",
+                    help=m.definition, border=True,
+                )
+                code = row["unit_code"] if isinstance(row["unit_code"], str) else None
+                t = tg.get(key, {}).get(code)
+                if t:
+                    st.markdown(target_line(t, elapsed), unsafe_allow_html=True)
+    return True
+
+
+def delta_colour(key: str) -> str:
+    """Green for a better change, red for a worse one; grey where more is neither (受理量)."""
+    m = METRICS[key]
+    if m.fewer_is_better:
+        return "inverse"
+    return "normal" if m.kind in ("rate", "score") else "off"
+
+
+def target_line(t: dict, elapsed: float) -> str:
+    ok, gap = t["target_met"], t["target_gap"]
+    status = "—" if ok is None else ("达标" if ok else "未达标")
+    colour = "#2E7D32" if ok else "#C62828"
+    gap_txt = "" if gap is None else f"，差距 {gap * 100:+.1f}个百分点"
+    return (f'<div class="gb-target">目标 {t["target"]:.1%} · '
+            f'<b style="color:{colour}">{status}</b>{gap_txt} · 时间进度 {elapsed:.1%}</div>')
+
+
+def _on_chart_select(key: str) -> None:
+    state = st.session_state.get(key)
+    try:
+        points = state["selection"]["points"]
+    except (KeyError, TypeError):
+        return
+    if points:
+        code = points[0].get("customdata", [None])[0]
+        if code:
+            drill_to(code)
+
+
+def _on_table_select(key: str, codes: list[str]) -> None:
+    state = st.session_state.get(key)
+    try:
+        rows = state["selection"]["rows"]
+    except (KeyError, TypeError):
+        return
+    if rows and 0 <= rows[0] < len(codes) and codes[rows[0]]:
+        drill_to(codes[rows[0]])
+
+
+def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
+                  drillable: bool = True, chart_key: str | None = None) -> pd.DataFrame | None:
+    level = view.child_level(domain)
+    if level is None:
+        return None
+    sig = ctx.sig(domain)
+    sel = view.selection(level=level, filters=filters)
+    df = cache.report(ctx.con, domain, sel, sig, ctx.settings)
+    if df.empty:
+        st.info("下一级没有单位")
+        return df
+    ranked = rank(df, key, n=ctx.settings.ranking_n)
+    tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(key, {})
+    fig = charts.ranking_bars(ranked, key, tg)
+    ck = chart_key or f"rank_{domain}"
+    st.plotly_chart(fig, key=ck,
+                    on_select=partial(_on_chart_select, ck) if drillable and level != "grid" else "ignore",
+                    selection_mode="points", config={"displaylogo": False, "displayModeBar": False})
+    red = ranked[ranked["red"]]["unit_name"].tolist()
+    black = ranked[ranked["black"]]["unit_name"].tolist()
+    st.markdown(
+        f'<div class="gb-lists"><span class="gb-red">红榜</span> {"、".join(red) or "—"}'
+        f'&emsp;<span class="gb-black">黑榜</span> {"、".join(black) or "—"}</div>',
+        unsafe_allow_html=True)
+    return df
+
+
+def trend_block(ctx: Ctx, view: View, domain: str, keys: list[str], filters: dict,
+                months: int = 12) -> None:
+    sig = ctx.sig(domain)
+    sel = view.selection(filters=filters)
+    tr = cache.trend(ctx.con, domain, sel, months, sig, ctx.settings)
+    if tr.empty:
+        st.info("暂无趋势数据")
+        return
+    tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(keys[0], {})
+    target = next(iter(tg.values()))["target"] if tg else None
+    st.plotly_chart(charts.trend_lines(tr, keys, target), key=f"trend_{domain}",
+                    config={"displaylogo": False, "displayModeBar": False})
+
+
+def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | None) -> None:
+    level = view.child_level(domain)
+    if df is None or df.empty or level not in ("district", "street"):
+        st.caption("地图仅在全市(按区县)和区县(按街道)层级显示")
+        return
+    path = Path(ctx.data_dir) / "boundaries.geojson"
+    if not path.exists():
+        st.info("尚未上传边界数据，暂不显示地图(管理员可在“数据上传”页上传 GeoJSON)")
+        return
+    fc = _boundaries(str(path), path.stat().st_mtime)
+    have = {f.get("properties", {}).get("code") for f in fc.get("features", [])}
+    missing = [n for c, n in zip(df["unit_code"], df["unit_name"], strict=True) if c not in have]
+    if missing:
+        st.info(f"以下单位缺少边界，为避免误导不绘制地图：{'、'.join(missing[:10])}"
+                + ("等" if len(missing) > 10 else ""))
+        return
+    features = {"type": "FeatureCollection",
+                "features": [f for f in fc["features"] if f["properties"]["code"] in set(df["unit_code"])]}
+    tg = cache.targets(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
+    ck = f"map_{domain}"
+    st.plotly_chart(charts.choropleth(features, df, key, tg.get(key)), key=ck,
+                    on_select=partial(_on_chart_select, ck), selection_mode="points",
+                    config={"displaylogo": False, "displayModeBar": False})
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _boundaries(path: str, mtime: float) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def display_frame(df: pd.DataFrame, domain: str) -> pd.DataFrame:
+    """Chinese headers; rates ×100 so the grid sorts numbers and shows percentages."""
+    out = df[["unit_code", "unit_name", *DOMAIN_KEYS[domain]]].copy()
+    out.attrs = {}
+    for k in DOMAIN_KEYS[domain]:
+        if METRICS[k].is_rate:
+            out[k] = out[k] * 100
+    return out
+
+
+def column_config(domain: str) -> dict:
+    cfg = {"unit_code": st.column_config.TextColumn("代码"),
+           "unit_name": st.column_config.TextColumn("单位")}
+    for k in DOMAIN_KEYS[domain]:
+        m = METRICS[k]
+        if m.is_rate:
+            cfg[k] = st.column_config.NumberColumn(m.label, format="%.1f%%", help=m.definition)
+        elif m.kind in ("hours", "score"):
+            cfg[k] = st.column_config.NumberColumn(m.label, format="%.1f", help=m.definition)
+        else:
+            cfg[k] = st.column_config.NumberColumn(m.label, format="%d", help=m.definition)
+    return cfg
+
+
+def export_frame(df: pd.DataFrame, domain: str) -> pd.DataFrame:
+    """Chinese headers, raw values (rates as fractions) for CSV/XLSX downloads."""
+    out = df[["unit_code", "unit_name", *DOMAIN_KEYS[domain]]].copy()
+    out.attrs = {}
+    out.columns = ["代码", "单位", *[METRICS[k].label for k in DOMAIN_KEYS[domain]]]
+    return out
+
+
+def units_table(ctx: Ctx, view: View, domain: str, df: pd.DataFrame | None, *, name: str) -> None:
+    if df is None or df.empty:
+        return
+    codes = df["unit_code"].tolist()
+    key = f"table_{domain}"
+    drillable = view.child_level(domain) not in (None, "grid")
+    st.dataframe(display_frame(df, domain), hide_index=True, column_config=column_config(domain),
+                 key=key, on_select=partial(_on_table_select, key, codes) if drillable else "ignore",
+                 selection_mode="single-row")
+    downloads(export_frame(df, domain), f"{name}_{view.period_label()}", key=f"dl_{domain}")
+
+
+def downloads(df: pd.DataFrame, stem: str, *, key: str) -> None:
+    c1, c2, _ = st.columns([1, 1, 6])
+    # Files are made on click, not on every rerun (an XLSX of thousands of rows costs time).
+    c1.download_button("下载 CSV", partial(safe_csv_text, df), file_name=f"{stem}.csv",
+                       mime="text/csv", key=f"{key}_csv", on_click="ignore")
+    c2.download_button("下载 XLSX", partial(frames_to_xlsx, {"数据": df}), file_name=f"{stem}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key=f"{key}_xlsx", on_click="ignore")
+
+
+def definitions_panel(ctx: Ctx, view: View, domain: str, filters: dict) -> None:
+    with st.expander("口径说明"):
+        rows = [{"指标": METRICS[k].label, "键": k, "口径": METRICS[k].definition}
+                for k in DOMAIN_KEYS[domain]]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        for note in COMMON_NOTES.values():
+            st.caption(note)
+        if domain == "issues":
+            s = ctx.settings
+            st.caption(f"当前设置：响应时限 {s.response_hours:g} 小时；综合得分权重 响应率 {s.w_response:g}、"
+                       f"解决率 {s.w_resolve:g}、满意率 {s.w_satisfaction:g}")
+    if can_see_sql():
+        with st.expander("查看 SQL"):
+            level = view.child_level(domain) or view.unit_level
+            ex = cache.explain(ctx.con, domain, view.selection(level=level, filters=filters),
+                               ctx.sig(domain), ctx.settings)
+            st.code(ex["sql"], language="sql")
+
+
+def empty_state(ctx: Ctx) -> None:
+    st.info("还没有数据。请在“数据上传”页上传各表(可先下载模板)，或在命令行运行 "
+            "`python -m metrics sample` 生成示例数据。")

@@ -1,0 +1,114 @@
+"""The layout shared by 两个覆盖, 问题解决 and 结对联建; each page passes its configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from metrics import cache
+from metrics.definitions import METRICS
+
+from . import charts, components as C
+from .state import Ctx, View, domain_filters, freshness
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    by: str
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    which: str
+    label: str
+    columns: dict  # column → Chinese header
+
+
+@dataclass(frozen=True)
+class DomainPage:
+    domain: str
+    title: str
+    headline: list
+    rank_keys: list
+    trend_keys: list
+    breakdowns: list
+    follow_ups: list
+
+
+def render(ctx: Ctx, view: View, page: DomainPage) -> None:
+    st.title(page.title)
+    if not ctx.months:
+        C.empty_state(ctx)
+        return
+    filters = domain_filters(ctx, page.domain)
+    C.breadcrumb(ctx, view)
+    if not C.kpi_cards(ctx, view, [(page.domain, k) for k in page.headline],
+                       {page.domain: filters}):
+        return
+    sel = view.selection(filters=filters)
+    df_unit = cache.report(ctx.con, page.domain, sel, ctx.sig(page.domain), ctx.settings)
+    note = ""
+    if page.domain == "coverage":
+        snap = df_unit.attrs.get("snapshot")
+        if snap is None:
+            note = "(所选月份之前没有台账)"
+        elif snap != view.period_to:
+            note = f"(台账取最近一期：{snap})"
+    freshness(ctx, df_unit.attrs.get("as_of"))
+    if note:
+        st.caption("两新组织台账 " + note)
+
+    level = view.child_level(page.domain)
+    if level is not None:
+        st.subheader(f"{ {'district': '各区县', 'street': '各街道', 'community': '各社区', 'grid': '各网格'}[level]}排名")
+        key = st.selectbox("排名指标", page.rank_keys, format_func=lambda k: METRICS[k].label,
+                           key=f"{page.domain}_rank", bind="query-params")
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            df = C.ranking_block(ctx, view, page.domain, key, filters)
+        with right:
+            C.map_block(ctx, view, page.domain, key, df)
+    else:
+        df = None
+        st.caption("已是最细层级")
+
+    st.subheader("趋势(近12个月)")
+    C.trend_block(ctx, view, page.domain, page.trend_keys, filters)
+
+    if page.breakdowns:
+        st.subheader("分项")
+        cols = st.columns(len(page.breakdowns))
+        for col, b in zip(cols, page.breakdowns, strict=True):
+            with col:
+                bd = cache.breakdown(ctx.con, page.domain, sel, b.by, ctx.sig(page.domain),
+                                     ctx.settings)
+                if bd.empty:
+                    st.caption(f"{b.label}：暂无数据")
+                else:
+                    st.plotly_chart(charts.breakdown_bars(bd, b.value, label=b.label),
+                                    key=f"bd_{page.domain}_{b.by}",
+                                    config={"displaylogo": False, "displayModeBar": False})
+
+    if df is not None and not df.empty:
+        st.subheader("明细")
+        C.units_table(ctx, view, page.domain, df, name=page.title)
+
+    if page.follow_ups:
+        st.subheader("待跟进清单")
+        tabs = st.tabs([f.label for f in page.follow_ups])
+        for tab, f in zip(tabs, page.follow_ups, strict=True):
+            with tab:
+                lst = cache.follow_up(ctx.con, f.which, view.selection(filters=filters),
+                                      ctx.sig(page.domain))
+                if lst.empty:
+                    st.success("没有需要跟进的事项")
+                    continue
+                shown = lst[list(f.columns)].rename(columns=f.columns)
+                st.caption(f"共 {len(lst):,} 条" + ("(最多显示 5000 条)" if len(lst) >= 5000 else ""))
+                st.dataframe(shown, hide_index=True, height=360)
+                C.downloads(shown, f"{f.label}_{view.period_label()}", key=f"dl_{f.which}")
+
+    C.definitions_panel(ctx, view, page.domain, filters)

@@ -1,0 +1,352 @@
+"""The shared frame: data context, sidebar filters bound to the URL, the current Selection.
+
+Every filter widget is bound to a query parameter (``bind="query-params"``), so a reload or a
+shared link opens the same view. Drill-down and quick picks change widget values only through
+callbacks, which run before the script renders the widgets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from metrics import cache
+from metrics.cli import ensure_demo, is_demo, resolve_data_dir
+from metrics.definitions import DOMAIN_LABELS
+from metrics.selection import Selection, child_level, index_of, month_index, month_str
+from metrics.settings import Settings, load_settings
+from metrics.store import Store
+
+TABLE_LABELS = {
+    "units": "区划", "organizations": "两新组织台账", "issues": "工单", "pairings": "结对关系",
+    "projects": "共建项目", "checkins": "双报到", "targets": "年度目标",
+}
+FILTER_LABELS = {
+    "org_type": "单位类型", "sector": "新兴领域", "source": "工单来源", "category": "问题类别",
+    "partner_level": "结对单位层级", "kind": "项目类别",
+}
+QUICK_PICKS = ("本月", "上月", "本季度", "年初至今")
+
+
+@dataclass
+class Ctx:
+    data_dir: Path
+    store: Store
+    settings: Settings
+    signature: tuple
+    con: duckdb.DuckDBPyConnection
+    units: pd.DataFrame
+    months: list[str]
+    demo: bool
+
+    @property
+    def latest(self) -> str | None:
+        return self.months[-1] if self.months else None
+
+    def name(self, code: str | None) -> str:
+        if not code:
+            return "全市"
+        hit = self.units.loc[self.units["code"] == code, "name"]
+        return hit.iloc[0] if len(hit) else code
+
+    def children(self, code: str | None, level: str) -> pd.DataFrame:
+        u = self.units[self.units["level"] == level]
+        if code:
+            u = u[u["code"].str.startswith(code)]
+        return u
+
+    def sig(self, domain: str) -> tuple:
+        return cache.table_signature(self.store, domain)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _units(_con: duckdb.DuckDBPyConnection, signature: str) -> pd.DataFrame:
+    cur = _con.cursor()
+    try:
+        return cur.execute("SELECT code, name, level, parent_code FROM units ORDER BY code").df()
+    finally:
+        cur.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _months(_con: duckdb.DuckDBPyConnection, signature: str) -> list[str]:
+    cur = _con.cursor()
+    try:
+        row = cur.execute("""
+            SELECT min(m), max(m) FROM (
+              SELECT min(rm) AS m FROM agg_issues_unit UNION ALL SELECT max(rm) FROM agg_issues_unit
+              UNION ALL SELECT min(year(period) * 12 + month(period) - 1) FROM organizations
+              UNION ALL SELECT max(year(period) * 12 + month(period) - 1) FROM organizations
+              UNION ALL SELECT min(year(period) * 12 + month(period) - 1) FROM checkins
+              UNION ALL SELECT max(year(period) * 12 + month(period) - 1) FROM checkins)""").fetchone()
+    finally:
+        cur.close()
+    if row is None or row[0] is None:
+        return []
+    return [month_str(m) for m in range(int(row[0]), int(row[1]) + 1)]
+
+
+def data_dir() -> tuple[Path, bool]:
+    return resolve_data_dir(os.environ.get("GRIDBOARD_DATA_DIR"))
+
+
+def context() -> Ctx:
+    path, is_default = data_dir()
+    if "ctx_demo_checked" not in st.session_state:
+        with st.spinner("首次启动，正在生成示例数据…"):
+            ensure_demo(path, is_default)
+        st.session_state["ctx_demo_checked"] = True
+    store = Store(path)
+    settings = load_settings(path)
+    signature = store.signature()
+    con = cache.connection(str(path), signature, settings)
+    return Ctx(path, store, settings, signature, con, _units(con, repr(signature)),
+               _months(con, repr(signature)), is_demo(path))
+
+
+# --- period ---------------------------------------------------------------------------------
+
+
+def _quick_pick(ctx_latest: str) -> None:
+    pick = st.session_state.get("quick")
+    if not pick or not ctx_latest:
+        return
+    last = month_index(ctx_latest)
+    if pick == "本月":
+        st.session_state.update(pm="单月", period=ctx_latest)
+    elif pick == "上月":
+        st.session_state.update(pm="单月", period=month_str(last - 1))
+    elif pick == "本季度":
+        first = last - (last % 12) % 3
+        st.session_state.update(pm="区间", **{"from": month_str(first), "to": ctx_latest})
+    elif pick == "年初至今":
+        first = last - last % 12
+        st.session_state.update(pm="区间", **{"from": month_str(first), "to": ctx_latest})
+    st.session_state["quick"] = None
+
+
+def period_widgets(ctx: Ctx) -> tuple[str | None, str | None]:
+    if not ctx.months:
+        st.sidebar.caption("暂无数据")
+        return None, None
+    months_desc = list(reversed(ctx.months))
+    side = st.sidebar
+    side.pills("快捷选择", QUICK_PICKS, key="quick", on_change=_quick_pick, args=(ctx.latest,),
+               help=f"以数据最新月份 {ctx.latest} 为“本月”")
+    mode = side.segmented_control("统计期", ["单月", "区间"], default="单月", key="pm",
+                                  bind="query-params", required=True)
+    if mode == "区间":
+        c1, c2 = side.columns(2)
+        default_from = months_desc[min(2, len(months_desc) - 1)]
+        first = c1.selectbox("起始月份", months_desc, index=months_desc.index(default_from),
+                             key="from", bind="query-params")
+        last = c2.selectbox("结束月份", months_desc, index=0, key="to", bind="query-params")
+        if first and last and first > last:
+            side.warning("起始月份晚于结束月份，已按结束月份单月统计")
+            first = last
+        return first, last
+    period = side.selectbox("统计月份", months_desc, index=0, key="period", bind="query-params")
+    return period, period
+
+
+# --- unit -----------------------------------------------------------------------------------
+
+
+def _reset_below(*keys: str) -> None:
+    for k in keys:
+        st.session_state[k] = ""
+
+
+def scope_of_session() -> str | None:
+    acct = st.session_state.get("account")
+    return getattr(acct, "scope", None) if acct else None
+
+
+def _unit_from_url(ctx: Ctx) -> None:
+    """On a session's first run, the ?unit= code of a shared link sets the cascade."""
+    if st.session_state.get("_unit_seeded"):
+        return
+    st.session_state["_unit_seeded"] = True
+    code = st.query_params.get("unit", "")
+    if code and code in set(ctx.units["code"]):
+        drill_to(code)
+
+
+def unit_widgets(ctx: Ctx) -> str | None:
+    """District → street → community cascade. The chosen unit lives in ?unit=CODE (codes, not
+    names, so a link survives renamed units); the widgets themselves are not URL-bound because
+    a bound selectbox stores its label."""
+    _unit_from_url(ctx)
+    scope = scope_of_session() or ""
+    side = st.sidebar
+    names = dict(zip(ctx.units["code"], ctx.units["name"], strict=False))
+    fmt = lambda c: names.get(c, c) if c else "全部"  # noqa: E731
+    d_opts = [""] + ctx.children(None, "district")["code"].tolist()
+    if len(scope) >= 6:
+        d_opts = [scope[:6]]
+    for key, opts in (("district", d_opts),):
+        if st.session_state.get(key) not in opts:
+            st.session_state[key] = opts[0]
+    district = side.selectbox("区县", d_opts, format_func=lambda c: names.get(c, c) if c else "全市",
+                              key="district", disabled=len(d_opts) == 1,
+                              on_change=_reset_below, args=("street", "community"))
+    street = community = ""
+    if district:
+        s_opts = [""] + ctx.children(district, "street")["code"].tolist()
+        if len(scope) >= 9:
+            s_opts = [scope[:9]]
+        if st.session_state.get("street") not in s_opts:
+            st.session_state["street"] = s_opts[0]
+        street = side.selectbox("街道", s_opts, format_func=fmt, key="street",
+                                disabled=len(s_opts) == 1, on_change=_reset_below,
+                                args=("community",))
+    if street:
+        c_opts = [""] + ctx.children(street, "community")["code"].tolist()
+        if st.session_state.get("community") not in c_opts:
+            st.session_state["community"] = ""
+        community = side.selectbox("社区", c_opts, format_func=fmt, key="community")
+    unit = community or street or district or None
+    if scope and (unit is None or not unit.startswith(scope)):
+        unit = scope
+    if unit:
+        st.query_params["unit"] = unit
+    elif "unit" in st.query_params:
+        del st.query_params["unit"]
+    return unit
+
+
+def drill_to(code: str | None) -> None:
+    """Set the unit widgets to ``code`` (call from a callback, before widgets render)."""
+    code = code or ""
+    st.session_state["district"] = code[:6] if len(code) >= 6 else ""
+    st.session_state["street"] = code[:9] if len(code) >= 9 else ""
+    st.session_state["community"] = code[:12] if len(code) >= 12 else ""
+
+
+# --- domain filters -------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def filter_options(_con: duckdb.DuckDBPyConnection, name: str, signature: str) -> list[str]:
+    from metrics import schema as S
+
+    fixed = {"org_type": S.ORG_TYPES, "sector": S.SECTORS, "source": S.SOURCES,
+             "partner_level": S.PARTNER_LEVELS, "kind": S.PROJECT_KINDS}
+    if name in fixed:
+        return list(fixed[name])
+    cur = _con.cursor()
+    try:
+        rows = cur.execute("SELECT category, sum(n) FROM agg_issues GROUP BY 1 ORDER BY 2 DESC").fetchall()
+    finally:
+        cur.close()
+    return [r[0] for r in rows]
+
+
+def domain_filters(ctx: Ctx, domain: str) -> dict[str, list[str]]:
+    from metrics.domains import MODULES
+
+    out = {}
+    st.sidebar.markdown(f"**{DOMAIN_LABELS[domain]}筛选**")
+    for name in MODULES[domain].FILTERS:
+        opts = filter_options(ctx.con, name, repr(ctx.signature))
+        chosen = st.sidebar.multiselect(FILTER_LABELS[name], opts, key=name, bind="query-params",
+                                        placeholder="全部")
+        if chosen:
+            out[name] = chosen
+    return out
+
+
+# --- selection ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class View:
+    """What the sidebar selected: unit, period; pages build Selections from it."""
+
+    unit: str | None
+    period_from: str | None
+    period_to: str | None
+    scope: str | None
+
+    @property
+    def unit_level(self) -> str:
+        return {None: "city", 6: "district", 9: "street", 12: "community", 15: "grid"}[
+            len(self.unit) if self.unit else None]
+
+    def child_level(self, domain: str) -> str | None:
+        lvl = child_level(self.unit_level)
+        if lvl == "grid" and domain != "issues":
+            return None
+        return lvl
+
+    def selection(self, level: str | None = None, filters: dict | None = None,
+                  as_of: dt.datetime | None = None) -> Selection:
+        return Selection.make(level or self.unit_level, period_from=self.period_from,
+                              period_to=self.period_to, unit=self.unit, filters=filters,
+                              scope=self.scope, as_of=as_of)
+
+    def period_label(self) -> str:
+        if not self.period_to:
+            return "—"
+        if self.period_from == self.period_to:
+            y, m = self.period_to.split("-")
+            return f"{y}年{int(m)}月"
+        return f"{self.period_from} 至 {self.period_to}"
+
+
+def sidebar(ctx: Ctx) -> View:
+    first, last = period_widgets(ctx)
+    unit = unit_widgets(ctx)
+    return View(unit, first, last, scope_of_session())
+
+
+def freshness(ctx: Ctx, as_of: dt.datetime | None = None) -> None:
+    """Data freshness on every page: as_of in force, last upload of each table, demo label."""
+    parts = []
+    if as_of is not None:
+        parts.append(f"截止时点 {as_of:%Y-%m-%d %H:%M:%S}")
+    ups = []
+    for t, label in TABLE_LABELS.items():
+        cur = ctx.store.current(t)
+        if cur:
+            ups.append(f"{label} {cur['created_at'][:16].replace('T', ' ')}")
+    if ups:
+        parts.append("最近上传：" + "，".join(ups))
+    text = " · ".join(parts)
+    if ctx.demo:
+        st.markdown(
+            '<span class="gb-demo">示例数据</span> ' + f'<span class="gb-fresh">{text}</span>',
+            unsafe_allow_html=True)
+    else:
+        st.caption(text)
+
+
+def index_month(d: dt.date) -> str:
+    return month_str(index_of(d))
+
+
+def set_current(ctx: Ctx, view: View) -> None:
+    """app.py hands the frame to the page script it runs."""
+    st.session_state["_frame"] = (ctx, view)
+
+
+def current() -> tuple[Ctx, View]:
+    """The frame app.py built for this run.
+
+    A process's very first run can reach a page file directly: with a pages/ folder Streamlit
+    starts in its legacy folder routing until app.py has called st.navigation once. Then the
+    page runs app.py itself (which builds the frame and runs this page) and stops its own run.
+    """
+    frame = st.session_state.get("_frame")
+    if frame is None:
+        import runpy
+
+        runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"), run_name="__main__")
+        st.stop()
+    return frame
