@@ -1,0 +1,126 @@
+"""Draw one slide of ``metrics.slides.Deck`` for the big screen (large type, plotly charts)."""
+
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from metrics.slides import ChartSpec, Deck, Slide, TableSpec
+
+from .charts import FONT, MET, NEUTRAL, NOT_MET, TARGET
+
+BIG = 22
+
+
+def _fig_layout(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_layout(height=height, margin={"l": 10, "r": 30, "t": 20, "b": 10},
+                      font={"family": FONT, "size": BIG, "color": "#1F2933"},
+                      plot_bgcolor="white", paper_bgcolor="white",
+                      legend={"orientation": "h", "y": 1.08, "font": {"size": 18}})
+    return fig
+
+
+def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
+    pct = "%" in spec.number_format
+    fmt = (lambda v: "—" if v is None else f"{v:.1%}") if pct else (
+        lambda v: "—" if v is None else f"{v:,.1f}" if isinstance(v, float) and not v.is_integer() else f"{v:,.0f}")
+    fig = go.Figure()
+    if spec.kind == "bar":
+        name, values = next(iter(spec.series.items()))
+        targets = spec.target_values() or [None] * len(values)
+        colours = []
+        for v, t in zip(values, targets, strict=True):
+            colours.append(NEUTRAL if t is None or v is None else (MET if v >= t else NOT_MET))
+        marks = spec.marks or [None] * len(values)
+        text = [("红榜 " if m == "red" else "黑榜 " if m == "black" else "") + fmt(v)
+                for v, m in zip(values, marks, strict=True)]
+        fig.add_trace(go.Bar(x=spec.categories, y=values, marker_color=colours, text=text,
+                             textposition="outside", cliponaxis=False, name=name,
+                             textfont={"size": 18}))
+        if any(t is not None for t in targets):
+            fig.add_trace(go.Scatter(x=spec.categories, y=targets, mode="lines+markers",
+                                     name=spec.target_label, line={"color": TARGET, "dash": "dash",
+                                                                   "width": 3}))
+        top = max([v for v in values if v is not None] + [t for t in targets if t is not None] + [0])
+        fig.update_yaxes(range=[0, (max(1.0, top) if pct else top or 1) * 1.18],
+                         tickformat=".0%" if pct else ",d", gridcolor="#E3E8EF")
+        fig.update_xaxes(tickfont={"size": 18 if len(values) <= 10 else 14})
+    elif spec.kind == "line":
+        palette = ["#1F4E8C", "#D08A2E", "#2F7F7A"]
+        for i, (name, values) in enumerate(spec.series.items()):
+            fig.add_trace(go.Scatter(x=spec.categories, y=values, mode="lines+markers+text",
+                                     name=name, text=[fmt(v) for v in values],
+                                     textposition="top center", textfont={"size": 15},
+                                     line={"width": 4, "color": palette[i % 3]}, marker={"size": 10}))
+        t = spec.target_values()
+        if t and any(x is not None for x in t):
+            fig.add_trace(go.Scatter(x=spec.categories, y=t, mode="lines", name=spec.target_label,
+                                     line={"color": TARGET, "dash": "dash", "width": 3}))
+        fig.update_yaxes(tickformat=".1%" if pct else ",d", gridcolor="#E3E8EF",
+                         tickfont={"size": 16})
+        fig.update_xaxes(type="category", tickfont={"size": 16})
+    else:  # doughnut
+        name, values = next(iter(spec.series.items()))
+        fig.add_trace(go.Pie(labels=spec.categories, values=[v or 0 for v in values], hole=0.55,
+                             textinfo="label+value", textfont={"size": 18}, sort=False,
+                             marker={"colors": [NOT_MET, "#D08A2E", NEUTRAL, "#8FA3B8"]}))
+    return _fig_layout(fig, height)
+
+
+def _table_html(spec: TableSpec) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in spec.columns)
+    body = []
+    marks = spec.marks or [None] * len(spec.rows)
+    for row, mark in zip(spec.rows, marks, strict=True):
+        cls = ' class="gb-row-red"' if mark == "red" else (' class="gb-row-black"' if mark == "black" else "")
+        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    return f'<table class="gb-slide-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None:
+    """One slide; ``text`` is the presenter's edited 通报 paragraph, when there is one."""
+    demo = '<span class="gb-demo">示例数据</span> ' if deck.is_demo else ""
+    st.markdown(
+        f'<div class="gb-slide-head">{demo}<span class="gb-slide-no">{index + 1} / {len(deck.slides)}</span></div>'
+        f'<h1 class="gb-slide-title">{html.escape(s.title)}</h1>'
+        + (f'<div class="gb-slide-sub">{html.escape(s.subtitle)}</div>' if s.subtitle else ""),
+        unsafe_allow_html=True)
+    body = text if text is not None else s.text
+    if s.kind == "title":
+        st.markdown("<br>".join(f'<div class="gb-title-line">{html.escape(b)}</div>' for b in s.bullets),
+                    unsafe_allow_html=True)
+    elif s.kind == "overview":
+        cols = st.columns(4)
+        for i, k in enumerate(s.kpis):
+            with cols[i % 4]:
+                colour = "#2E7D32" if k.target_met else ("#C62828" if k.target_met is False else "#44505F")
+                st.markdown(
+                    f'<div class="gb-kpi"><div class="gb-kpi-label">{html.escape(k.label)}</div>'
+                    f'<div class="gb-kpi-big">{html.escape(k.display)}</div>'
+                    f'<div class="gb-kpi-change">{html.escape(k.change_display)}</div>'
+                    f'<div class="gb-kpi-target" style="color:{colour}">{html.escape(k.target_display)}</div></div>',
+                    unsafe_allow_html=True)
+    elif s.kind in ("ranking", "trend"):
+        if s.chart is not None:
+            st.plotly_chart(chart_figure(s.chart), key=f"slide_chart_{index}",
+                            config={"displayModeBar": False, "staticPlot": True})
+    elif s.kind == "problems":
+        left, right = st.columns([3, 2])
+        with left:
+            if s.table is not None and s.table.rows:
+                st.markdown(_table_html(s.table), unsafe_allow_html=True)
+            else:
+                st.markdown('<div class="gb-title-line">暂无需要跟进的事项</div>', unsafe_allow_html=True)
+        with right:
+            if s.chart2 is not None:
+                st.plotly_chart(chart_figure(s.chart2, height=420), key=f"slide_chart2_{index}",
+                                config={"displayModeBar": False, "staticPlot": True})
+    elif s.kind == "closing":
+        st.markdown("".join(f'<div class="gb-bullet">• {html.escape(b)}</div>' for b in s.bullets),
+                    unsafe_allow_html=True)
+    if body and s.kind not in ("title", "closing"):
+        st.markdown(f'<div class="gb-bulletin">{html.escape(body)}</div>', unsafe_allow_html=True)
+    st.markdown(f'<div class="gb-slide-foot">{html.escape(deck.footer(s))}</div>',
+                unsafe_allow_html=True)
