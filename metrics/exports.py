@@ -1,0 +1,69 @@
+"""Exports of a selection: the 推进会 deck (PPTX) and the 通报 workbook (XLSX).
+
+``build(store, settings, kind, sel)`` is what ``python -m metrics export`` and the 推进会 page's
+download buttons call; it opens its own DuckDB connection over the store's current versions.
+"""
+
+from __future__ import annotations
+
+from . import schema as S
+from .db import connect
+from .selection import Selection, SelectionError
+from .settings import Settings
+from .store import Store
+
+KINDS = ("pptx", "xlsx")
+MEDIA_TYPES = {
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+# Short Chinese names of the tables, for the version string in footers and title rows.
+TABLE_SHORT = {"units": "区划", "organizations": "台账", "issues": "工单", "pairings": "结对",
+               "projects": "项目", "checkins": "报到", "targets": "目标"}
+
+
+def version_string(signature: tuple[tuple[str, str | None], ...]) -> str:
+    """The store's current versions, compact and traceable to ``python -m metrics versions``:
+    区划v1·台账v3·工单v12·… (— for a table never uploaded)."""
+    parts = []
+    for table, version in signature:
+        short = TABLE_SHORT.get(table, table)
+        if version and version.startswith("v") and version[1:].isdigit():
+            parts.append(f"{short}v{int(version[1:])}")
+        else:
+            parts.append(f"{short}{version or '—'}")
+    return "·".join(parts)
+
+
+def filename(kind: str, deck_or_unit: str, period: str) -> str:
+    """A download name such as 全市推进会_2026年10月.pptx."""
+    stem = "推进会" if kind == "pptx" else "通报表"
+    return f"{deck_or_unit}{stem}_{period}.{kind}"
+
+
+def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
+          title: str | None = None) -> bytes:
+    """The file's bytes. A selection that cannot be answered (no data, a unit outside the
+    viewer's scope) raises ``metrics.cli.UsageError`` with a Chinese message (CLI exit 2)."""
+    from .cli import UsageError, is_demo
+
+    if kind not in KINDS:
+        raise UsageError(f"导出类型应为 {'/'.join(KINDS)}：{kind}")
+    version = version_string(store.signature(tuple(S.TABLES)))
+    demo = is_demo(store.root)
+    con = connect(store, settings)
+    try:
+        if kind == "pptx":
+            from .pptx_export import deck_to_pptx
+            from .slides import build_deck
+
+            deck = build_deck(con, sel, settings=settings, title=title, is_demo=demo,
+                              data_version=version)
+            return deck_to_pptx(deck)
+        from .xlsx_report import report_workbook
+
+        return report_workbook(con, sel, settings=settings, data_version=version, is_demo=demo)
+    except SelectionError as e:
+        raise UsageError(str(e)) from None
+    finally:
+        con.close()

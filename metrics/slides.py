@@ -1,0 +1,547 @@
+"""推进会 slides as a pure data model: what each slide shows, with the numbers already computed.
+
+``build_deck(con, sel, settings=…, is_demo=…, data_version=…)`` reads the three domains through
+``metrics.domains.report`` (and the follow-up lists of coverage/issues/pairing) and returns a
+``Deck``: a list of ``Slide`` objects that the Streamlit presentation page draws and
+``metrics.pptx_export.deck_to_pptx`` writes. Nothing here draws or imports Streamlit.
+
+The selection's unit (``sel.prefix()``: its ``unit`` within the viewer's ``scope``; none = the
+whole city) is the subject; rankings are of the units one level below it (districts for the city,
+streets for a district, communities for a street; a ``sel.level`` deeper than that is honoured).
+Without a period the deck uses the latest month that any domain has data for, so every slide
+speaks of the same period. Filters apply to the domain they belong to (source/category to 问题解决,
+org_type/sector to 两个覆盖, partner_level/kind to 结对联建).
+
+Slides: title · overview (8 KPI cards) · for each of 两个覆盖, 问题解决, 结对联建: ranking (bar
+chart, 红榜/黑榜, target line, 通报 paragraph), trend (12 months, target), 问题清单 (table +
+doughnut) · 下一步工作.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from . import bulletin as B
+from . import coverage as cov
+from . import domains, issues, pairing, ranking
+from . import targets as T
+from .db import scalar
+from .definitions import DOMAIN_LABELS, METRICS
+from .schema import LEVEL_LABELS
+from .selection import (
+    DOMAIN_FILTERS,
+    LEVELS,
+    Selection,
+    SelectionError,
+    child_level,
+    level_of_code,
+    month_str,
+)
+from .settings import Settings
+
+DEFAULT_TITLE = "党建引领基层治理工作推进会"
+DOMAINS = ("coverage", "issues", "pairing")
+# The one rate each domain is ranked and charted by.
+HEADLINE = {"coverage": "org_coverage_rate", "issues": "close_rate",
+            "pairing": "pairing_coverage_rate"}
+OVERVIEW = (("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"),
+            ("issues", "close_rate"), ("issues", "on_time_rate"),
+            ("issues", "satisfaction_rate"), ("issues", "score"),
+            ("pairing", "pairing_coverage_rate"), ("pairing", "project_completion_rate"))
+# Cumulative over the year: shown beside 时间进度.
+CUMULATIVE = ("project_completion_rate",)
+TREND_MONTHS = 12
+TABLE_ROWS = 8
+AS_OF_FORMAT = "%Y-%m-%d %H:%M"
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ChartSpec:
+    """A native chart. ``series`` maps a series name to one value per category (None = no
+    value). ``target``: one value for every category, or one per category (a line over the bars
+    or beside the trend). ``marks`` per category: "red" (红榜), "black" (黑榜) or None."""
+
+    kind: str  # "bar" | "line" | "doughnut"
+    categories: list[str]
+    series: dict[str, list[float | None]]
+    target: float | list[float | None] | None = None
+    target_label: str = "年度目标"
+    number_format: str = "0.0%"
+    marks: list[str | None] = field(default_factory=list)
+    title: str = ""
+
+    def target_values(self) -> list[float | None] | None:
+        if self.target is None:
+            return None
+        if isinstance(self.target, list):
+            return list(self.target)
+        return [float(self.target)] * len(self.categories)
+
+
+@dataclass
+class TableSpec:
+    columns: list[str]
+    rows: list[list[str]]
+    marks: list[str | None] = field(default_factory=list)  # per row: "red" | "black" | None
+    widths: list[float] = field(default_factory=list)  # relative widths: a hint for the page (the PPTX sizes columns to content)
+
+
+@dataclass
+class KPI:
+    key: str
+    label: str
+    domain: str
+    kind: str  # "rate" | "score"
+    value: float | None
+    display: str
+    previous: float | None
+    change: float | None  # points (percentage points for rates), from the displayed values
+    change_display: str  # 较上月提高1.2个百分点 / 与上月持平 …
+    target: float | None = None
+    target_display: str = ""  # 目标70.0%，已达标 / 目标90.0%，差1.3个百分点
+    target_state: str = ""  # 已达标 / 差1.3个百分点 / —
+    target_met: bool | None = None
+    target_gap: float | None = None  # displayed value − displayed target, in points
+    time_elapsed: float | None = None  # 时间进度, for cumulative metrics
+
+
+@dataclass
+class Slide:
+    kind: str  # "title" | "overview" | "ranking" | "trend" | "problems" | "closing"
+    title: str
+    subtitle: str = ""
+    kpis: list[KPI] = field(default_factory=list)
+    chart: ChartSpec | None = None
+    table: TableSpec | None = None
+    text: str = ""  # the slide's 通报 paragraph
+    notes: str = ""  # speaker notes
+    domain: str | None = None
+    bullets: list[str] = field(default_factory=list)
+    as_of: dt.datetime | None = None  # the domain's as_of when it differs from the deck's
+    chart2: ChartSpec | None = None  # a second chart (问题清单: the doughnut beside the table)
+
+
+@dataclass
+class Deck:
+    title: str
+    unit_code: str | None
+    unit_name: str
+    period: str  # 2026年10月
+    first: int
+    last: int
+    as_of: dt.datetime
+    data_version: str
+    is_demo: bool
+    time_elapsed: float
+    slides: list[Slide]
+    facts: dict[str, B.DomainFacts] = field(default_factory=dict)
+    filters: str = ""
+
+    def footer(self, slide: Slide) -> str:
+        as_of = slide.as_of or self.as_of
+        return f"数据截止 {as_of.strftime(AS_OF_FORMAT)}　数据版本 {self.data_version}"
+
+
+# --- resolving the selection ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    sel: Selection  # with an explicit period
+    unit_code: str | None
+    unit_level: str
+    unit_name: str
+    rank_level: str | None  # the level ranked (before checking the domain supports it)
+    first: int
+    last: int
+
+    def domain_sel(self, domain: str, level: str, *, month: int | None = None) -> Selection:
+        allowed = DOMAIN_FILTERS[domain]
+        filters = tuple((k, v) for k, v in self.sel.filters if k in allowed)
+        s = self.sel.with_(level=level, filters=filters)
+        if month is not None:
+            keep_as_of = self.first == self.last == month
+            s = s.with_(period_from=month_str(month), period_to=month_str(month),
+                        as_of=self.sel.as_of if keep_as_of else None)
+        return s
+
+    def rank_level_for(self, domain: str) -> str | None:
+        lv = self.rank_level
+        return lv if lv is not None and lv in domains.LEVELS[domain] else None
+
+
+def unit_name(con: duckdb.DuckDBPyConnection, code: str | None) -> str:
+    if not code:
+        return "全市"
+    name = scalar(con, "SELECT name FROM units WHERE code = $code", {"code": code})
+    return name or code
+
+
+def resolve(con: duckdb.DuckDBPyConnection, sel: Selection) -> Scope:
+    prefix = sel.prefix()  # raises ScopeError outside the viewer's scope
+    code = prefix or None
+    level = level_of_code(code) if code else "city"
+    if sel.period_to is None:
+        latest = [m for m in (domains.latest(con, d) for d in DOMAINS) if m is not None]
+        if not latest:
+            raise SelectionError("没有数据，无法生成推进会材料")
+        m = max(latest)
+        sel = sel.with_(period_from=month_str(m), period_to=month_str(m))
+    first, last = sel.months(None)
+    depth = LEVELS.index(level)
+    rank_level = sel.level if LEVELS.index(sel.level) > depth else child_level(level)
+    return Scope(sel, code, level, unit_name(con, code), rank_level, first, last)
+
+
+# --- one domain -------------------------------------------------------------------------------------
+
+
+@dataclass
+class DomainData:
+    domain: str
+    key: str
+    as_of: dt.datetime
+    unit_row: dict
+    prev_row: dict
+    unit_targets: dict  # with_targets of the unit's row
+    rank_level: str | None
+    ranked: pd.DataFrame | None  # ranking.rank output + target, target_met (of ``key``)
+    child_targets: dict
+    facts: B.DomainFacts
+    trend_months: list[int] = field(default_factory=list)
+    trend_values: list[float | None] = field(default_factory=list)
+    trend_targets: list[float | None] = field(default_factory=list)
+
+    def target_of(self, key: str, code: str | None = None, *, unit: bool = True) -> dict | None:
+        table = self.unit_targets if unit else self.child_targets
+        return table.get(key, {}).get(code)
+
+
+def _val(v: object) -> float | None:
+    if v is None or v is pd.NA:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def _row(df: pd.DataFrame) -> dict:
+    if df.empty:
+        return {}
+    return {k: (None if (v is None or v is pd.NA or (isinstance(v, float) and v != v)) else v)
+            for k, v in df.iloc[0].to_dict().items()}
+
+
+def domain_data(con: duckdb.DuckDBPyConnection, domain: str, scope: Scope, *,
+                settings: Settings, key: str | None = None, trend: bool = True) -> DomainData:
+    key = key or HEADLINE[domain]
+    kind = METRICS[key].kind
+    usel = scope.domain_sel(domain, scope.unit_level)
+    udf = domains.report(con, domain, usel, settings=settings)
+    as_of = udf.attrs["as_of"]
+    urow = _row(udf)
+    utargets = T.with_targets(con, udf, as_of)
+    pdf = domains.report(con, domain, usel.previous(None), settings=settings)
+    prow = _row(pdf)
+
+    rank_level = scope.rank_level_for(domain)
+    ranked, ctargets, ranked_units = None, {}, []
+    if rank_level is not None:
+        cdf = domains.report(con, domain, scope.domain_sel(domain, rank_level), settings=settings)
+        ctargets = T.with_targets(con, cdf, cdf.attrs["as_of"])
+        ranked = ranking.rank(cdf, key, n=settings.ranking_n)
+        per = ctargets.get(key, {})
+        ranked["target"] = [per.get(c, {}).get("target") for c in ranked["unit_code"]]
+        ranked["target_met"] = [per.get(c, {}).get("target_met") for c in ranked["unit_code"]]
+        ranked.attrs.update(cdf.attrs)
+        for r in ranked.itertuples(index=False):
+            ranked_units.append(B.RankedUnit(
+                code=r.unit_code, name=r.unit_name, value=_val(getattr(r, key)),
+                rank=None if r.rank is pd.NA else int(r.rank), red=bool(r.red),
+                black=bool(r.black), target=_val(r.target),
+                target_met=None if _val(r.target) is None or r.target_met is None
+                else bool(r.target_met)))
+    own = utargets.get(key, {}).get(scope.unit_code)
+    facts = B.DomainFacts(
+        domain=domain, key=key, kind=kind, unit_name=scope.unit_name,
+        level_label=LEVEL_LABELS.get(rank_level, "") if rank_level else "",
+        first=scope.first, last=scope.last, value=_val(urow.get(key)),
+        previous=_val(prow.get(key)), target=own["target"] if own else None,
+        ranking=ranked_units, row=urow)
+    data = DomainData(domain, key, as_of, urow, prow, utargets, rank_level, ranked, ctargets, facts)
+    if trend:
+        _trend(con, data, scope, settings)
+    return data
+
+
+def _trend(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Scope,
+           settings: Settings) -> None:
+    tables: dict[int, dict] = {}
+    for m in range(scope.last - TREND_MONTHS + 1, scope.last + 1):
+        df = domains.report(con, data.domain, scope.domain_sel(data.domain, scope.unit_level,
+                                                               month=m), settings=settings)
+        year = T.target_year(df.attrs["as_of"])
+        if year not in tables:
+            tables[year] = T.load(con, year)
+        target, _ = (T.lookup(tables[year], data.key, scope.unit_code)
+                     if METRICS[data.key].is_rate else (None, None))
+        data.trend_months.append(m)
+        data.trend_values.append(_val(_row(df).get(data.key)))
+        data.trend_targets.append(target)
+
+
+def gather(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
+           trend: bool = True) -> tuple[Scope, dict[str, DomainData]]:
+    scope = resolve(con, sel)
+    return scope, {d: domain_data(con, d, scope, settings=settings, trend=trend) for d in DOMAINS}
+
+
+# --- slides -------------------------------------------------------------------------------------------
+
+
+def _kpi(data: DomainData, key: str, unit_code: str | None, elapsed: float) -> KPI:
+    m = METRICS[key]
+    kind = m.kind
+    value, prev = _val(data.unit_row.get(key)), _val(data.prev_row.get(key))
+    change = B.change_points(value, prev, kind)
+    k = KPI(key=key, label=m.label, domain=data.domain, kind=kind, value=value,
+            display=B.fmt_value(value, kind),
+            previous=prev, change=change,
+            change_display=B.fmt_change(change, kind=kind, prev_word=data.facts.prev_word),
+            time_elapsed=elapsed if key in CUMULATIVE else None)
+    t = data.target_of(key, unit_code)
+    if t is not None:
+        k.target, k.target_met = t["target"], t["target_met"]
+        if value is not None:
+            k.target_gap = B.diff1(B.shown(value, kind), B.shown(t["target"], kind))
+            state = ("已达标" if k.target_met else
+                     f"差{B.fmt_points(B.diff1(B.shown(t['target'], kind), B.shown(value, kind)), kind)}")
+        else:
+            state = "—"
+        k.target_state = state
+        k.target_display = f"目标{B.fmt_value(t['target'], kind)}，{state}"
+    return k
+
+
+def _subtitle(scope: Scope, extra: str = "") -> str:
+    parts = [B.period_label(scope.first, scope.last), scope.unit_name]
+    if extra:
+        parts.append(extra)
+    return "　".join(parts)
+
+
+def _filters_text(sel: Selection) -> str:
+    if not sel.filters:
+        return ""
+    return "筛选：" + "；".join(f"{k}={'、'.join(v)}" for k, v in sel.filters)
+
+
+def _definition(key: str) -> str:
+    m = METRICS[key]
+    return f"{m.label}：{m.definition}"
+
+
+def _ranking_slide(data: DomainData, scope: Scope, settings: Settings, deck_as_of) -> Slide:
+    label = METRICS[data.key].label
+    f = data.facts
+    lv = LEVEL_LABELS[data.rank_level]
+    r = data.ranked
+    n = settings.ranking_n
+    chart = ChartSpec(
+        kind="bar",
+        categories=[str(x) for x in r["unit_name"]],
+        series={label: [_val(v) for v in r[data.key]]},
+        target=[_val(t) for t in r["target"]],
+        number_format="0.0%" if METRICS[data.key].is_rate else "0.0",
+        marks=["red" if a else "black" if b else None for a, b in zip(r["red"], r["black"])],
+    )
+    if all(t is None for t in chart.target):
+        chart.target = None
+    legend = f"绿色为红榜(前{B.cn_count(n)}名)，红色为黑榜(后{B.cn_count(n)}名)"
+    if chart.target is not None:
+        distinct = {t for t in chart.target if t is not None}
+        legend += "，橙色虚线为年度目标" if len(distinct) == 1 else "，橙色短线为各单位年度目标"
+    return Slide(
+        kind="ranking", domain=data.domain,
+        title=f"{DOMAIN_LABELS[data.domain]}：各{lv}{label}排名",
+        subtitle=_subtitle(scope, legend), chart=chart, text=B.paragraph(f),
+        notes="\n".join([B.paragraph(f), _definition(data.key),
+                         "排名：从高到低，并列按代码；无数据的单位排在最后，不进红黑榜。"]),
+        as_of=data.as_of if data.as_of != deck_as_of else None)
+
+
+def _trend_slide(data: DomainData, scope: Scope, deck_as_of, *, with_bulletin: bool = False
+                 ) -> Slide:
+    m = METRICS[data.key]
+    chart = ChartSpec(
+        kind="line",
+        categories=[B.short_month(x) for x in data.trend_months],
+        series={m.label: list(data.trend_values)},
+        target=list(data.trend_targets) if any(t is not None for t in data.trend_targets) else None,
+        number_format="0.0%" if m.is_rate else "0.0",
+    )
+    text = B.trend_sentence(scope.unit_name, data.key, m.kind, data.trend_months,
+                            data.trend_values, data.trend_targets)
+    if with_bulletin:  # no ranking slide below this unit: the 通报 goes here
+        text = B.paragraph(data.facts) + "\n" + text
+    return Slide(
+        kind="trend", domain=data.domain,
+        title=f"{DOMAIN_LABELS[data.domain]}：{m.label}近{TREND_MONTHS}个月走势",
+        subtitle=_subtitle(scope, "虚线为当年年度目标" if chart.target else ""),
+        chart=chart, text=text,
+        notes="\n".join([text, _definition(data.key),
+                         "每月按该月的统计口径单独计算(存量指标取月末状态，流量指标为当月)。"]),
+        as_of=data.as_of if data.as_of != deck_as_of else None)
+
+
+def _fmt_cell(key: str, v: object) -> str:
+    kind = METRICS[key].kind
+    return B.fmt_value(_val(v), kind if kind in ("rate", "score") else
+                       ("hours" if kind == "hours" else "count"))
+
+
+def _unit_table(data: DomainData, count_key: str, cols: list[str]) -> tuple[TableSpec, list]:
+    """The child units with the most ``count_key``, worst first (only those with any)."""
+    r = data.ranked
+    df = r[r[count_key].fillna(0) > 0].sort_values([count_key, "unit_code"],
+                                                   ascending=[False, True], kind="mergesort")
+    df = df.head(TABLE_ROWS)
+    rows = [[str(x.unit_name)] + [_fmt_cell(k, getattr(x, k)) for k in cols]
+            for x in df.itertuples(index=False)]
+    spec = TableSpec(columns=[LEVEL_LABELS[data.rank_level]] + [METRICS[k].label for k in cols],
+                     rows=rows, marks=[None] * len(rows),
+                     widths=[2.2] + [1.5] * len(cols))
+    top = [(str(x.unit_name), int(getattr(x, count_key))) for x in df.head(3).itertuples()]
+    return spec, top
+
+
+def _doughnut(data: DomainData) -> ChartSpec:
+    r = data.unit_row
+
+    def c(k: str) -> int:
+        v = r.get(k)
+        return 0 if v is None else int(v)
+
+    if data.domain == "coverage":
+        cats = ["单独组建", "联合组建", "未建党组织"]
+        vals = [c("orgs_standalone"), c("orgs_with_party_org") - c("orgs_standalone"),
+                c("orgs_total") - c("orgs_with_party_org")]
+        title = "两新组织党组织建立情况（家）"
+    elif data.domain == "issues":
+        cats = ["已办结", "超期未办结", "在办未超期"]
+        vals = [c("closed"), c("open_overdue"), c("reported") - c("closed") - c("open_overdue")]
+        title = "受理工单办理情况（件）"
+    else:
+        cats = ["已完成", "逾期未完成", "未到期"]
+        vals = [c("projects_done"), c("projects_overdue"),
+                c("projects") - c("projects_done") - c("projects_overdue")]
+        title = "共建项目进展（个）"
+    return ChartSpec(kind="doughnut", categories=cats, series={title: [float(v) for v in vals]},
+                     number_format="0", title=title)
+
+
+def _problems_slide(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Scope,
+                    deck_as_of) -> Slide:
+    d = data.domain
+    lv = LEVEL_LABELS.get(data.rank_level, "") if data.rank_level else ""
+    usel = scope.domain_sel(d, scope.unit_level)
+    table, top = None, []
+    if d == "coverage":
+        if data.ranked is not None:
+            table, top = _unit_table(data, "gap_should_build",
+                                     ["gap_should_build", "standalone_eligible",
+                                      "standalone_rate", "gap_work_uncovered"])
+        else:
+            gl = cov.gap_list(con, usel, "should_build", limit=TABLE_ROWS)
+            table = TableSpec(["单位名称", "所属社区", "正式党员数", "党组织建立情况"],
+                              [[str(x.org_name), str(x.community_name or ""),
+                                str(int(x.party_members)), str(x.party_org)]
+                               for x in gl.itertuples(index=False)],
+                              widths=[3.2, 1.8, 1.2, 1.6])
+    elif d == "issues":
+        if data.ranked is not None:
+            table, top = _unit_table(data, "open_overdue",
+                                     ["open_overdue", "reported", "close_rate", "on_time_rate"])
+        else:
+            od = issues.overdue_orders(con, usel, limit=TABLE_ROWS)
+            table = TableSpec(["工单编号", "问题类别", "来源", "超期天数"],
+                              [[str(x.issue_id), str(x.category), str(x.source),
+                                f"{float(x.overdue_days):.1f}"]
+                               for x in od.itertuples(index=False)],
+                              widths=[2.4, 1.8, 1.6, 1.2])
+    else:
+        op = pairing.overdue_projects(con, usel, limit=TABLE_ROWS)
+        table = TableSpec(["项目名称", "结对单位", "所属社区", "逾期天数"],
+                          [[str(x.title), str(x.partner_name), str(x.community_name or ""),
+                            str(int(x.overdue_days))] for x in op.itertuples(index=False)],
+                          widths=[3.0, 2.6, 1.6, 1.1])
+        if data.ranked is not None:
+            r = data.ranked
+            w = r[r["projects_overdue"] > 0].sort_values(
+                ["projects_overdue", "unit_code"], ascending=[False, True], kind="mergesort")
+            top = [(str(x.unit_name), int(x.projects_overdue)) for x in w.head(3).itertuples()]
+    if table is not None and table.rows:
+        table.marks = [None] * len(table.rows)
+    text = B.problems_sentence(d, scope.unit_name, data.unit_row, top, lv)
+    titles = {"coverage": "应建未建组织", "issues": "超期未办结工单", "pairing": "逾期共建项目"}
+    return Slide(
+        kind="problems", domain=d,
+        title=f"{DOMAIN_LABELS[d]}：问题清单（{titles[d]}）",
+        subtitle=_subtitle(scope, f"列出最多{TABLE_ROWS}项，完整清单见通报工作簿"),
+        table=table, chart2=_doughnut(data), text=text,
+        notes=text, as_of=data.as_of if data.as_of != deck_as_of else None)
+
+
+def build_deck(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
+               title: str | None = None, is_demo: bool, data_version: str) -> Deck:
+    """The slide sequence for ``sel`` (period and unit); see the module docstring."""
+    scope, data = gather(con, sel, settings=settings)
+    as_of = scope.sel.as_of or max(d.as_of for d in data.values())
+    elapsed = T.time_elapsed(as_of)
+    meeting = title or DEFAULT_TITLE
+    period = B.period_label(scope.first, scope.last)
+    filters = _filters_text(scope.sel)
+
+    slides: list[Slide] = []
+    lines = [f"{scope.unit_name}工作情况通报", period,
+             f"截止时点 {as_of.strftime(AS_OF_FORMAT)}"]
+    for d in DOMAINS:
+        if data[d].as_of < as_of:
+            lines.append(f"{DOMAIN_LABELS[d]}数据截至 {data[d].as_of.strftime('%Y-%m-%d %H:%M:%S')}"
+                         "(工单数据提取时点)" if d == "issues" else
+                         f"{DOMAIN_LABELS[d]}数据截至 {data[d].as_of.strftime(AS_OF_FORMAT)}")
+    if filters:
+        lines.append(filters)
+    slides.append(Slide(kind="title", title=meeting, subtitle=scope.unit_name,
+                        bullets=lines, text="\n".join(lines),
+                        notes=f"数据版本 {data_version}"))
+
+    kpis = [_kpi(data[d], k, scope.unit_code, elapsed) for d, k in OVERVIEW]
+    slides.append(Slide(
+        kind="overview", title="主要指标总览",
+        subtitle=_subtitle(scope, f"时间进度 {B.fmt_rate(elapsed)}"), kpis=kpis,
+        notes="\n".join(B.paragraph(data[d].facts) for d in DOMAINS)))
+
+    for d in DOMAINS:
+        dd = data[d]
+        if dd.ranked is not None:
+            slides.append(_ranking_slide(dd, scope, settings, as_of))
+        slides.append(_trend_slide(dd, scope, as_of, with_bulletin=dd.ranked is None))
+        slides.append(_problems_slide(con, dd, scope, as_of))
+
+    bullets = [f"{DOMAIN_LABELS[d]}：{B.next_step(data[d].facts)}" for d in DOMAINS]
+    slides.append(Slide(kind="closing", title="下一步工作", subtitle=_subtitle(scope),
+                        bullets=bullets, text="\n".join(bullets), notes="\n".join(bullets)))
+    return Deck(title=meeting, unit_code=scope.unit_code, unit_name=scope.unit_name,
+                period=period, first=scope.first, last=scope.last, as_of=as_of,
+                data_version=data_version, is_demo=is_demo, time_elapsed=elapsed,
+                slides=slides, facts={d: data[d].facts for d in DOMAINS}, filters=filters)

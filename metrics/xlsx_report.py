@@ -1,0 +1,325 @@
+"""The 通报 workbook (xlsxwriter): ranking tables per domain for the units one level below the
+selection, the 通报 paragraphs, the follow-up lists and the 口径 of every column.
+
+Sheets: 两个覆盖 · 问题解决 · 结对联建 (排名, 代码, 单位, every key of the domain, 目标值, 是否达标,
+红黑榜; a 合计 row for the selection's own unit below) · 通报 · 应建未建清单 · 超期未办结工单 ·
+逾期未完成项目 · 口径说明.
+
+Colours are static cell formats (not conditional formatting), so every spreadsheet program, WPS
+and a printout show them: 红榜 rows light green, 黑榜 rows light red, a rate below its unit's
+annual target in red text. Rates are fractions formatted ``0.0%``. Every cell is written through
+``metrics.xlsx`` (``write_table``/``write_cell``): text stays text, nothing becomes a formula.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+
+import duckdb
+import pandas as pd
+import xlsxwriter
+
+from . import bulletin as B
+from . import coverage as cov
+from . import issues, pairing
+from .definitions import COMMON_NOTES, DOMAIN_KEYS, DOMAIN_LABELS, METRICS
+from .schema import LEVEL_LABELS
+from .selection import Selection
+from .settings import LABELS as SETTING_LABELS
+from .settings import Settings
+from .slides import AS_OF_FORMAT, DOMAINS, DomainData, Scope, gather
+from .xlsx import safe_sheet_name, text_width, write_cell, write_table
+
+GOOD_FILL = "#C6EFCE"  # 红榜 rows (Excel's "Good")
+BAD_FILL = "#FFC7CE"  # 黑榜 rows (Excel's "Bad")
+BELOW_FONT = "#C00000"  # a rate below its target
+HEADER = {"bold": True, "bg_color": "#DDEBF7", "border": 1, "border_color": "#9BC2E6",
+          "valign": "vcenter", "align": "center", "text_wrap": True}
+TITLE = {"bold": True, "font_size": 16}
+INFO = {"font_color": "#595959"}
+NUM_FORMATS = {"rate": "0.0%", "score": "0.0", "hours": "0.0", "count": "#,##0"}
+TABLE_START = 3  # title, info line, blank, then the header
+LIST_LIMIT = 100_000
+
+# Columns besides the metric keys, with their 口径.
+GENERAL_COLUMNS = [
+    ("排名", "按该板块的排序指标从高到低排名(并列按代码)；指标为空的单位不排名，列在最后。"),
+    ("代码", "统计用区划代码(区县6位、街道9位、社区12位)。"),
+    ("单位", "区划名称。"),
+    ("目标值", "排序指标的年度目标：本单位的目标，没有则取最近一级上级(街道→区县→全市)的目标。"),
+    ("是否达标", "排序指标不低于目标值为“是”，低于为“否”；没有目标或指标为空时为“—”。"),
+    ("红黑榜", "排名前N名为红榜、后N名为黑榜(N见设置“红黑榜数量”)；单位不足2N个时不重复列入。"),
+]
+
+
+class _Formats:
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self.wb = wb
+        self._cache: dict[tuple, object] = {}
+
+    def get(self, props: Mapping[str, object]):
+        key = tuple(sorted(props.items()))
+        f = self._cache.get(key)
+        if f is None:
+            f = self._cache[key] = self.wb.add_format(dict(props))
+        return f
+
+
+def _kind(key: str) -> str:
+    return METRICS[key].kind
+
+
+def _headline_label(data: DomainData) -> str:
+    return METRICS[data.key].label
+
+
+def _frame(data: DomainData, scope: Scope) -> tuple[pd.DataFrame, list[dict]]:
+    """(the sheet's table, per row: code, mark, below-target keys)."""
+    keys = DOMAIN_KEYS[data.domain]
+    if data.ranked is not None:
+        src = data.ranked
+        ranks = src["rank"].astype("Int64")
+        red, black = src["red"].tolist(), src["black"].tolist()
+        targets = data.child_targets
+    else:  # nothing below the selection's level in this domain: the unit itself
+        src = pd.DataFrame([data.unit_row])
+        ranks = pd.array([pd.NA] * len(src), dtype="Int64")
+        red = black = [False] * len(src)
+        targets = data.unit_targets
+    out = pd.DataFrame({
+        "排名": ranks,
+        "代码": pd.array([c if isinstance(c, str) else "" for c in src["unit_code"]], dtype=object),
+        "单位": pd.array([str(n) for n in src["unit_name"]], dtype=object),
+    })
+    for k in keys:
+        col = pd.to_numeric(src[k], errors="coerce")
+        out[METRICS[k].label] = col.astype("Int64") if _kind(k) == "count" else col.astype(float)
+    tv, met = [], []
+    info = []
+    for i, code in enumerate(src["unit_code"]):
+        code = code if isinstance(code, str) else None
+        t = targets.get(data.key, {}).get(code)
+        tv.append(t["target"] if t else None)
+        met.append("—" if not t or t["target_met"] is None else ("是" if t["target_met"] else "否"))
+        below = [k for k in keys if METRICS[k].is_rate
+                 and targets.get(k, {}).get(code, {}).get("target_met") is False]
+        mark = "red" if red[i] else "black" if black[i] else None
+        info.append({"code": code, "mark": mark, "below": below})
+    out["目标值"] = pd.array(tv, dtype="Float64")
+    out["是否达标"] = pd.array(met, dtype=object)
+    out["红黑榜"] = pd.array(["红榜" if x["mark"] == "red" else "黑榜" if x["mark"] == "black"
+                           else "" for x in info], dtype=object)
+    return out, info
+
+
+def _col_props(data: DomainData) -> dict[str, dict]:
+    props: dict[str, dict] = {"排名": {"align": "center"}, "目标值": {"num_format": "0.0%"},
+                              "是否达标": {"align": "center"}, "红黑榜": {"align": "center"}}
+    for k in DOMAIN_KEYS[data.domain]:
+        props[METRICS[k].label] = {"num_format": NUM_FORMATS.get(_kind(k), "General")}
+    return props
+
+
+def _widths(df: pd.DataFrame) -> dict[str, float]:
+    out = {"排名": 6.0, "代码": 12.0, "是否达标": 9.0, "红黑榜": 8.0, "目标值": 9.0}
+    names = [text_width(n) for n in df["单位"]] or [8]
+    out["单位"] = float(min(30, max(10, max(names) + 3)))
+    for c in df.columns[3:]:
+        if c not in out:
+            # Headers wrap on two lines; numbers need about 10 characters.
+            out[c] = float(max(10, min(16, math.ceil(text_width(c) / 2) + 3)))
+    return out
+
+
+def _print_setup(ws, header_row: int) -> None:
+    """A4 landscape, one page wide, the header repeated on every page."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+
+
+def _domain_sheet(wb, fm: _Formats, ws, data: DomainData, scope: Scope, settings: Settings,
+                  *, data_version: str | None, is_demo: bool) -> None:
+    label = _headline_label(data)
+    level = LEVEL_LABELS.get(data.rank_level, "") if data.rank_level else ""
+    period = B.period_label(scope.first, scope.last)
+    title = (f"{scope.unit_name}{DOMAIN_LABELS[data.domain]}情况通报表"
+             f"（{period}{'，各' + level + '排名' if level else ''}）")
+    info = [f"统计期 {period}", f"截止时点 {data.as_of.strftime(AS_OF_FORMAT)}",
+            f"排序指标 {label}(目标值、是否达标均指{label})"]
+    info.append(f"浅绿为红榜(前{settings.ranking_n}名)，浅红为黑榜(后{settings.ranking_n}名)，"
+                "红字为低于年度目标的比率")
+    if data_version:
+        info.append(f"数据版本 {data_version}")
+    if is_demo:
+        info.append("示例数据")
+    write_cell(ws, 0, 0, title, fm.get(TITLE))
+    write_cell(ws, 1, 0, "　".join(info), fm.get(INFO))
+    ws.set_row(0, 26)
+
+    df, rows = _frame(data, scope)
+    col_props = _col_props(data)
+    write_table(ws, wb, df, start_row=TABLE_START, header_format=fm.get(HEADER),
+                col_widths=_widths(df), formats=col_props)
+    ws.set_row(TABLE_START, 36)
+    ws.freeze_panes(TABLE_START + 1, 3)
+    _print_setup(ws, TABLE_START)
+    columns = list(df.columns)
+    label_col = {METRICS[k].label: k for k in DOMAIN_KEYS[data.domain]}
+    for i, r in enumerate(rows):
+        if r["mark"] is None and not r["below"]:
+            continue
+        fill = {"red": GOOD_FILL, "black": BAD_FILL}.get(r["mark"])
+        for j, c in enumerate(columns):
+            key = label_col.get(c)
+            below = key in r["below"] or (c == "目标值" and data.key in r["below"]) or (
+                c == "是否达标" and data.key in r["below"])
+            if fill is None and not below:
+                continue
+            props = dict(col_props.get(c, {}))
+            if fill:
+                props.update({"bg_color": fill, "pattern": 1})
+            if below and c != "目标值":
+                props["font_color"] = BELOW_FONT
+            write_cell(ws, TABLE_START + 1 + i, j, df.iat[i, j], fm.get(props))
+
+    # The selection's own unit below the ranking (outside the autofilter range).
+    total_row = TABLE_START + 1 + len(df) + 1
+    own = data.unit_targets
+    write_cell(ws, total_row, 0, "合计", fm.get({"bold": True, "top": 1}))
+    write_cell(ws, total_row, 1, scope.unit_code or "", fm.get({"bold": True, "top": 1}))
+    write_cell(ws, total_row, 2, scope.unit_name, fm.get({"bold": True, "top": 1}))
+    for j, c in enumerate(columns[3:], start=3):
+        key = label_col.get(c)
+        props = {"bold": True, "top": 1, **col_props.get(c, {})}
+        t = own.get(data.key, {}).get(scope.unit_code)
+        if key is not None:
+            value = data.unit_row.get(key)
+            if own.get(key, {}).get(scope.unit_code, {}).get("target_met") is False:
+                props["font_color"] = BELOW_FONT
+        elif c == "目标值":
+            value = t["target"] if t else None
+        elif c == "是否达标":
+            value = "—" if not t or t["target_met"] is None else ("是" if t["target_met"] else "否")
+        else:
+            value = ""
+        write_cell(ws, total_row, j, value, fm.get(props))
+    notes = [f"合计行为{scope.unit_name}整体数据(不参与排名)。",
+             "比率的分母为 0 时为空，不是 0；各列口径见“口径说明”。"]
+    for n, line in enumerate(notes):
+        write_cell(ws, total_row + 2 + n, 0, line, fm.get(INFO))
+
+
+def _bulletin_sheet(wb, fm: _Formats, ws, data: dict[str, DomainData], scope: Scope) -> None:
+    write_cell(ws, 0, 0, f"{scope.unit_name}党建引领基层治理工作情况通报"
+                         f"（{B.period_label(scope.first, scope.last)}）", fm.get(TITLE))
+    ws.set_row(0, 26)
+    df = pd.DataFrame({"板块": [DOMAIN_LABELS[d] for d in DOMAINS],
+                       "通报": [B.paragraph(data[d].facts) for d in DOMAINS],
+                       "下一步工作": [B.next_step(data[d].facts) for d in DOMAINS]})
+    wrap = {"text_wrap": True, "valign": "top"}
+    write_table(ws, wb, df, start_row=2, header_format=fm.get(HEADER),
+                col_widths={"板块": 10, "通报": 90, "下一步工作": 60},
+                formats={"板块": wrap, "通报": wrap, "下一步工作": wrap})
+    for i, row in enumerate(df.itertuples(index=False)):
+        lines = max(math.ceil(text_width(row.通报) / 88), math.ceil(text_width(row.下一步工作) / 58))
+        ws.set_row(3 + i, max(20, 16 * lines + 6))
+
+
+LIST_COLUMNS = {
+    "should_build": {"org_id": "统一社会信用代码", "org_name": "单位名称", "org_type": "单位类型",
+                     "sector": "新兴领域", "street_code": "街道代码", "street_name": "街道",
+                     "community_code": "社区代码", "community_name": "社区",
+                     "employees": "从业人员数", "party_members": "正式党员数",
+                     "party_org": "党组织建立情况", "instructor": "是否选派党建指导员"},
+    "overdue_orders": {"issue_id": "工单编号", "community_code": "社区代码",
+                       "community_name": "社区", "grid_code": "网格代码", "source": "来源",
+                       "category": "问题类别", "reported_at": "上报时间", "due_at": "办理时限",
+                       "overdue_days": "超期天数"},
+    "overdue_projects": {"project_id": "项目编号", "title": "项目名称", "kind": "项目类别",
+                         "status": "状态", "due_on": "计划完成日期", "partner_name": "结对单位",
+                         "partner_level": "单位层级", "community_code": "社区代码",
+                         "community_name": "社区", "overdue_days": "逾期天数"},
+}
+
+
+def _list_sheet(wb, fm: _Formats, ws, df: pd.DataFrame, which: str, title: str) -> None:
+    cols = LIST_COLUMNS[which]
+    out = df[[c for c in cols if c in df.columns]].rename(columns=cols)
+    for c in out.columns:
+        if out[c].dtype == bool or str(out[c].dtype) == "boolean":
+            out[c] = pd.array([None if v is pd.NA or v is None else ("是" if v else "否")
+                               for v in out[c]], dtype=object)
+    write_cell(ws, 0, 0, title, fm.get(TITLE))
+    note = f"共 {len(out):,} 条" + (f"(只列出前 {LIST_LIMIT:,} 条)" if len(out) >= LIST_LIMIT
+                                   else "")
+    write_cell(ws, 1, 0, note, fm.get(INFO))
+    formats = {}
+    if "超期天数" in out.columns:
+        formats["超期天数"] = {"num_format": "0.0"}
+    write_table(ws, wb, out, start_row=TABLE_START, header_format=fm.get(HEADER),
+                formats=formats)
+    _print_setup(ws, TABLE_START)
+
+
+def _definitions_sheet(wb, fm: _Formats, ws, settings: Settings) -> None:
+    write_cell(ws, 0, 0, "口径说明", fm.get(TITLE))
+    rows = [("通用", c, "", "", d) for c, d in GENERAL_COLUMNS]
+    kinds = {"count": "数量", "rate": "比率", "hours": "时长(小时)", "score": "得分"}
+    for d in DOMAINS:
+        for k in DOMAIN_KEYS[d]:
+            m = METRICS[k]
+            rows.append((DOMAIN_LABELS[d], m.label, k, kinds.get(m.kind, m.kind), m.definition))
+    df = pd.DataFrame(rows, columns=["板块", "列名", "字段", "类型", "口径"])
+    wrap = {"text_wrap": True, "valign": "top"}
+    write_table(ws, wb, df, start_row=2, header_format=fm.get(HEADER),
+                col_widths={"板块": 10, "列名": 20, "字段": 26, "类型": 10, "口径": 80},
+                formats={"口径": wrap})
+    r = 2 + len(df) + 2
+    lines = ["说明："] + [f"· {v}" for v in COMMON_NOTES.values()]
+    lines.append("· 目标：本单位当年目标，没有则取最近一级上级(社区→街道→区县→全市)的目标；"
+                 "达标 = 指标 ≥ 目标。时间进度 = 截止时点前的天数 ÷ 全年天数。")
+    lines.append("· 排名：比率、得分从高到低，数量类“越少越好”的指标从低到高；并列按代码；空值排在最后。")
+    lines.append("· 当前设置：" + "，".join(
+        f"{SETTING_LABELS[k]} {getattr(settings, k):g}" for k in
+        ("response_hours", "w_response", "w_resolve", "w_satisfaction", "ranking_n")))
+    for i, line in enumerate(lines):
+        write_cell(ws, r + i, 0, line, fm.get(INFO))
+
+
+def report_workbook(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
+                    data_version: str | None = None, is_demo: bool = False) -> bytes:
+    """The 通报 workbook for ``sel`` (see the module docstring) as XLSX bytes."""
+    scope, data = gather(con, sel, settings=settings, trend=False)
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
+                                   "strings_to_urls": False, "strings_to_numbers": False,
+                                   "nan_inf_to_errors": False})
+    wb.set_properties({"title": f"{scope.unit_name}工作情况通报表",
+                       "subject": B.period_label(scope.first, scope.last),
+                       "author": "网格治理看板",
+                       "comments": f"数据版本 {data_version}" if data_version else ""})
+    fm = _Formats(wb)
+    taken: set[str] = set()
+    for d in DOMAINS:
+        ws = wb.add_worksheet(safe_sheet_name(DOMAIN_LABELS[d], taken))
+        _domain_sheet(wb, fm, ws, data[d], scope, settings, data_version=data_version,
+                      is_demo=is_demo)
+    _bulletin_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("通报", taken)), data, scope)
+    usel = {d: scope.domain_sel(d, scope.unit_level) for d in DOMAINS}
+    _list_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("应建未建清单", taken)),
+                cov.gap_list(con, usel["coverage"], "should_build", limit=LIST_LIMIT),
+                "should_build", f"{scope.unit_name}应建未建组织清单(正式党员三人以上、未单独组建)")
+    _list_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("超期未办结工单", taken)),
+                issues.overdue_orders(con, usel["issues"], limit=LIST_LIMIT),
+                "overdue_orders", f"{scope.unit_name}超期未办结工单")
+    _list_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("逾期未完成项目", taken)),
+                pairing.overdue_projects(con, usel["pairing"], limit=LIST_LIMIT),
+                "overdue_projects", f"{scope.unit_name}逾期未完成共建项目")
+    _definitions_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("口径说明", taken)), settings)
+    wb.close()
+    return buf.getvalue()
