@@ -46,7 +46,7 @@ class Settings:
 
     def issues_key(self) -> str:
         """The part of the settings that issue aggregates depend on."""
-        return f"response_hours={self.response_hours:g}"
+        return f"response_hours={float(self.response_hours)!r}"
 
 
 SETTINGS_FILE = "settings.json"

@@ -107,7 +107,12 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
                     st.success("没有需要跟进的事项")
                     continue
                 shown = lst[list(f.columns)].rename(columns=f.columns)
-                st.caption(f"共 {len(lst):,} 条" + ("(最多显示 5000 条)" if len(lst) >= 5000 else ""))
+                needle = st.text_input("在清单中搜索(名称、编号、社区…)", key=f"find_{f.which}",
+                                       placeholder="输入关键字筛选")
+                if needle:
+                    text = shown.astype(str).agg(" ".join, axis=1)
+                    shown = shown[text.str.contains(needle, regex=False)]
+                st.caption(f"共 {len(shown):,} 条" + ("(最多显示 5000 条)" if len(lst) >= 5000 else ""))
                 st.dataframe(shown, hide_index=True, height=360)
                 C.downloads(shown, f"{f.label}_{view.period_label()}", key=f"dl_{f.which}")
 
