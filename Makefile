@@ -28,9 +28,9 @@ help:
 
 # One venv for running and testing. The stamp is rebuilt when either requirements
 # file changes; pip itself is not upgraded (the interpreter's bundled pip suffices).
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(VPY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
-	$(VPY) -m pip install --disable-pip-version-check --no-input -r requirements-dev.txt
+	$(VPY) -m pip install --disable-pip-version-check --no-input -r requirements-dev.txt -c constraints.txt
 	@touch $@
 
 venv .venv: $(STAMP)
