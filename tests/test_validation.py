@@ -1,0 +1,433 @@
+"""Every validation rule of data-contract.md, through the CLI-level ``metrics.ingest.ingest``.
+
+Each bad file (tests/bad_files.py) is ingested into a copy of a small valid baseline store. A
+rejection must name the row as the analyst sees it, the column as headed in the file and a
+Chinese reason; every bad row must be listed; and the data dir must be byte-identical afterwards
+except for exactly one new "rejected" line in audit.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from metrics import schema as S
+from metrics.ingest import Rejected, Source, ingest, prepare
+from metrics.settings import Settings
+from metrics.store import Store
+from tests import bad_files as B
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+SETTINGS = Settings()
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    d = tmp_path / "data"
+    shutil.copytree(B.baseline_dir(), d)
+    return Store(d)
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every file's bytes and every folder (None) under ``root``."""
+    out: dict[str, bytes | None] = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        out[rel] = None if p.is_dir() else p.read_bytes()
+    return out
+
+
+def assert_only_audit_grew(before: dict, after: dict, event: str) -> dict:
+    """The data dir is unchanged except audit.jsonl, which gained exactly one line."""
+    assert set(after) == set(before), (
+        f"files added: {sorted(set(after) - set(before))}, removed: {sorted(set(before) - set(after))}"
+    )
+    for rel, content in before.items():
+        if rel != "audit.jsonl":
+            assert after[rel] == content, f"{rel} changed"
+    old, new = before.get("audit.jsonl") or b"", after["audit.jsonl"]
+    assert new.startswith(old)
+    added = new[len(old):].decode("utf-8").splitlines()
+    assert len(added) == 1, added
+    line = json.loads(added[0])
+    assert line["event"] == event
+    return line
+
+
+def ingest_bytes(store: Store, table: str, file_name: str, content: bytes, **kw) -> dict:
+    return ingest(store, table, Source(file_name, content=content), user="t", settings=SETTINGS,
+                  **kw)
+
+
+def reject(store: Store, f: B.BadFile) -> Rejected:
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, f.table, f.file_name, f.content)
+    return info.value
+
+
+def rows_of(f: B.BadFile) -> tuple:
+    return f.expected_row if isinstance(f.expected_row, tuple) else (f.expected_row,)
+
+
+def stored(store: Store, table: str) -> pd.DataFrame:
+    return pd.read_parquet(store.current_data(table))
+
+
+# --- the suite itself -------------------------------------------------------------------------
+
+
+def test_suite_covers_every_table_and_has_unique_names():
+    files = B.bad_files() + B.multi_row_bad_files() + B.warning_files()
+    names = [f.name for f in files]
+    assert len(names) == len(set(names))
+    assert {f.table for f in B.bad_files()} == set(S.TABLES)
+    assert {f.file_name.rsplit(".", 1)[1] for f in files} >= {"csv", "xlsx", "parquet", "xls"}
+
+
+def test_baseline_publishes_every_table(store):
+    for table in S.TABLES:
+        cur = store.current(table)
+        assert cur is not None and cur["rows"] == len(B.BASELINE_ROWS[table]), table
+        assert cur["warning_count"] == 0, cur["warnings"]
+
+
+@pytest.mark.parametrize("table", list(S.TABLES))
+def test_good_rows_of_every_table_publish_without_warnings(store, table):
+    line = ingest_bytes(store, table, f"{table}_good.csv", B.table_csv(table, B.GOOD_ROWS[table]))
+    assert line["warnings"] == []
+    assert line["version"] == "v0002"
+
+
+# --- one bad file per rule --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("f", B.bad_files(), ids=lambda f: f.name)
+def test_bad_file_is_rejected_naming_row_column_reason(store, f):
+    before = snapshot(store.root)
+    r = reject(store, f)
+    errors = r.errors
+    assert errors, "a rejection lists its errors"
+    for e in errors:
+        assert CJK.search(e.reason), f"reason not in Chinese: {e.reason!r}"
+    assert CJK.search(r.message)
+    # Only the bad row is reported (the good rows around it are not).
+    assert {e.row for e in errors} == {f.expected_row}, [e.as_dict() for e in errors]
+    match = [e for e in errors if f.expected_column in e.column and f.expected_reason in e.reason]
+    assert match, f"no error with column ~{f.expected_column!r} reason ~{f.expected_reason!r}: " \
+                  f"{[e.as_dict() for e in errors]}"
+    line = assert_only_audit_grew(before, snapshot(store.root), "rejected")
+    assert line["table"] == f.table
+    assert line["file_name"] == f.file_name
+    assert line["errors"] == len(errors)
+
+
+@pytest.mark.parametrize("f", B.multi_row_bad_files(), ids=lambda f: f.name)
+def test_every_bad_row_is_listed(store, f):
+    before = snapshot(store.root)
+    r = reject(store, f)
+    rows = [e.row for e in r.errors]
+    assert sorted(rows) == sorted(rows_of(f)), [e.as_dict() for e in r.errors]
+    assert len(r.errors) == len(rows_of(f))
+    for e in r.errors:
+        assert f.expected_column in e.column and f.expected_reason in e.reason
+        assert CJK.search(e.reason)
+    assert str(len(rows_of(f))) in r.message
+    assert_only_audit_grew(before, snapshot(store.root), "rejected")
+
+
+def test_error_reports_the_cell_value_as_written(store):
+    f = next(f for f in B.bad_files() if f.name == "organizations_employees_fraction")
+    (e,) = reject(store, f).errors
+    assert e.value == "12.5"
+    f = next(f for f in B.bad_files() if f.name == "issues_xlsx_code_as_number")
+    (e,) = reject(store, f).errors
+    assert e.value == B.COMM  # the number as the analyst sees it, not 9.90101001001e+11
+
+
+def test_rejection_lists_warnings_beside_errors(store):
+    t = "issues"
+    rows = [{**B.BAD_BASE[t], "closed_at": "", "resolved": "是"},  # warning, row 2
+            {**B.BAD_BASE[t], "issue_id": "GD0198", "source": "微信"}]  # error, row 3
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, t, "mixed.csv", B.table_csv(t, rows))
+    assert [e.row for e in info.value.errors] == [3]
+    assert [(w.row, w.column) for w in info.value.report.warnings] == [(2, "是否解决")]
+
+
+def test_many_bad_rows_are_all_listed(store):
+    t = "checkins"
+    rows = [{**B.BAD_BASE[t], "period": f"2025-{m:02d}", "activities": "-1"} for m in range(1, 13)]
+    rows += [{**B.BAD_BASE[t], "period": f"2024-{m:02d}", "community_code": "990101001099"}
+             for m in range(1, 13)]
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, t, "many.csv", B.table_csv(t, rows))
+    assert sorted(e.row for e in info.value.errors) == list(range(2, 26))
+    assert "24" in info.value.message
+
+
+# --- warnings: reported, and the file is published --------------------------------------------
+
+
+@pytest.mark.parametrize("f", B.warning_files(), ids=lambda f: f.name)
+def test_warning_is_reported_and_file_published(store, f):
+    before = store.current(f.table)["version"]
+    line = ingest_bytes(store, f.table, f.file_name, f.content)
+    assert line["version"] != before and store.current(f.table)["version"] == line["version"]
+    (w,) = line["warnings"]
+    assert w["row"] == f.expected_row
+    assert f.expected_column in w["column"] and f.expected_reason in w["reason"]
+    assert CJK.search(w["reason"])
+    meta = store.current(f.table)
+    assert meta["warning_count"] == 1 and meta["warnings"] == line["warnings"]
+    assert store.audit_lines()[-1]["event"] == "publish"
+
+
+def test_credit_code_check_digit_follows_gb32100():
+    from metrics.validate import credit_code_valid
+
+    # Check digits computed independently from the contract's weights.
+    for body in ("91990101MA0000001", "52990101MJ0000002", "12100000400000624"):
+        good = B.credit_code(body)
+        assert credit_code_valid(good), good
+        assert not credit_code_valid(B.bad_check_digit(body))
+    # Codes as printed on real business licences.
+    for real in ("91350100M000100Y43", "91110000600037341L", "91440300708461136T"):
+        assert credit_code_valid(real)
+        assert B.credit_code(real[:17]) == real
+
+
+def test_bad_check_digit_row_is_still_stored(store):
+    f = next(f for f in B.warning_files() if f.name == "organizations_credit_code_check_digit")
+    ingest_bytes(store, f.table, f.file_name, f.content)
+    df = stored(store, "organizations")
+    assert B.ORG_BAD_CHECK in set(df["org_id"])
+
+
+# --- personal data ----------------------------------------------------------------------------
+
+
+PII_VALUES = (B.PII_PHONE, B.PII_ID, B.PII_NAME, B.PII_ADDRESS)
+
+
+def assert_no_pii_anywhere(root: Path) -> None:
+    for p in root.rglob("*"):
+        if not p.is_file():
+            continue
+        raw = p.read_bytes()
+        for v in PII_VALUES:
+            for enc in ("utf-8", "gbk"):
+                assert v.encode(enc) not in raw, f"{v} found in {p}"
+        if p.suffix == ".parquet":
+            table = pq.read_table(p)
+            for name in table.column_names:
+                assert not S.is_pii_header(name), f"{name} stored in {p}"
+                text = "\n".join(map(str, table.column(name).to_pylist()))
+                for v in PII_VALUES:
+                    assert v not in text, f"{v} stored in {p}:{name}"
+
+
+def test_pii_columns_are_dropped_named_and_never_stored(store):
+    file_name, content, headers = B.pii_file("issues")
+    prepared = prepare(store, "issues", Source(file_name, content=content))
+    assert prepared.checked.dropped_pii == headers
+    assert not set(headers) & set(prepared.checked.frame.columns)
+    ingest_bytes(store, "issues", file_name, content)
+    meta = store.current("issues")
+    assert meta["dropped_pii"] == headers
+    df = stored(store, "issues")
+    assert list(df.columns) == S.TABLES["issues"].names
+    assert {"GD0101", "GD0102"} <= set(df["issue_id"])
+    assert_no_pii_anywhere(store.root)
+
+
+def test_pii_in_rejected_file_leaves_no_trace(store):
+    file_name, content, headers = B.pii_file("issues", with_error=True)
+    before = snapshot(store.root)
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, "issues", file_name, content)
+    assert info.value.report.dropped_pii == headers
+    for e in info.value.errors:
+        assert all(v not in e.value for v in PII_VALUES)
+    assert_only_audit_grew(before, snapshot(store.root), "rejected")
+    assert_no_pii_anywhere(store.root)
+
+
+@pytest.mark.parametrize("table", ["organizations", "pairings", "checkins"])
+def test_pii_columns_are_dropped_in_any_table(store, table):
+    rows = B.GOOD_ROWS[table]
+    header = [*B.header_list(table), "联系方式", "证件号码", "单位地址", "负责人手机"]
+    body = [[*B.row_list(table, r), B.PII_PHONE, B.PII_ID, B.PII_ADDRESS, B.PII_PHONE] for r in rows]
+    prepared = prepare(store, table, Source("x.csv", content=B.csv_bytes(header, body)))
+    assert prepared.checked.dropped_pii == ["联系方式", "证件号码", "单位地址", "负责人手机"]
+    ingest_bytes(store, table, "x.csv", B.csv_bytes(header, body))
+    assert_no_pii_anywhere(store.root)
+
+
+def test_org_name_is_not_personal_data():
+    assert not S.is_pii_header("单位名称")
+    assert S.is_pii_header("反映人姓名") and S.is_pii_header(" 手机号（选填） ")
+
+
+# --- merge: upsert, replace periods, replace --------------------------------------------------
+
+
+def test_issues_upsert_by_issue_id_counts_inserted_and_updated(store):
+    t = "issues"
+    rows = [
+        {**B.BASELINE_ROWS[t][1], "closed_at": "2026-03-06 12:00", "resolved": "是",
+         "satisfaction": "满意"},  # GD0002 now closed
+        {**B.BAD_BASE[t], "issue_id": "GD0003"},
+    ]
+    line = ingest_bytes(store, t, "update.csv", B.table_csv(t, rows))
+    assert (line["inserted"], line["updated"], line["rows"]) == (1, 1, 3)
+    df = stored(store, t).set_index("issue_id")
+    assert sorted(df.index) == ["GD0001", "GD0002", "GD0003"]
+    assert df.loc["GD0002", "closed_at"] == pd.Timestamp("2026-03-06 12:00")
+    assert bool(df.loc["GD0002", "resolved"]) is True
+    assert df.loc["GD0001", "closed_at"] == pd.Timestamp("2026-03-02 16:00")  # untouched
+    meta = store.current(t)
+    assert (meta["inserted"], meta["updated"]) == (1, 1)
+
+
+def test_issues_upsert_of_identical_file_updates_all(store):
+    name, content = B.baseline_files()["issues"]
+    line = ingest_bytes(store, "issues", name, content)
+    assert (line["inserted"], line["updated"], line["rows"]) == (0, 2, 2)
+
+
+def test_organizations_replace_only_the_periods_in_the_file(store):
+    t = "organizations"
+    rows = [{**B.BASELINE_ROWS[t][2], "employees": "200"}]  # 2026-04: only ORG1 now
+    line = ingest_bytes(store, t, "april.csv", B.table_csv(t, rows))
+    assert line["rows"] == 3
+    df = stored(store, t)
+    by_month = df.groupby(df["period"].astype(str)).size().to_dict()
+    assert by_month == {"2026-03-01": 2, "2026-04-01": 1}
+    april = df[df["period"].astype(str) == "2026-04-01"].iloc[0]
+    assert april["org_id"] == B.ORG1 and april["employees"] == 200
+    march = df[df["period"].astype(str) == "2026-03-01"].set_index("org_id")
+    assert march.loc[B.ORG1, "employees"] == 120  # untouched
+
+
+def test_organizations_new_period_is_added(store):
+    t = "organizations"
+    line = ingest_bytes(store, t, "may.csv", B.table_csv(t, B.GOOD_ROWS[t]))
+    assert line["inserted"] == 3 and line["updated"] == 0 and line["rows"] == 7
+
+
+def test_targets_upsert_matches_an_empty_unit_code(store):
+    t = "targets"
+    rows = [{"year": "2026", "metric": "办结率", "unit_code": "", "target": "0.9"}]
+    line = ingest_bytes(store, t, "t.csv", B.table_csv(t, rows))
+    assert (line["inserted"], line["updated"], line["rows"]) == (0, 1, 1)
+    assert stored(store, t)["target"].tolist() == [0.9]
+
+
+def test_checkins_upsert_by_period_and_community(store):
+    t = "checkins"
+    rows = [{**B.BASELINE_ROWS[t][0], "activities": "9"}, B.BAD_BASE[t]]
+    line = ingest_bytes(store, t, "c.csv", B.table_csv(t, rows))
+    assert (line["inserted"], line["updated"], line["rows"]) == (1, 1, 2)
+
+
+def test_replace_true_replaces_the_whole_table(store):
+    t = "issues"
+    line = ingest_bytes(store, t, "only.csv", B.table_csv(t, [B.BAD_BASE[t]]), replace=True)
+    assert line["rows"] == 1
+    assert list(stored(store, t)["issue_id"]) == ["GD0199"]
+    assert store.current(t)["mode"] == "replace"
+
+
+def test_units_upsert_extends_the_tree_for_later_files(store):
+    line = ingest_bytes(store, "units", "units_more.csv", B.table_csv("units", B.GOOD_ROWS["units"]))
+    assert line["rows"] == 8 and line["inserted"] == 2
+    t = "issues"
+    rows = [{**B.BAD_BASE[t], "community_code": "990101002001", "grid_code": ""}]
+    assert ingest_bytes(store, t, "new_comm.csv", B.table_csv(t, rows))["inserted"] == 1
+
+
+def test_units_parent_may_come_from_the_same_file(store):
+    t = "units"
+    rows = [  # child before parent: order in the file does not matter
+        {"code": "990101005001", "name": "南五社区", "level": "村", "parent_code": "990101005"},
+        {"code": "990101005", "name": "南五镇", "level": "乡镇", "parent_code": B.DISTRICT},
+    ]
+    assert ingest_bytes(store, t, "u.csv", B.table_csv(t, rows))["inserted"] == 2
+    df = stored(store, t).set_index("code")
+    assert df.loc["990101005", "level"] == "street" and df.loc["990101005001", "level"] == "community"
+
+
+def test_stored_types_follow_the_schema(store):
+    for table in S.TABLES:
+        schema = pq.read_schema(store.current_data(table))
+        assert schema.names == S.TABLES[table].names
+    df = stored(store, "targets")
+    assert df["target"].tolist() == [0.95]
+    df = stored(store, "organizations")
+    assert df.loc[df["org_id"] == B.ORG2, "sector"].tolist() == ["其他", "其他"]  # empty → 其他
+    assert df.loc[df["org_id"] == B.ORG2, "operating"].tolist() == [True, True]  # empty → 是
+    df = stored(store, "issues").set_index("issue_id")
+    assert df.loc["GD0002", "source"] == "网格员上报"
+    assert df.loc["GD0002", "reported_at"] == pd.Timestamp("2026-03-05 09:05:00")
+    assert pd.isna(df.loc["GD0002", "resolved"])
+
+
+# --- bugs found (xfail strict: they pass once fixed) -------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: parse._from_parts crashes (ValueError: cannot reshape "
+                   "array) when a column has exactly 3 month cells / 6 date cells and one is out of "
+                   "range; expected a clean Rejected")
+@pytest.mark.parametrize("table,column,bad,n", [
+    ("organizations", "period", "2026-13", 3),
+    ("checkins", "period", "2026年13月", 3),
+    ("issues", "reported_at", "2026-04-03 25:00", 6),
+    ("pairings", "started_on", "2026-02-32", 6),
+])
+def test_bug_file_with_n_rows_and_one_unreadable_date_is_rejected(store, table, column, bad, n):
+    base = B.BAD_BASE[table]
+    key = S.TABLES[table].key[-1]
+    rows = []
+    for i in range(n):
+        r = {**base, key: f"{base[key]}{i}" if key not in ("period", "community_code") else base[key]}
+        if table == "checkins":
+            r["period"] = f"2025-{i + 1:02d}"
+        rows.append(r)
+    rows[-1] = {**rows[-1], column: bad}
+    before = snapshot(store.root)
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, table, "n.csv", B.table_csv(table, rows))
+    assert [e.row for e in info.value.errors] == [n + 1]
+    assert_only_audit_grew(before, snapshot(store.root), "rejected")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: two columns with the same header crash check() "
+                   "(AttributeError: 'DataFrame' object has no attribute 'dtype') instead of the "
+                   "'重复' error validate.py means to report")
+def test_bug_duplicate_identical_headers_are_rejected_cleanly(store):
+    t = "issues"
+    header = B.header_list(t) + ["工单编号"]
+    body = [[*B.row_list(t, r), r["issue_id"]] for r in B.GOOD_ROWS[t]]
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, t, "dup_header.csv", B.csv_bytes(header, body))
+    assert any(e.row == 1 and "重复" in e.reason for e in info.value.errors)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: an integer too large for int64 (e.g. 从业人员数 "
+                   "999999999999999999999) crashes parse_int (TypeError: cannot safely cast) "
+                   "instead of a row error")
+def test_bug_integer_too_large_is_a_row_error(store):
+    t = "organizations"
+    rows = [*B.GOOD_ROWS[t], {**B.BAD_BASE[t], "employees": "999999999999999999999"}]
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, t, "big.csv", B.table_csv(t, rows))
+    assert [e.row for e in info.value.errors] == [2 + len(B.GOOD_ROWS[t])]
