@@ -2,15 +2,20 @@
 
 Two ways to the same numbers:
 
-* the **aggregate path** (pages, CLI by default): ``agg_issues`` is built at ingest, one row per
-  community × source × category × report month × the months in which the order was closed,
-  responded, fell due and passed its response deadline (plus the in-time flags). With as_of on a
-  month boundary B, "t < as_of" is exactly "month(t) < B", so every count is a filtered sum over
-  a small in-memory table. The as_of cap (one second after the newest stored timestamp) is the
-  other default as_of; for it, every stored event has happened, and the two deadline
-  comparisons are pre-computed as flags.
-* the **raw path** for anything else (an as_of inside a month, the grid level): the definition
-  of metrics.md applied row by row to the stored orders.
+* the **aggregate path** (city, district and street rows without source/category filters, the
+  pages' default): ``agg_issues_street`` is built at ingest. Every count of metrics.md is "orders
+  reported in the range whose *entry month* into the count precedes the as_of month": an order
+  enters 已办结 in the month it closed, 应办结 in the earlier of the months it closed or fell
+  due, 应响应 in the earlier of the months it was answered or passed its response deadline, and
+  so on. With as_of on a month boundary B, "t < as_of" is exactly "month(t) < B", so a count is
+  ``sum(n) FILTER (k = … AND e < B)`` over one row per street × report month × count kind ×
+  entry month — about 25 rows per street and month, however many orders. The as_of cap (one
+  second after the newest stored timestamp) is the other default as_of: every stored event has
+  happened by then, and the two deadline comparisons are pre-computed as counts of their own.
+  超期未办结 is 应办结 − 已办结 (due = closed, or not closed and past due).
+* the **raw path** for the rest (community and grid rows, source/category filters, an as_of
+  inside a month): the definitions applied row by row. Orders are stored sorted by report month
+  and community, so a month and a unit prefix read only a few row groups.
 
 Tests hold the two paths equal on random data, and both against hand-counted fixtures.
 """
@@ -35,8 +40,12 @@ COUNTS = [k for k in KEYS if k not in (
 SATISFIED = ("满意", "基本满意")
 FILTERS = ("source", "category")
 
-AGG_TABLE = "agg_issues"  # with source and category: filtered reports
-AGG_UNIT_TABLE = "agg_issues_unit"  # without: the default, unfiltered report (smaller)
+AGG_TABLE = "agg_issues_street"
+CATEGORY_TABLE = "agg_issues_category"
+# Count kinds of the aggregate; the entry month ``e`` of each is described in the docstring.
+KIND = {"reported": 1, "due": 2, "closed": 3, "closed_on_time": 4, "response_due": 5,
+        "responded_in_time": 6, "rated_resolved": 7, "resolved": 8, "rated_satisfaction": 9,
+        "satisfied": 10, "due_at_cap": 11, "response_due_at_cap": 12}
 
 
 def _mi(expr: str) -> str:
@@ -53,43 +62,66 @@ def aggregate_key(settings: Settings) -> str:
 
 
 def aggregate_queries(source_sql: str, settings: Settings) -> dict[str, Query]:
-    """The aggregates pages read, built at ingest from the stored orders."""
+    """The aggregates pages read, built at ingest from the stored orders.
+
+    One scan groups the orders by street, report month and the months of their events (a few
+    million rows for a province); the entry rows are unpivoted from that small intermediate.
+    """
     params = {"response_seconds": float(settings.response_hours) * 3600.0}
-    base = f"""
+    k = KIND
+    sql = f"""
 WITH src AS ({source_sql}),
 cap AS (
   SELECT greatest(max(reported_at), coalesce(max(responded_at), max(reported_at)),
                   coalesce(max(closed_at), max(reported_at))) + INTERVAL 1 SECOND AS cap
   FROM src
+),
+base AS (
+  SELECT
+    left(community_code, 9) AS street,
+    CAST({_mi("reported_at")} AS INTEGER) AS rm,
+    CAST({_mi("closed_at")} AS INTEGER) AS cm,
+    CAST({_mi("responded_at")} AS INTEGER) AS rsm,
+    CAST({_mi("due_at")} AS INTEGER) AS dm,
+    CAST({_mi(_response_deadline())} AS INTEGER) AS rdm,
+    due_at < (SELECT cap FROM cap) AS due_cap,
+    {_response_deadline()} < (SELECT cap FROM cap) AS rd_cap,
+    closed_at <= due_at AS on_time,
+    epoch(responded_at) - epoch(reported_at) <= $response_seconds AS in_time,
+    resolved,
+    CASE WHEN satisfaction IN ('满意', '基本满意') THEN TRUE
+         WHEN satisfaction IS NOT NULL THEN FALSE END AS sat,
+    count(*) AS n,
+    sum(epoch(closed_at) - epoch(reported_at)) AS s
+  FROM src
+  GROUP BY ALL
+),
+entries AS (
+  SELECT street, rm, {k["reported"]} AS k, rm AS e, n, NULL::DOUBLE AS s FROM base
+  UNION ALL SELECT street, rm, {k["due"]}, least(coalesce(cm, dm), dm), n, NULL FROM base
+  UNION ALL SELECT street, rm, {k["closed"]}, cm, n, s FROM base WHERE cm IS NOT NULL
+  UNION ALL SELECT street, rm, {k["closed_on_time"]}, cm, n, NULL FROM base
+    WHERE cm IS NOT NULL AND on_time
+  UNION ALL SELECT street, rm, {k["response_due"]}, least(coalesce(rsm, rdm), rdm), n, NULL FROM base
+  UNION ALL SELECT street, rm, {k["responded_in_time"]}, rsm, n, NULL FROM base
+    WHERE rsm IS NOT NULL AND in_time
+  UNION ALL SELECT street, rm, {k["rated_resolved"]}, cm, n, NULL FROM base
+    WHERE cm IS NOT NULL AND resolved IS NOT NULL
+  UNION ALL SELECT street, rm, {k["resolved"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND resolved
+  UNION ALL SELECT street, rm, {k["rated_satisfaction"]}, cm, n, NULL FROM base
+    WHERE cm IS NOT NULL AND sat IS NOT NULL
+  UNION ALL SELECT street, rm, {k["satisfied"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND sat
+  UNION ALL SELECT street, rm, {k["due_at_cap"]}, 0, n, NULL FROM base WHERE cm IS NOT NULL OR due_cap
+  UNION ALL SELECT street, rm, {k["response_due_at_cap"]}, 0, n, NULL FROM base
+    WHERE rsm IS NOT NULL OR rd_cap
 )
-SELECT
-  community_code, source, category,
-  {_mi("reported_at")} AS rm,
-  {_mi("closed_at")} AS cm,
-  {_mi("responded_at")} AS rsm,
-  {_mi("due_at")} AS dm,
-  {_mi(_response_deadline())} AS rdm,
-  due_at < cap.cap AS due_cap,
-  {_response_deadline()} < cap.cap AS rd_cap,
-  closed_at <= due_at AS on_time,
-  epoch(responded_at) - epoch(reported_at) <= $response_seconds AS resp_in_time,
-  resolved,
-  CASE WHEN satisfaction IN ('满意', '基本满意') THEN TRUE
-       WHEN satisfaction IS NOT NULL THEN FALSE END AS sat,
-  count(*) AS n,
-  sum(epoch(closed_at) - epoch(reported_at)) AS close_seconds,
-  any_value(cap.cap) AS cap
-FROM src, cap
-GROUP BY ALL
-"""
-    full = Query(f"SELECT * FROM ({base}) ORDER BY rm, community_code", params)
-    dims = "community_code, rm, cm, rsm, dm, rdm, due_cap, rd_cap, on_time, resp_in_time, resolved, sat"
-    unit = Query(
-        f"SELECT {dims}, sum(n) AS n, sum(close_seconds) AS close_seconds, any_value(cap) AS cap "
-        f"FROM ({base}) GROUP BY ALL ORDER BY rm, community_code",
-        params,
-    )
-    return {AGG_TABLE: full, AGG_UNIT_TABLE: unit}
+SELECT street, rm, CAST(k AS TINYINT) AS k, e, sum(n) AS n, sum(s) AS s,
+       (SELECT cap FROM cap) AS cap
+FROM entries
+GROUP BY street, rm, k, e
+ORDER BY rm, street, k, e"""
+    categories = f"SELECT category, count(*) AS n FROM ({source_sql}) GROUP BY 1 ORDER BY 2 DESC, 1"
+    return {AGG_TABLE: Query(sql, params), CATEGORY_TABLE: Query(categories)}
 
 
 # --- as_of ------------------------------------------------------------------------------------
@@ -98,12 +130,12 @@ GROUP BY ALL
 def cap(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
     """One second after the newest stored timestamp: a running month is judged as the extract
     saw it."""
-    return scalar(con, f"SELECT max(cap) FROM {AGG_UNIT_TABLE}")
+    return scalar(con, f"SELECT max(cap) FROM {AGG_TABLE}")
 
 
 def latest(con: duckdb.DuckDBPyConnection) -> int | None:
     """The latest month with orders."""
-    v = scalar(con, f"SELECT max(rm) FROM {AGG_UNIT_TABLE}")
+    v = scalar(con, f"SELECT max(rm) FROM {AGG_TABLE}")
     return None if v is None else int(v)
 
 
@@ -147,54 +179,39 @@ def _filters_sql(sel: Selection, params: dict, alias: str = "") -> str:
     return "".join(f" AND {p}" for p in parts)
 
 
-def _agg_predicates(mode: str) -> dict[str, str]:
-    """Conditions over aggregate rows; mode "month" judges at month boundary $b, "cap" at the cap."""
-    if mode == "month":
-        closed = "(cm IS NOT NULL AND cm < $b)"
-        return {
-            "closed": closed,
-            "due_passed": "(dm < $b)",
-            "responded": "(rsm IS NOT NULL AND rsm < $b)",
-            "response_deadline_passed": "(rdm < $b)",
-        }
-    return {
-        "closed": "(cm IS NOT NULL)",
-        "due_passed": "due_cap",
-        "responded": "(rsm IS NOT NULL)",
-        "response_deadline_passed": "rd_cap",
-    }
-
-
-def _facts_from_aggregate(level: str, prefix: str, sel: Selection, period: Period, mode: str,
+def _facts_from_aggregate(level: str, prefix: str, period: Period, mode: str,
                           params: dict) -> str:
-    p = _agg_predicates(mode)
-    closed = p["closed"]
-    table = AGG_TABLE if any(k in FILTERS for k, _ in sel.filters) else AGG_UNIT_TABLE
+    """Counts per unit from the street aggregate; ``mode`` "month" judges at the month boundary
+    $b, "cap" at the cap (every stored event has happened)."""
     params.update({"m_first": period.first, "m_last": period.last})
-    where_b = ""
     if mode == "month":
         params["b"] = period.as_of.year * 12 + period.as_of.month - 1
+        happened = "e < $b"
         where_b = " AND rm < $b"  # reported before as_of, when as_of falls inside the range
+        due, response_due = KIND["due"], KIND["response_due"]
+    else:
+        happened, where_b = "TRUE", ""
+        due, response_due = KIND["due_at_cap"], KIND["response_due_at_cap"]
 
-    def s(cond: str | None = None) -> str:
-        return f"sum(n) FILTER (WHERE {cond})" if cond else "sum(n)"
+    def c(kind: int) -> str:
+        return f"sum(n) FILTER (WHERE k = {kind} AND {happened})"
 
     return f"""
-  SELECT {unit_key(level)} AS unit_code,
-    {s()} AS reported,
-    {s(f"{closed} OR {p['due_passed']}")} AS due,
-    {s(closed)} AS closed,
-    {s(f"{closed} AND on_time")} AS closed_on_time,
-    {s(f"NOT {closed} AND {p['due_passed']}")} AS open_overdue,
-    {s(f"{p['responded']} OR {p['response_deadline_passed']}")} AS response_due,
-    {s(f"{p['responded']} AND resp_in_time")} AS responded_in_time,
-    {s(f"{closed} AND resolved IS NOT NULL")} AS rated_resolved,
-    {s(f"{closed} AND resolved")} AS resolved,
-    {s(f"{closed} AND sat IS NOT NULL")} AS rated_satisfaction,
-    {s(f"{closed} AND sat")} AS satisfied,
-    sum(close_seconds) FILTER (WHERE {closed}) AS close_seconds
-  FROM {table}
-  WHERE rm BETWEEN $m_first AND $m_last{where_b} AND {prefix_filter(prefix)}{_filters_sql(sel, params)}
+  SELECT {unit_key(level, community_col="street")} AS unit_code,
+    sum(n) FILTER (WHERE k = {KIND["reported"]}) AS reported,
+    {c(due)} AS due,
+    {c(KIND["closed"])} AS closed,
+    {c(KIND["closed_on_time"])} AS closed_on_time,
+    coalesce({c(due)}, 0) - coalesce({c(KIND["closed"])}, 0) AS open_overdue,
+    {c(response_due)} AS response_due,
+    {c(KIND["responded_in_time"])} AS responded_in_time,
+    {c(KIND["rated_resolved"])} AS rated_resolved,
+    {c(KIND["resolved"])} AS resolved,
+    {c(KIND["rated_satisfaction"])} AS rated_satisfaction,
+    {c(KIND["satisfied"])} AS satisfied,
+    sum(s) FILTER (WHERE k = {KIND["closed"]} AND {happened}) AS close_seconds
+  FROM {AGG_TABLE}
+  WHERE rm BETWEEN $m_first AND $m_last{where_b} AND starts_with(street, $prefix)
   GROUP BY 1"""
 
 
@@ -225,13 +242,27 @@ def _facts_from_raw(level: str, prefix: str, sel: Selection, period: Period, par
     sum(epoch(closed_at) - epoch(reported_at)) FILTER (WHERE {closed}) AS close_seconds
   FROM issues
   WHERE reported_at >= $start AND reported_at < $end AND reported_at < $as_of
-    AND {prefix_filter(prefix)}{_filters_sql(sel, params)}
+    AND {_prefix_range(prefix, params)}{_filters_sql(sel, params)}
   GROUP BY 1"""
 
 
+def _prefix_range(prefix: str, params: dict, col: str = "community_code",
+                  grid_col: str = "grid_code") -> str:
+    """The unit filter, also as a range on community_code so Parquet statistics skip the row
+    groups of other units (orders are stored by report month, then community)."""
+    cond = prefix_filter(prefix, community_col=col, grid_col=grid_col)
+    if not prefix:
+        return cond
+    params["prefix_lo"] = prefix[:12]
+    params["prefix_hi"] = prefix[:12] + "~"  # '~' sorts after every digit
+    return f"{col} >= $prefix_lo AND {col} < $prefix_hi AND {cond}"
+
+
 def path_for(con: duckdb.DuckDBPyConnection, sel: Selection, period: Period) -> str:
-    """"month" or "cap" (aggregate, exact) or "raw" (an as_of inside a month, the grid level)."""
-    if sel.level == "grid" or len(sel.prefix()) == 15:
+    """"month" or "cap" (aggregate, exact) or "raw"."""
+    if sel.level in ("community", "grid") or len(sel.prefix()) > 9:
+        return "raw"
+    if any(name in FILTERS for name, _ in sel.filters):
         return "raw"
     c = cap(con)
     if c is not None and period.as_of == c:
@@ -255,7 +286,7 @@ def query(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
     if mode == "raw":
         facts = _facts_from_raw(sel.level, prefix, sel, period, params)
     else:
-        facts = _facts_from_aggregate(sel.level, prefix, sel, period, mode, params)
+        facts = _facts_from_aggregate(sel.level, prefix, period, mode, params)
         params.pop("response_seconds")
     q = rollup(sel.level, prefix, facts, COUNTS + ["close_seconds"], _DERIVED, params, KEYS)
     return q, period
@@ -277,8 +308,9 @@ def report(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings
 def overdue_orders(con: duckdb.DuckDBPyConnection, sel: Selection, *, limit: int = 5000) -> pd.DataFrame:
     """Open orders past due at as_of, oldest due first (for the 问题清单 and follow-up)."""
     period = resolve(con, sel)
-    params = {"as_of": period.as_of, "start": period.start, "end": period.end,
-              "prefix": sel.prefix(), "limit": limit}
+    params = {"as_of": period.as_of, "start": period.start, "end": period.end, "limit": limit,
+              "prefix": sel.prefix()}
+    where_unit = _prefix_range(sel.prefix(), params, "i.community_code", "i.grid_code")
     sql = f"""
 SELECT i.issue_id, i.community_code, u.name AS community_name, i.grid_code, i.source, i.category,
        i.reported_at, i.due_at,
@@ -286,8 +318,7 @@ SELECT i.issue_id, i.community_code, u.name AS community_name, i.grid_code, i.so
 FROM issues i LEFT JOIN units u ON u.code = i.community_code
 WHERE i.reported_at >= $start AND i.reported_at < $end AND i.reported_at < $as_of
   AND NOT coalesce(i.closed_at < $as_of, FALSE) AND i.due_at < $as_of
-  AND {prefix_filter(sel.prefix(), community_col="i.community_code", grid_col="i.grid_code")}
-  {_filters_sql(sel, params, "i.")}
+  AND {where_unit}{_filters_sql(sel, params, "i.")}
 ORDER BY i.due_at, i.issue_id
 LIMIT $limit"""
     return Query(sql, params).run(con)
@@ -299,24 +330,20 @@ def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str, *,
     if by not in FILTERS:
         raise ValueError(by)
     period = resolve(con, sel)
-    mode = path_for(con, sel.with_(level="city"), period)
-    if mode == "raw":
-        raise ValueError("分项统计只支持月初或数据截止时点")
-    p = _agg_predicates(mode)
-    closed = p["closed"]
-    params = {"m_first": period.first, "m_last": period.last, "prefix": sel.prefix()}
-    where_b = ""
-    if mode == "month":
-        params["b"] = period.as_of.year * 12 + period.as_of.month - 1
-        where_b = " AND rm < $b"
+    params = {"start": period.start, "end": period.end, "as_of": period.as_of,
+              "prefix": sel.prefix()}
+    closed = "coalesce(closed_at < $as_of, FALSE)"
+    due = f"({closed} OR due_at < $as_of)"
     sql = f"""
 SELECT {by} AS item,
-  CAST(sum(n) AS BIGINT) AS reported,
-  CAST(coalesce(sum(n) FILTER (WHERE {closed}), 0) AS BIGINT) AS closed,
-  CAST(coalesce(sum(n) FILTER (WHERE NOT {closed} AND {p['due_passed']}), 0) AS BIGINT) AS open_overdue,
-  {rate(f"coalesce(sum(n) FILTER (WHERE {closed}), 0)", f"coalesce(sum(n) FILTER (WHERE {closed} OR {p['due_passed']}), 0)")} AS close_rate,
-  {rate(f"coalesce(sum(n) FILTER (WHERE {closed} AND sat), 0)", f"coalesce(sum(n) FILTER (WHERE {closed} AND sat IS NOT NULL), 0)")} AS satisfaction_rate
-FROM {AGG_TABLE}
-WHERE rm BETWEEN $m_first AND $m_last{where_b} AND {prefix_filter(sel.prefix())}{_filters_sql(sel, params)}
+  count(*) AS reported,
+  count(*) FILTER (WHERE {closed}) AS closed,
+  count(*) FILTER (WHERE NOT {closed} AND due_at < $as_of) AS open_overdue,
+  {rate(f"count(*) FILTER (WHERE {closed})", f"count(*) FILTER (WHERE {due})")} AS close_rate,
+  {rate(f"count(*) FILTER (WHERE {closed} AND satisfaction IN ('满意', '基本满意'))",
+        f"count(*) FILTER (WHERE {closed} AND satisfaction IS NOT NULL)")} AS satisfaction_rate
+FROM issues
+WHERE reported_at >= $start AND reported_at < $end AND reported_at < $as_of
+  AND {_prefix_range(sel.prefix(), params)}{_filters_sql(sel, params)}
 GROUP BY 1 ORDER BY reported DESC, item"""
     return Query(sql, params).run(con)

@@ -1,4 +1,4 @@
-"""问题解决 two ways, and a third: the aggregate path (agg_issues built at ingest) must equal the
+"""问题解决 two ways, and a third: the aggregate path (agg_issues_street built at ingest) must equal the
 raw path (the definitions applied row by row in SQL), and both must equal an independent
 pandas reading of metrics.md written here (the MetricFlow-style check query).
 

@@ -473,9 +473,15 @@ def test_explain_shows_select_and_parameters_and_every_definition(city, settings
     sql = out["sql"]
     assert "SELECT" in sql
     assert "-- 参数" in sql
-    for p in ("$prefix", "$m_first", "$m_last", "$f_source", "$w_response", "$level"):
+    # A source filter reads the orders themselves (the aggregate has no source dimension).
+    for p in ("$prefix", "$start", "$end", "$f_source", "$w_response", "$level"):
         assert p in sql
     assert "'12345热线'" in sql and "'street'" in sql
+    unfiltered = domains.explain(city.con, "issues", Selection.make("street", period="2026-10"),
+                                 settings=settings)["sql"]
+    assert "agg_issues_street" in unfiltered
+    for p in ("$m_first", "$m_last", "$b"):
+        assert p in unfiltered
     assert list(out["definitions"]) == KEYS
     for k in KEYS:
         assert out["definitions"][k]["label"] and out["definitions"][k]["definition"]

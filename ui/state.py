@@ -80,7 +80,7 @@ def _months(_con: duckdb.DuckDBPyConnection, signature: str) -> list[str]:
     try:
         row = cur.execute("""
             SELECT min(m), max(m) FROM (
-              SELECT min(rm) AS m FROM agg_issues_unit UNION ALL SELECT max(rm) FROM agg_issues_unit
+              SELECT min(rm) AS m FROM agg_issues_street UNION ALL SELECT max(rm) FROM agg_issues_street
               UNION ALL SELECT min(year(period) * 12 + month(period) - 1) FROM organizations
               UNION ALL SELECT max(year(period) * 12 + month(period) - 1) FROM organizations
               UNION ALL SELECT min(year(period) * 12 + month(period) - 1) FROM checkins
@@ -242,7 +242,7 @@ def filter_options(_con: duckdb.DuckDBPyConnection, name: str, signature: str) -
         return list(fixed[name])
     cur = _con.cursor()
     try:
-        rows = cur.execute("SELECT category, sum(n) FROM agg_issues GROUP BY 1 ORDER BY 2 DESC").fetchall()
+        rows = cur.execute("SELECT category, n FROM agg_issues_category ORDER BY n DESC, category").fetchall()
     finally:
         cur.close()
     return [r[0] for r in rows]
