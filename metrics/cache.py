@@ -35,7 +35,7 @@ def _connection(data_dir: str, _signature: tuple, _settings: Settings,
 
 
 def table_signature(store: Store, domain: str) -> tuple:
-    return store.signature(domains.TABLES[domain])
+    return store.fingerprint(domains.TABLES[domain])
 
 
 def _key(*parts: object) -> str:

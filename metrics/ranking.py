@@ -12,8 +12,8 @@ def rank(df: pd.DataFrame, key: str, *, n: int = 3) -> pd.DataFrame:
     null otherwise), ``red`` and ``black``.
 
     Rates and scores descend; counts where fewer is better (and hours) ascend; ties go by code;
-    nulls come last and are on neither list. When there are fewer than 2·N ranked units, a unit
-    already on the 红榜 is left off the 黑榜 so no unit is on both.
+    nulls come last and are on neither list. With fewer than 2·N ranked units each list holds
+    half of them (rounded down), so no unit is on both lists and a list never names every unit.
     """
     m = METRICS[key]
     ascending = m.fewer_is_better
@@ -26,9 +26,9 @@ def rank(df: pd.DataFrame, key: str, *, n: int = 3) -> pd.DataFrame:
     out = pd.concat([ranked, rest]) if len(rest) else ranked
     out["rank"] = out["rank"].astype("Int64")
     k = len(ranked)
-    red_n = min(n, k)
-    out["red"] = out["rank"].notna() & (out["rank"] <= red_n)
-    out["black"] = out["rank"].notna() & (out["rank"] > max(k - n, red_n))
+    size = min(n, k // 2)
+    out["red"] = out["rank"].notna() & (out["rank"] <= size)
+    out["black"] = out["rank"].notna() & (out["rank"] > k - size)
     out["red"] = out["red"].astype(bool)
     out["black"] = out["black"].astype(bool)
     return out.reset_index(drop=True)

@@ -111,6 +111,17 @@ class Store:
         names = tables or tuple(S.TABLES)
         return tuple((t, self.index(t)["current"]) for t in names)
 
+    def fingerprint(self, tables: tuple[str, ...] | None = None) -> tuple:
+        """A cache key for the current data that also tells apart two data dirs, or one data
+        dir wiped and filled again, whose version ids happen to be equal."""
+        names = tables or tuple(S.TABLES)
+        out: list = [str(self.root.resolve())]
+        for t in names:
+            cur = self.current(t)
+            out.append((t, cur["version"], cur.get("created_at"), cur.get("sha256")) if cur
+                       else (t, None))
+        return tuple(out)
+
     def is_empty(self) -> bool:
         return all(self.index(t)["current"] is None for t in S.TABLES)
 

@@ -78,7 +78,7 @@ with c1:
         st.success("各单位均已达标或未设目标")
     for k, items in below.items():
         items.sort()
-        names = "、".join(f"{n}({g * 100:+.1f})" for g, n in items[:5])
+        names = "、".join(f"{n}({C.gap_points(g)})" for g, n in items[:5])
         st.markdown(f"- {METRICS[k].label}：{len(items)} 个，差距最大：{names}")
 
 

@@ -177,14 +177,18 @@ def test_list_length_comes_from_settings():
     assert list(out.loc[out["black"], "unit_code"]) == ["U1"]
 
 
-def test_fewer_than_two_n_units_no_unit_is_on_both_lists():
-    # metrics.md does not say what happens with fewer than 2·N units; rank() keeps a unit on
-    # the 红榜 off the 黑榜 (its documented choice).
+def test_fewer_than_two_n_units_each_list_holds_half():
+    # metrics.md does not say what happens with fewer than 2·N units; rank() gives each list
+    # half of the ranked units (rounded down), so no unit is on both and no list names all.
     out = ranking.rank(frame("close_rate", {"A": 0.9, "B": 0.8, "C": 0.7, "D": 0.6}),
                        "close_rate", n=3)
-    assert list(out.loc[out["red"], "unit_code"]) == ["A", "B", "C"]
-    assert list(out.loc[out["black"], "unit_code"]) == ["D"]
-    assert not (out["red"] & out["black"]).any()
+    assert list(out.loc[out["red"], "unit_code"]) == ["A", "B"]
+    assert list(out.loc[out["black"], "unit_code"]) == ["C", "D"]
+    out = ranking.rank(frame("close_rate", {"A": 0.9, "B": 0.8, "C": 0.7}), "close_rate", n=3)
+    assert list(out.loc[out["red"], "unit_code"]) == ["A"]
+    assert list(out.loc[out["black"], "unit_code"]) == ["C"]
+    out = ranking.rank(frame("close_rate", {"A": 0.9}), "close_rate", n=3)
+    assert not out["red"].any() and not out["black"].any()
 
 
 def test_ranking_a_real_report(city):

@@ -2,15 +2,34 @@
 
 Viewers may look without logging in when the setting allows it (a meeting-room screen); the
 upload page never runs without an analyst or admin account.
+
+``st.session_state["account"]`` holds the signed-in :class:`Account` (ui/state.py reads its
+scope). A local login also sets ``account_source = "local"``: such an account is checked
+against ``accounts.json`` on every run, so an admin's change of role or scope, or the removal
+of the account, takes effect at once in every open session.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from metrics.auth import ROLE_LABELS, Account, AccountStore, AuthError, load_oidc_mapping, roles_from_claims
+from metrics.auth import (
+    ROLE_LABELS,
+    Account,
+    AccountStore,
+    AuthError,
+    load_oidc_mapping,
+    roles_from_claims,
+)
+from metrics.store import Store
 
 from .state import Ctx
+from .upload import md
+
+# Session keys a logout (or a change of account) must not leave behind: the unit filter (a
+# scope), the upload and admin pages' state.
+_UNIT_KEYS = ("district", "street", "community", "_unit_seeded")
+_PAGE_PREFIXES = ("up_", "adm_")
 
 
 def _oidc_configured() -> bool:
@@ -20,41 +39,135 @@ def _oidc_configured() -> bool:
         return False
 
 
-def _accounts(ctx: Ctx) -> AccountStore:
+def accounts(ctx: Ctx) -> AccountStore:
     s = ctx.settings
     return AccountStore(ctx.data_dir, max_failures=s.login_max_failures,
                         lockout_minutes=s.lockout_minutes)
 
 
+def _audit(ctx: Ctx, event: dict) -> None:
+    try:
+        Store(ctx.data_dir).audit(event)
+    except OSError:
+        pass  # a read-only data dir must not stop anyone from logging in
+
+
+def _forget_session_state() -> None:
+    for k in list(st.session_state.keys()):
+        if k in _UNIT_KEYS or (isinstance(k, str) and k.startswith(_PAGE_PREFIXES)):
+            del st.session_state[k]
+
+
+def _sign_in(ctx: Ctx, name: str, password: str) -> None:
+    """Form callback: runs before the script, so the whole run sees the new account."""
+    name = (name or "").strip()
+    if not name or not password:
+        st.session_state["login_error"] = "请输入用户名和密码"
+        return
+    try:
+        acct = accounts(ctx).authenticate(name, password)
+    except AuthError as e:
+        st.session_state["login_error"] = str(e)
+        _audit(ctx, {"event": "login_failed", "user": name[:64], "reason": str(e)})
+        return
+    _forget_session_state()
+    st.session_state["account"] = acct
+    st.session_state["account_source"] = "local"
+    st.session_state.pop("login_error", None)
+    _audit(ctx, {"event": "login", "user": acct.name, "role": acct.role, "scope": acct.scope})
+
+
+def _submit_login(ctx: Ctx, form_key: str) -> None:
+    name = st.session_state.get(f"{form_key}_name", "")
+    password = st.session_state.get(f"{form_key}_password", "")
+    st.session_state[f"{form_key}_password"] = ""  # never keep a password in the session
+    _sign_in(ctx, name, password)
+
+
+def login_form(ctx: Ctx, *, where=None, key: str = "login") -> None:
+    """The Chinese login form (or the single-sign-on button when OIDC is configured)."""
+    where = where if where is not None else st.container()
+    if _oidc_configured():
+        where.button("统一身份认证登录", on_click=st.login, type="primary", key=f"{key}_oidc")
+        return
+    with where:
+        with st.form(key, clear_on_submit=False, border=True):
+            st.text_input("用户名", key=f"{key}_name", autocomplete="username",
+                          placeholder="请输入用户名")
+            st.text_input("密码", type="password", key=f"{key}_password",
+                          autocomplete="current-password", placeholder="请输入密码")
+            st.form_submit_button("登录", type="primary", on_click=_submit_login,
+                                  args=(ctx, key), width="stretch")
+        err = st.session_state.get("login_error")
+        if err:
+            st.error(err)
+        try:
+            empty = not accounts(ctx).has_accounts()
+        except AuthError as e:
+            st.error(str(e))
+            return
+        if empty:
+            st.info("尚未创建任何账户。请管理员在服务器上运行：\n\n"
+                    "`python -m metrics user add 用户名 --role admin --password-stdin`")
+        else:
+            st.caption(f"连续输错 {ctx.settings.login_max_failures} 次密码，账户将锁定 "
+                       f"{ctx.settings.lockout_minutes} 分钟。忘记密码请联系管理员。")
+
+
 def _oidc_account(ctx: Ctx) -> Account | None:
+    """The OIDC identity's account; stops the run with a message when the identity has no
+    access or the role mapping file is broken."""
     if not getattr(st.user, "is_logged_in", False):
         return None
-    return roles_from_claims(st.user.to_dict(), load_oidc_mapping(ctx.data_dir))
+    try:
+        acct = roles_from_claims(st.user.to_dict(), load_oidc_mapping(ctx.data_dir))
+    except AuthError as e:
+        st.title("网格治理看板")
+        st.error(f"角色配置有误，暂时无法登录：{e}")
+        st.button("退出登录", on_click=st.logout, key="oidc_logout_err")
+        st.stop()
+    if acct is None:
+        claims = st.user.to_dict()
+        who = claims.get("email") or claims.get("name") or "当前账号"
+        st.title("网格治理看板")
+        st.error(f"{md(str(who))} 没有访问本系统的权限，请联系管理员开通。")
+        st.button("退出登录", on_click=st.logout, key="oidc_logout_denied")
+        st.stop()
+    return acct
 
 
-def login_form(ctx: Ctx, *, where=st) -> None:
-    if _oidc_configured():
-        where.button("统一身份认证登录", on_click=st.login, type="primary")
-        return
-    with where.form("login", clear_on_submit=False):
-        name = st.text_input("用户名", key="login_name")
-        password = st.text_input("密码", type="password", key="login_password")
-        ok = st.form_submit_button("登录", type="primary")
-    if ok:
-        try:
-            st.session_state["account"] = _accounts(ctx).authenticate(name, password)
-            st.session_state.pop("login_error", None)
-            st.rerun()
-        except AuthError as e:
-            where.error(str(e))
+def _refresh_local(ctx: Ctx, acct: Account) -> Account | None:
+    """The stored state of a locally signed-in account (None: it was removed)."""
+    try:
+        fresh = accounts(ctx).get(acct.name)
+    except AuthError:
+        return acct  # a damaged file: keep the session as it is, the admin sees the error
+    if fresh is None:
+        _forget_session_state()
+        st.session_state.pop("account", None)
+        st.session_state.pop("account_source", None)
+        st.session_state["login_error"] = "您的账户已被删除或停用，请重新登录"
+        return None
+    if fresh != acct:
+        if fresh.scope != acct.scope:
+            for k in _UNIT_KEYS:
+                st.session_state.pop(k, None)
+        st.session_state["account"] = fresh
+    return fresh
 
 
 def current_account(ctx: Ctx) -> Account | None:
     if _oidc_configured():
         acct = _oidc_account(ctx)
+        if acct != st.session_state.get("account"):
+            for k in _UNIT_KEYS:
+                st.session_state.pop(k, None)
         st.session_state["account"] = acct
         return acct
-    return st.session_state.get("account")
+    acct = st.session_state.get("account")
+    if acct is not None and st.session_state.get("account_source") == "local":
+        acct = _refresh_local(ctx, acct)
+    return acct
 
 
 def require_login(ctx: Ctx) -> Account | None:
@@ -62,31 +175,46 @@ def require_login(ctx: Ctx) -> Account | None:
     when viewers must log in."""
     acct = current_account(ctx)
     if acct is None and ctx.settings.viewers_must_login:
-        st.title("网格治理看板")
-        st.caption("请登录后查看")
-        login_form(ctx)
+        _, mid, _ = st.columns([1, 2, 1])
+        with mid:
+            st.title("网格治理看板")
+            st.caption("党建引领基层治理 · 请登录后查看")
+            login_form(ctx, key="login_main")
         st.stop()
     return acct
 
 
 def _logout() -> None:
+    acct = st.session_state.get("account")
+    frame = st.session_state.get("_frame")
+    if acct is not None and frame is not None:
+        _audit(frame[0], {"event": "logout", "user": acct.name})
+    _forget_session_state()
     st.session_state.pop("account", None)
-    for k in ("district", "street", "community"):
-        st.session_state.pop(k, None)
+    st.session_state.pop("account_source", None)
+    st.session_state.pop("login_error", None)
 
 
-def account_box(acct: Account | None) -> None:
+def _oidc_logout() -> None:
+    _logout()
+    st.logout()
+
+
+def account_box(acct: Account | None, ctx: Ctx | None = None) -> None:
     side = st.sidebar
     side.divider()
+    if ctx is None:
+        frame = st.session_state.get("_frame")
+        ctx = frame[0] if frame is not None else None
     if acct is None:
-        with side.expander("登录(上传数据需登录)"):
-            ctx = st.session_state.get("_frame", (None,))[0]
+        with side.expander("登录(上传数据须登录)", expanded=bool(st.session_state.get("login_error"))):
             if ctx is not None:
-                login_form(ctx, where=st)
+                login_form(ctx, key="login_side")
         return
-    scope = f" · 范围 {acct.scope}" if acct.scope else ""
-    side.caption(f"当前用户：{acct.name}({ROLE_LABELS.get(acct.role, acct.role)}){scope}")
-    if _oidc_configured():
-        side.button("退出登录", on_click=st.logout)
-    else:
-        side.button("退出登录", on_click=_logout)
+    scope = ""
+    if acct.scope:
+        name = ctx.name(acct.scope) if ctx is not None else acct.scope
+        scope = f" · 范围：{name}"
+    side.caption(f"当前用户：{md(acct.name)}({ROLE_LABELS.get(acct.role, acct.role)}){md(scope)}")
+    side.button("退出登录", on_click=_oidc_logout if _oidc_configured() else _logout,
+                key="logout")

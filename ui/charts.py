@@ -27,11 +27,17 @@ def _layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figu
     return fig
 
 
-def _axis_format(key: str) -> dict:
+def _axis_format(key: str, top: float | None = None) -> dict:
+    """Tick format by kind; small count ranges get whole-number steps (no "0 0 1 1" ticks)."""
     kind = METRICS[key].kind
     if kind == "rate":
         return {"tickformat": ".0%"}
-    return {"tickformat": ",d"} if kind == "count" else {}
+    if kind == "count":
+        fmt: dict = {"tickformat": ",d"}
+        if top is not None and top <= 10:
+            fmt["dtick"] = 1
+        return fmt
+    return {"tickformat": ".1f"}
 
 
 def ranking_bars(ranked: pd.DataFrame, key: str, targets: dict | None, *,
@@ -56,6 +62,11 @@ def ranking_bars(ranked: pd.DataFrame, key: str, targets: dict | None, *,
         cliponaxis=False, customdata=df[["unit_code"]].to_numpy(),
         hovertemplate="%{y}: %{text}<extra>点击下钻</extra>",
     ))
+    # A bar of length zero has nothing to click: a faint marker at each bar's end does.
+    fig.add_trace(go.Scatter(
+        x=df[key], y=df["unit_name"], mode="markers", customdata=df[["unit_code"]].to_numpy(),
+        marker={"size": 14, "color": "rgba(0,0,0,0.01)"}, hoverinfo="skip", showlegend=False,
+    ))
     if tick_x:
         fig.add_trace(go.Scatter(
             x=tick_x, y=tick_y, mode="markers", name="目标",
@@ -64,12 +75,12 @@ def ranking_bars(ranked: pd.DataFrame, key: str, targets: dict | None, *,
         ))
     n = len(df)
     fig.update_yaxes(autorange="reversed", tickfont={"size": 14})
-    xmax = df[key].max() if n else 1
+    xmax = float(df[key].max()) if n else 1.0
     if METRICS[key].kind == "rate":
-        fig.update_xaxes(range=[0, max(1.0, float(xmax)) * 1.12], **_axis_format(key),
-                         gridcolor=GRID)
+        fig.update_xaxes(range=[0, max(1.0, xmax) * 1.14], gridcolor=GRID, **_axis_format(key))
     else:
-        fig.update_xaxes(range=[0, float(xmax or 1) * 1.2], gridcolor=GRID, **_axis_format(key))
+        fig.update_xaxes(range=[0, (xmax or 1) * 1.25], gridcolor=GRID,
+                         **_axis_format(key, xmax))
     return _layout(fig, height=height or max(260, 34 * n + 60))
 
 
@@ -95,15 +106,17 @@ def trend_lines(trend: pd.DataFrame, keys: list[str], target: float | None = Non
 
 def breakdown_bars(df: pd.DataFrame, value: str, *, label: str, top: int = 12) -> go.Figure:
     d = df.head(top)
-    is_rate = value in METRICS and METRICS[value].is_rate
     fig = go.Figure(go.Bar(
         x=d[value], y=d["item"], orientation="h", marker_color=NEUTRAL,
-        text=[format_value(value, v) if value in METRICS else f"{v:,}" for v in d[value]],
+        text=[format_value(value, v) for v in d[value]],
         textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{text}<extra></extra>",
     ))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(gridcolor=GRID, tickformat=".0%" if is_rate else ",d")
+    top_value = float(d[value].max()) if len(d) and d[value].notna().any() else 1.0
+    # Room past the longest bar for its label ("100.0%").
+    fig.update_xaxes(gridcolor=GRID, range=[0, (top_value or 1) * 1.3],
+                     **_axis_format(value, top_value))
     return _layout(fig, height=max(220, 30 * len(d) + 60), title=label)
 
 
@@ -116,53 +129,72 @@ def _rings(geometry: dict) -> list[list]:
 def choropleth(features: dict, df: pd.DataFrame, key: str, targets: dict | None) -> go.Figure:
     """Units one level down, coloured by the metric, drawn from the GeoJSON polygons on plain
     axes (an equirectangular projection fitted to the features): no tile server and no base map
-    to download. Each unit's label marker carries its code, so a click drills down."""
+    to download. Each unit's label marker carries its code, so a click drills down.
+
+    With targets the colour says met (green) or missed (red) and how far; without, a neutral
+    blue scale from the lowest to the highest value (red and green only where they mean
+    something)."""
     import math
 
     from plotly.colors import sample_colorscale
 
+    m = METRICS[key]
     by_code = {f["properties"]["code"]: f for f in features["features"]}
+    targets = targets or {}
+    fig = go.Figure()
+    lats: list[float] = []
+    label_x, label_y, label_code, label_hover = [], [], [], []
     values = df.set_index("unit_code")[key]
     finite = values.dropna()
     lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-    scale = ([[0, "#2E7D32"], [0.5, "#F3E9C6"], [1, "#C62828"]] if METRICS[key].fewer_is_better
-             else [[0, "#C62828"], [0.5, "#F3E9C6"], [1, "#2E7D32"]])
-    fig = go.Figure()
-    lons, lats = [], []
-    label_x, label_y, label_text, label_code, label_hover = [], [], [], [], []
+    blues = [[0, "#DCE6F2"], [1, "#1F4E8C"]]
     for code, name in zip(df["unit_code"], df["unit_name"], strict=True):
         f = by_code.get(code)
         if f is None:
             continue
         v = values.get(code)
-        colour = "#D5DAE1" if v is None or pd.isna(v) else sample_colorscale(
-            scale, [0.5 if hi == lo else (float(v) - lo) / (hi - lo)])[0]
+        t = targets.get(code)
+        if v is None or pd.isna(v):
+            colour = "#D5DAE1"
+        elif t is not None and t.get("target_met") is not None:
+            # 0 at the target, full colour 10 points away.
+            strength = min(1.0, abs(float(v) - t["target"]) / 0.10)
+            colour = sample_colorscale([[0, "#F1F3F5"], [1, MET if t["target_met"] else NOT_MET]],
+                                       [0.25 + 0.75 * strength])[0]
+        else:
+            pos = 0.5 if hi == lo else (float(v) - lo) / (hi - lo)
+            colour = sample_colorscale(blues, [1 - pos if m.fewer_is_better else pos])[0]
         xs, ys = [], []
         for ring in _rings(f["geometry"]):
             xs += [p[0] for p in ring] + [None]
             ys += [p[1] for p in ring] + [None]
-        lons += [x for x in xs if x is not None]
         lats += [y for y in ys if y is not None]
-        text = f"{name}<br>{METRICS[key].label} {format_value(key, v)}"
+        text = f"{name}<br>{m.label} {format_value(key, v)}"
+        if t is not None:
+            text += f"<br>目标 {t['target']:.1%}"
         fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", fillcolor=colour, mode="lines",
-                                 line={"color": "white", "width": 1.2}, hoveron="fills",
-                                 text=text, hoverinfo="text", name=name))
+                                 line={"color": "white", "width": 1.5}, hoveron="fills",
+                                 text=text, hoverinfo="text", showlegend=False))
         ring = _rings(f["geometry"])[0]
-        label_x.append(sum(p[0] for p in ring[:-1]) / max(1, len(ring) - 1))
-        label_y.append(sum(p[1] for p in ring[:-1]) / max(1, len(ring) - 1))
-        label_text.append(f"{name}<br>{format_value(key, v)}")
+        cx = sum(p[0] for p in ring[:-1]) / max(1, len(ring) - 1)
+        cy = sum(p[1] for p in ring[:-1]) / max(1, len(ring) - 1)
+        label_x.append(cx)
+        label_y.append(cy)
         label_code.append([code])
         label_hover.append(text)
+        fig.add_annotation(x=cx, y=cy, text=f"<b>{name}</b><br>{format_value(key, v)}",
+                           showarrow=False, font={"size": 12, "color": "#1F2933"},
+                           bgcolor="rgba(255,255,255,0.85)", bordercolor="#9AA5B1", borderwidth=1,
+                           borderpad=2)
     fig.add_trace(go.Scatter(
-        x=label_x, y=label_y, mode="markers+text", text=label_text, customdata=label_code,
-        textfont={"size": 11, "color": "#1F2933"}, hovertext=label_hover,
-        hovertemplate="%{hovertext}<extra>点击下钻</extra>",
-        marker={"size": 10, "color": "rgba(255,255,255,0.9)", "line": {"color": "#37474F", "width": 1},
-                "colorscale": scale, "cmin": lo, "cmax": hi, "showscale": True,
-                "colorbar": {"tickformat": ".0%" if METRICS[key].is_rate else ",d",
-                             "thickness": 12, "len": 0.7}},
+        x=label_x, y=label_y, mode="markers", customdata=label_code, hovertext=label_hover,
+        hovertemplate="%{hovertext}<extra>点击下钻</extra>", showlegend=False,
+        marker={"size": 28, "color": "rgba(0,0,0,0.01)"},
     ))
     lat0 = sum(lats) / len(lats) if lats else 30.0
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / math.cos(math.radians(lat0)))
-    return _layout(fig, height=460)
+    legend = "绿色达标、红色未达标，颜色越深差距越大" if targets else "颜色越深数值越" + ("小" if m.fewer_is_better else "大")
+    fig.add_annotation(text=legend, xref="paper", yref="paper", x=0, y=-0.02, showarrow=False,
+                       font={"size": 12, "color": "#5F6B7A"}, xanchor="left", yanchor="top")
+    return _layout(fig, height=480)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+
+import plotly.graph_objects as go
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +20,18 @@ from metrics.xlsx import frames_to_xlsx, safe_csv_text
 
 from . import charts
 from .state import Ctx, View, drill_to
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _figure(key: str, _build: Callable[[], go.Figure]) -> go.Figure:
+    return _build()
+
+
+def figure(key: str, build: Callable[[], go.Figure]) -> go.Figure:
+    """A chart built once per data version and selection (``key`` says which), not on every
+    rerun: building plotly figures is most of a cached page's time. Figures are never mutated
+    after building, so sessions may share them."""
+    return _figure(key, build)
 
 
 def can_see_sql() -> bool:
@@ -71,6 +86,8 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
             prev = cache.report(ctx.con, domain, sel.previous(latest), sig, ctx.settings)
         except Exception:  # a range reaching before any data has no 环比
             prev = cur.iloc[0:0]
+        if "snapshot" in prev.attrs and prev.attrs["snapshot"] is None:
+            prev = cur.iloc[0:0]  # no ledger before: nothing to compare with
         tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings)
         rows[domain] = (cur.iloc[0], prev.iloc[0] if not prev.empty else None, tg,
                         time_elapsed(cur.attrs["as_of"]))
@@ -80,11 +97,11 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
             row, prow, tg, elapsed = rows[domain]
             m = METRICS[key]
             with col:
+                delta = _delta(key, row[key], prow[key] if prow is not None else None)
                 st.metric(
-                    m.label, format_value(key, row[key]),
-                    delta=_delta(key, row[key], prow[key] if prow is not None else None),
+                    m.label, format_value(key, row[key]), delta=delta,
                     delta_color=delta_colour(key),
-                    delta_description="环比",
+                    delta_description="环比" if delta is not None else None,
                     help=m.definition, border=True,
                 )
                 code = row["unit_code"] if isinstance(row["unit_code"], str) else None
@@ -92,6 +109,14 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
                 if t:
                     st.markdown(target_line(t, elapsed), unsafe_allow_html=True)
     return True
+
+
+def gap_points(gap: float) -> str:
+    """A target gap in percentage points; a miss smaller than 0.05 points is not "−0.0"."""
+    points = gap * 100
+    if 0 < abs(points) < 0.05:
+        return "−<0.1" if points < 0 else "+<0.1"
+    return f"{points:+.1f}"
 
 
 def delta_colour(key: str) -> str:
@@ -106,7 +131,7 @@ def target_line(t: dict, elapsed: float) -> str:
     ok, gap = t["target_met"], t["target_gap"]
     status = "—" if ok is None else ("达标" if ok else "未达标")
     colour = "#2E7D32" if ok else "#C62828"
-    gap_txt = "" if gap is None else f"，差距 {gap * 100:+.1f}个百分点"
+    gap_txt = "" if gap is None else f"，差距 {gap_points(gap)}个百分点"
     return (f'<div class="gb-target">目标 {t["target"]:.1%} · '
             f'<b style="color:{colour}">{status}</b>{gap_txt} · 时间进度 {elapsed:.1%}</div>')
 
@@ -146,7 +171,8 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
         return df
     ranked = rank(df, key, n=ctx.settings.ranking_n)
     tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(key, {})
-    fig = charts.ranking_bars(ranked, key, tg)
+    fig = figure(repr(("rank", domain, sel, sig, ctx.settings, key)),
+                 lambda: charts.ranking_bars(ranked, key, tg))
     ck = chart_key or f"rank_{domain}"
     st.plotly_chart(fig, key=ck,
                     on_select=partial(_on_chart_select, ck) if drillable and level != "grid" else "ignore",
@@ -170,7 +196,9 @@ def trend_block(ctx: Ctx, view: View, domain: str, keys: list[str], filters: dic
         return
     tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(keys[0], {})
     target = next(iter(tg.values()))["target"] if tg else None
-    st.plotly_chart(charts.trend_lines(tr, keys, target), key=f"trend_{domain}",
+    fig = figure(repr(("trend", domain, sel, sig, ctx.settings, tuple(keys), months)),
+                 lambda: charts.trend_lines(tr, keys, target))
+    st.plotly_chart(fig, key=f"trend_{domain}",
                     config={"displaylogo": False, "displayModeBar": False})
 
 
@@ -192,9 +220,13 @@ def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | No
         return
     features = {"type": "FeatureCollection",
                 "features": [f for f in fc["features"] if f["properties"]["code"] in set(df["unit_code"])]}
-    tg = cache.targets(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
+    sel = view.selection(level=level)
+    tg = cache.targets(ctx.con, domain, sel, ctx.sig(domain), ctx.settings)
     ck = f"map_{domain}"
-    st.plotly_chart(charts.choropleth(features, df, key, tg.get(key)), key=ck,
+    fig = figure(repr(("map", domain, sel, ctx.sig(domain), ctx.settings, key,
+                       path.stat().st_mtime)),
+                 lambda: charts.choropleth(features, df, key, tg.get(key)))
+    st.plotly_chart(fig, key=ck,
                     on_select=partial(_on_chart_select, ck), selection_mode="points",
                     config={"displaylogo": False, "displayModeBar": False})
 
@@ -215,8 +247,8 @@ def display_frame(df: pd.DataFrame, domain: str) -> pd.DataFrame:
 
 
 def column_config(domain: str) -> dict:
-    cfg = {"unit_code": st.column_config.TextColumn("代码"),
-           "unit_name": st.column_config.TextColumn("单位")}
+    cfg = {"unit_code": st.column_config.TextColumn("代码", width=110, pinned=True),
+           "unit_name": st.column_config.TextColumn("单位", width=130, pinned=True)}
     for k in DOMAIN_KEYS[domain]:
         m = METRICS[k]
         if m.is_rate:

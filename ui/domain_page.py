@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from metrics import cache
@@ -36,6 +38,21 @@ class DomainPage:
     trend_keys: list
     breakdowns: list
     follow_ups: list
+
+
+def readable(df: pd.DataFrame) -> pd.DataFrame:
+    """A follow-up list as a person reads it: dates without 00:00:00, blanks for missing."""
+    out = df.copy()
+    for col in out.columns:
+        v = out[col]
+        if pd.api.types.is_datetime64_any_dtype(v):
+            midnight = v.dropna().dt.normalize().eq(v.dropna()).all()
+            out[col] = v.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M")
+        elif v.dtype == object and len(v) and v.map(lambda x: isinstance(x, dt.date)).any():
+            out[col] = v.map(lambda x: x.isoformat() if isinstance(x, dt.date) else x)
+        elif pd.api.types.is_bool_dtype(v) or str(v.dtype) == "boolean":
+            out[col] = v.map({True: "是", False: "否"})
+    return out.astype(object).where(out.notna(), "")
 
 
 def render(ctx: Ctx, view: View, page: DomainPage) -> None:
@@ -88,8 +105,11 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
                 if bd.empty:
                     st.caption(f"{b.label}：暂无数据")
                 else:
-                    st.plotly_chart(charts.breakdown_bars(bd, b.value, label=b.label),
-                                    key=f"bd_{page.domain}_{b.by}",
+                    fig = C.figure(repr(("bd", page.domain, sel, ctx.sig(page.domain),
+                                         ctx.settings, b)),
+                                   lambda bd=bd, b=b: charts.breakdown_bars(bd, b.value,
+                                                                            label=b.label))
+                    st.plotly_chart(fig, key=f"bd_{page.domain}_{b.by}",
                                     config={"displaylogo": False, "displayModeBar": False})
 
     if df is not None and not df.empty:
@@ -106,7 +126,7 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
                 if lst.empty:
                     st.success("没有需要跟进的事项")
                     continue
-                shown = lst[list(f.columns)].rename(columns=f.columns)
+                shown = readable(lst[list(f.columns)]).rename(columns=f.columns)
                 needle = st.text_input("在清单中搜索(名称、编号、社区…)", key=f"find_{f.which}",
                                        placeholder="输入关键字筛选")
                 if needle:

@@ -1,8 +1,10 @@
 """The shared frame: data context, sidebar filters bound to the URL, the current Selection.
 
-Every filter widget is bound to a query parameter (``bind="query-params"``), so a reload or a
-shared link opens the same view. Drill-down and quick picks change widget values only through
-callbacks, which run before the script renders the widgets.
+The selection lives in the URL: ?unit=CODE and the period (?period= or ?pm=区间&from=&to=) are
+written on every run; the domain filters and ranking metrics are widgets bound to query
+parameters (``bind="query-params"``). A reload or a shared link opens the same view.
+Drill-down and quick picks change widget values only through callbacks, which run before the
+script renders the widgets.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ class Ctx:
     data_dir: Path
     store: Store
     settings: Settings
-    signature: tuple
+    signature: tuple  # (table, current version) pairs, shown as the data version
+    fingerprint: tuple  # what caches are keyed by (tells apart equal version ids)
     con: duckdb.DuckDBPyConnection
     units: pd.DataFrame
     months: list[str]
@@ -84,7 +87,11 @@ def _months(_con: duckdb.DuckDBPyConnection, signature: str) -> list[str]:
               UNION ALL SELECT min(year(period) * 12 + month(period) - 1) FROM organizations
               UNION ALL SELECT max(year(period) * 12 + month(period) - 1) FROM organizations
               UNION ALL SELECT min(year(period) * 12 + month(period) - 1) FROM checkins
-              UNION ALL SELECT max(year(period) * 12 + month(period) - 1) FROM checkins)""").fetchone()
+              UNION ALL SELECT max(year(period) * 12 + month(period) - 1) FROM checkins
+              UNION ALL SELECT min(year(started_on) * 12 + month(started_on) - 1) FROM pairings
+              UNION ALL SELECT max(year(started_on) * 12 + month(started_on) - 1) FROM pairings
+              UNION ALL SELECT max(year(completed_on) * 12 + month(completed_on) - 1) FROM projects
+              )""").fetchone()
     finally:
         cur.close()
     if row is None or row[0] is None:
@@ -104,10 +111,10 @@ def context() -> Ctx:
         st.session_state["ctx_demo_checked"] = True
     store = Store(path)
     settings = load_settings(path)
-    signature = store.signature()
-    con = cache.connection(str(path), signature, settings)
-    return Ctx(path, store, settings, signature, con, _units(con, repr(signature)),
-               _months(con, repr(signature)), is_demo(path))
+    fingerprint = store.fingerprint()
+    con = cache.connection(str(path), fingerprint, settings)
+    return Ctx(path, store, settings, store.signature(), fingerprint, con,
+               _units(con, repr(fingerprint)), _months(con, repr(fingerprint)), is_demo(path))
 
 
 # --- period ---------------------------------------------------------------------------------
@@ -131,27 +138,54 @@ def _quick_pick(ctx_latest: str) -> None:
     st.session_state["quick"] = None
 
 
+def _period_from_url(ctx: Ctx) -> None:
+    """On a session's first run, a shared link's ?period= (or ?from=&to=) sets the period."""
+    if st.session_state.get("_period_seeded"):
+        return
+    st.session_state["_period_seeded"] = True
+    qp, months = st.query_params, set(ctx.months)
+    if qp.get("from") in months and qp.get("to") in months:
+        st.session_state.update({"pm": "区间", "from": qp["from"], "to": qp["to"]})
+    elif qp.get("period") in months:
+        st.session_state.update({"pm": "单月", "period": qp["period"]})
+
+
 def period_widgets(ctx: Ctx) -> tuple[str | None, str | None]:
+    """Single month or range, with quick picks. The chosen months are always written to the
+    URL (also the default month), so a link keeps meaning the same view after the next upload
+    moves the latest month."""
     if not ctx.months:
         st.sidebar.caption("暂无数据")
         return None, None
+    _period_from_url(ctx)
     months_desc = list(reversed(ctx.months))
+    state = st.session_state
+    if state.get("pm") not in ("单月", "区间"):
+        state["pm"] = "单月"
+    if state.get("period") not in months_desc:
+        state["period"] = months_desc[0]
+    if state.get("to") not in months_desc:
+        state["to"] = months_desc[0]
+    if state.get("from") not in months_desc:
+        state["from"] = months_desc[min(2, len(months_desc) - 1)]
     side = st.sidebar
     side.pills("快捷选择", QUICK_PICKS, key="quick", on_change=_quick_pick, args=(ctx.latest,),
                help=f"以数据最新月份 {ctx.latest} 为“本月”")
-    mode = side.segmented_control("统计期", ["单月", "区间"], default="单月", key="pm",
-                                  bind="query-params", required=True)
+    mode = side.segmented_control("统计期", ["单月", "区间"], key="pm", required=True)
+    for k in ("pm", "period", "from", "to"):
+        if k in st.query_params:
+            del st.query_params[k]
     if mode == "区间":
         c1, c2 = side.columns(2)
-        default_from = months_desc[min(2, len(months_desc) - 1)]
-        first = c1.selectbox("起始月份", months_desc, index=months_desc.index(default_from),
-                             key="from", bind="query-params")
-        last = c2.selectbox("结束月份", months_desc, index=0, key="to", bind="query-params")
-        if first and last and first > last:
+        first = c1.selectbox("起始月份", months_desc, key="from")
+        last = c2.selectbox("结束月份", months_desc, key="to")
+        if first > last:
             side.warning("起始月份晚于结束月份，已按结束月份单月统计")
             first = last
+        st.query_params.update({"pm": "区间", "from": first, "to": last})
         return first, last
-    period = side.selectbox("统计月份", months_desc, index=0, key="period", bind="query-params")
+    period = side.selectbox("统计月份", months_desc, key="period")
+    st.query_params["period"] = period
     return period, period
 
 
@@ -254,7 +288,7 @@ def domain_filters(ctx: Ctx, domain: str) -> dict[str, list[str]]:
     out = {}
     st.sidebar.markdown(f"**{DOMAIN_LABELS[domain]}筛选**")
     for name in MODULES[domain].FILTERS:
-        opts = filter_options(ctx.con, name, repr(ctx.signature))
+        opts = filter_options(ctx.con, name, repr(ctx.fingerprint))
         chosen = st.sidebar.multiselect(FILTER_LABELS[name], opts, key=name, bind="query-params",
                                         placeholder="全部")
         if chosen:

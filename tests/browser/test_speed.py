@@ -1,0 +1,51 @@
+"""Click-to-answer time in the real browser on the small demo store.
+
+The measurement itself lives in tools/measure_speed.py (the lead runs the same code against
+the demo city and the bench store): choosing another month, drilling down by clicking a
+ranking bar, going back by the 全市 breadcrumb, and switching pages in the sidebar. Each runs
+once cold, once as a warm-up, then five measured times (every result then comes from the
+caches). Figures go to test-artifacts/speed.json; the goal is a median well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from metrics.cli import write_sample
+from metrics.store import Store
+from tools.measure_speed import CACHED_GOAL_S, measure, report, table
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "test-artifacts" / "speed.json"
+REPEATS = 5
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("speed")
+    write_sample(Store(path), seed=7, scale=0.05)
+    return path
+
+
+@pytest.mark.timeout(1200)
+def test_cached_interactions_answer_within_a_second(app_server, page, open_app, data_dir):
+    base = app_server(data_dir)
+    open_app(page, base, "", timeout_ms=180_000)
+    server_pid = app_server.procs[-1].pid  # `streamlit run` itself: its CPU time per click
+    data = measure(page, base, repeats=REPEATS, warmup=1, server_pid=server_pid,
+                   log=lambda s: None)
+    result = report(data, store=str(data_dir), base_url=base, repeats=REPEATS)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print("\n" + table(result))
+
+    for name, entry in data.items():
+        assert len(entry["runs"]) == REPEATS, name
+    slow = {name: f"{e['median']:.3f} s (server CPU {e['server_cpu_median']:.3f} s)"
+            for name, e in data.items() if e["median"] >= CACHED_GOAL_S}
+    assert not slow, (
+        f"median click-to-finished time of cached interactions ≥ {CACHED_GOAL_S} s: {slow} "
+        f"(load average {result['machine']['loadavg_1_5_15']}); see {OUT}")

@@ -1,0 +1,527 @@
+"""The dashboard pages under Streamlit's AppTest (no browser): every page renders, shows the
+contract's titles and metric labels, and its KPI cards agree with the CLI for the same selection.
+
+Three data dirs:
+
+* ``small``: the demo city written by ``metrics.cli.write_sample(seed=7, scale=0.05)``; expected
+  numbers come from ``python -m metrics report … --format json`` (run in-process through
+  ``metrics.cli.main``), never typed in here.
+* ``hand``: a tiny city whose every KPI is counted by hand in the comments below.
+* ``empty``: an explicitly named, empty data dir (the friendly empty state).
+
+Two AppTest facts shape the helpers:
+
+* AppTest builds a fresh ``PagesManager`` for every run, so with a ``pages/`` folder every run
+  after ``switch_page`` starts in Streamlit's legacy folder routing and executes the page file
+  directly (app.py does not run). ``ui.state.current()`` then reuses the ``_frame`` left in
+  Session State by the *previous* run — the previous selection. ``run()`` below drops that frame
+  first, so ``current()`` takes its documented first-run path (runs app.py, which builds the
+  frame and the sidebar). A real server leaves legacy routing after its first run.
+* Streamlit's caches are process-wide; every test starts with empty caches so one test's
+  cached results cannot hide another's numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from metrics.cli import main as cli_main
+from metrics.cli import write_sample
+from metrics.definitions import METRICS
+from metrics.ingest import ingest_frames
+from metrics.selection import month_index, month_str
+from metrics.settings import Settings
+from metrics.store import Store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+
+PAGES = {  # page file → contract title
+    "overview": "总览", "coverage": "两个覆盖", "issues": "问题解决", "pairing": "结对联建",
+    "upload": "数据上传", "presentation": "推进会",
+}
+DOMAIN_PAGES = ("coverage", "issues", "pairing")
+DASHBOARD_PAGES = ("overview", *DOMAIN_PAGES)
+LABEL_TO_KEY = {m.label: k for k, m in METRICS.items()}
+assert len(LABEL_TO_KEY) == len(METRICS), "metric labels must be unique"
+
+RATE_RE = re.compile(r"^(\d{1,3}\.\d%|—)$")
+ONE_DECIMAL_RE = re.compile(r"^(-?[\d,]+\.\d|—)$")
+COUNT_RE = re.compile(r"^(\d{1,3}(,\d{3})*|—)$")
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_streamlit_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def new_app(monkeypatch: pytest.MonkeyPatch, data_dir: Path, **query: str) -> AppTest:
+    monkeypatch.setenv("GRIDBOARD_DATA_DIR", str(data_dir))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def run(at: AppTest) -> AppTest:
+    """One script run as a real session would do it (see the module docstring)."""
+    if "_frame" in at.session_state:
+        del at.session_state["_frame"]
+    at.run()
+    assert not at.exception, "\n".join(e.value for e in at.exception)
+    return at
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    run(at)  # the first run registers st.navigation's pages
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py")
+        run(at)
+    return at
+
+
+def kpis(at: AppTest) -> dict[str, str]:
+    out = {}
+    for m in at.metric:
+        assert m.label not in out, f"two cards labelled {m.label}"
+        out[m.label] = m.value
+    return out
+
+
+def cli_report(data_dir: Path, domain: str, level: str, *args: str) -> dict:
+    """``python -m metrics report DOMAIN --level LEVEL … --format json`` (in-process)."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = cli_main(["report", domain, "--level", level, "--data-dir", str(data_dir),
+                         "--format", "json", *args])
+    assert code == 0
+    return json.loads(buf.getvalue())
+
+
+def cli_row(data_dir: Path, domain: str, unit: str | None = None, *args: str) -> dict:
+    """The CLI row of ``unit`` (None: the city) for the selection in ``args``."""
+    if unit is None:
+        return cli_report(data_dir, domain, "city", *args)["rows"][0]
+    level = {6: "district", 9: "street", 12: "community"}[len(unit)]
+    rows = cli_report(data_dir, domain, level, "--filter", f"unit={unit}", *args)["rows"]
+    hit = [r for r in rows if r["unit_code"] == unit]
+    assert len(hit) == 1, rows
+    return hit[0]
+
+
+def expected_cards(shown: dict[str, str], rows: dict[str, dict]) -> dict[str, str]:
+    """What each shown card should read, from CLI rows keyed by domain."""
+    out = {}
+    for label in shown:
+        key = LABEL_TO_KEY[label]
+        out[label] = format_cli(key, rows[METRICS[key].domain][key])
+    return out
+
+
+def format_cli(key: str, value) -> str:
+    """metrics.md's display form, written out here independently of the app's formatter."""
+    if value is None:
+        return "—"
+    kind = METRICS[key].kind
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind in ("hours", "score"):
+        return f"{value:.1f}"
+    return f"{int(value):,}"
+
+
+def assert_formats(cards: dict[str, str]) -> None:
+    for label, value in cards.items():
+        kind = METRICS[LABEL_TO_KEY[label]].kind
+        pattern = {"rate": RATE_RE, "hours": ONE_DECIMAL_RE, "score": ONE_DECIMAL_RE}.get(
+            kind, COUNT_RE)
+        assert pattern.match(value), f"{label}={value!r} is not formatted as a {kind}"
+
+
+# --- data dirs ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("small")
+    write_sample(Store(path), seed=7, scale=0.05)
+    return path
+
+
+@pytest.fixture
+def empty(tmp_path) -> Path:
+    path = tmp_path / "empty"
+    path.mkdir()
+    return path
+
+
+# The hand-counted city:
+#   990101 甲区: 990101001 东街道 / 990101001001 东一社区; 990101002 西街道 / 990101002001 西一社区
+#   990102 乙区: 990102001 南街道 / 990102001001 南一社区
+D1, D2 = "990101", "990102"
+S1, S2, S3 = "990101001", "990101002", "990102001"
+C1, C2, C3 = "990101001001", "990101002001", "990102001001"
+
+
+def _credit_code(n: int) -> str:
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    weights = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+    body = f"91990101MA{n:07d}"
+    total = sum(alphabet.index(ch) * w for ch, w in zip(body, weights))
+    return body + alphabet[(31 - total % 31) % 31]
+
+
+def hand_frames() -> dict[str, pd.DataFrame]:
+    units = pd.DataFrame([
+        (D1, "甲区", "district", None), (D2, "乙区", "district", None),
+        (S1, "东街道", "street", D1), (S2, "西街道", "street", D1), (S3, "南街道", "street", D2),
+        (C1, "东一社区", "community", S1), (C2, "西一社区", "community", S2),
+        (C3, "南一社区", "community", S3),
+    ], columns=["code", "name", "level", "parent_code"])
+    # October ledger. 6 orgs; party org: #1 #3 #6 (3 → 50.0%); work covered: those + #4's
+    # instructor (4 → 66.7%); ≥3 members: #1 #5 #6, standalone done #1 #6 (2/3 → 66.7%).
+    # 甲区 (#1–#4): party org 2/4 = 50.0%, work 3/4 = 75.0%, standalone 1/1 = 100.0%.
+    orgs = pd.DataFrame([
+        ("2026-10", _credit_code(1), "东一科技", "非公企业", "商务楼宇", C1, 30, 3, "单独组建", "否", "是"),
+        ("2026-10", _credit_code(2), "东一商贸", "非公企业", "商圈市场", C1, 10, 0, "未组建", "否", "是"),
+        ("2026-10", _credit_code(3), "西一协会", "社会组织", "其他", C2, 8, 1, "联合组建", "否", "是"),
+        ("2026-10", _credit_code(4), "西一网络", "非公企业", "互联网企业", C2, 12, 1, "未组建", "是", "是"),
+        ("2026-10", _credit_code(5), "南一制造", "非公企业", "产业园区", C3, 50, 5, "未组建", "否", "是"),
+        ("2026-10", _credit_code(6), "南一物流", "非公企业", "产业园区", C3, 40, 4, "单独组建", "否", "是"),
+    ], columns=["period", "org_id", "org_name", "org_type", "sector", "community_code",
+                "employees", "party_members", "party_org", "instructor", "operating"])
+    # October orders (the newest instant, 10-20 08:00, caps as_of at 10-20 08:00:01):
+    # I1 on time, answered in 1 h, 是/满意; I2 answered after 26 h, closed late, 否/不满意;
+    # I3 never answered or closed, due 10-06 → overdue; I4 on time, 1 h, 是/基本满意.
+    # → 受理量 4, 办结率 3/4, 按期办结率 2/4, 响应率 2/4, 解决率 2/3, 满意率 2/3,
+    #   综合得分 100·(0.1·0.5 + 0.45·2/3 + 0.45·2/3) = 65.0, 超期未办结数 1.
+    # Only 12345热线 (I1, I3): 受理量 2, 办结率 50.0%, 响应率 50.0%, 解决率 100.0%,
+    #   满意率 100.0%, 综合得分 100·(0.05 + 0.45 + 0.45) = 95.0.
+    issues = pd.DataFrame([
+        ("I1", C1, None, "12345热线", "物业管理", "2026-10-01 08:00:00", "2026-10-03 08:00:00",
+         "2026-10-01 09:00:00", "2026-10-02 08:00:00", True, "满意"),
+        ("I2", C1, None, "网格员上报", "停车管理", "2026-10-02 08:00:00", "2026-10-04 08:00:00",
+         "2026-10-03 10:00:00", "2026-10-05 08:00:00", False, "不满意"),
+        ("I3", C2, None, "12345热线", "物业管理", "2026-10-05 08:00:00", "2026-10-06 08:00:00",
+         None, None, None, None),
+        ("I4", C3, None, "群众来访", "环境卫生", "2026-10-10 08:00:00", "2026-10-30 08:00:00",
+         "2026-10-10 09:00:00", "2026-10-20 08:00:00", True, "基本满意"),
+    ], columns=["issue_id", "community_code", "grid_code", "source", "category", "reported_at",
+                "due_at", "responded_at", "closed_at", "resolved", "satisfaction"])
+    for c in ("reported_at", "due_at", "responded_at", "closed_at"):
+        issues[c] = pd.to_datetime(issues[c]).astype("datetime64[s]")
+    issues["resolved"] = issues["resolved"].astype("boolean")
+    # As of 2026-11-01: P1 active (东一), P2 ended in June (南一) → 结对覆盖率 1/3 = 33.3%.
+    # Projects: J1 done on time, J2 overdue, J3 not yet due → 完成率 1/3, 按期 1/2, 逾期 1.
+    # 乙区 has no project due → 项目按期完成率 is null (—).
+    pairings = pd.DataFrame([
+        ("P1", "市民政局", "市直", C1, "2026-01-01", None),
+        ("P2", "区卫健委", "区直", C3, "2026-03-01", "2026-06-30"),
+    ], columns=["pairing_id", "partner_name", "partner_level", "community_code", "started_on",
+                "ended_on"])
+    for c in ("started_on", "ended_on"):
+        pairings[c] = pd.to_datetime(pairings[c]).dt.date
+    projects = pd.DataFrame([
+        ("J1", "P1", "加装电梯", "民生实事", "2026-09-30", "2026-09-15", "已完成"),
+        ("J2", "P1", "党群服务站", "阵地建设", "2026-10-15", None, "推进中"),
+        ("J3", "P2", "敬老助餐", "志愿服务", "2026-12-31", None, "未启动"),
+    ], columns=["project_id", "pairing_id", "title", "kind", "due_on", "completed_on", "status"])
+    for c in ("due_on", "completed_on"):
+        projects[c] = pd.to_datetime(projects[c]).dt.date
+    # October 双报到: members 10 + 4 = 14, activities 3 + 1 = 4. The August row makes the
+    # month list 2026-08…2026-10, so September (no orders at all) can be selected.
+    checkins = pd.DataFrame([
+        ("2026-08", C1, 1, 6, 1, 2.0),
+        ("2026-10", C1, 2, 10, 3, 5.0),
+        ("2026-10", C2, 1, 4, 1, 1.5),
+    ], columns=["period", "community_code", "units_reported", "members_reported", "activities",
+                "service_hours"])
+    return {"units": units, "organizations": orgs, "issues": issues, "pairings": pairings,
+            "projects": projects, "checkins": checkins}
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("hand")
+    ingest_frames(Store(path), hand_frames(), user="t", settings=Settings())
+    return path
+
+
+HAND_CITY = {
+    "overview": {"组织覆盖率": "50.0%", "工作覆盖率": "66.7%", "办结率": "75.0%",
+                 "按期办结率": "50.0%", "满意率": "66.7%", "综合得分": "65.0",
+                 "结对覆盖率": "33.3%", "项目完成率": "33.3%"},
+    "coverage": {"组织覆盖率": "50.0%", "工作覆盖率": "66.7%", "应建尽建率": "66.7%",
+                 "两新组织数": "6", "已建党组织数": "3", "工作覆盖数": "4", "应建未建数": "1",
+                 "工作未覆盖数": "2"},
+    "issues": {"受理量": "4", "办结率": "75.0%", "按期办结率": "50.0%", "响应率": "50.0%",
+               "解决率": "66.7%", "满意率": "66.7%", "综合得分": "65.0", "超期未办结数": "1"},
+    "pairing": {"结对覆盖率": "33.3%", "项目完成率": "33.3%", "项目按期完成率": "50.0%",
+                "结对关系数": "1", "共建项目数": "3", "逾期未完成数": "1", "报到党员数": "14",
+                "活动次数": "4"},
+}
+
+
+# --- (a) the small demo store ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", DASHBOARD_PAGES)
+def test_page_renders_with_cli_numbers(monkeypatch, small, page):
+    at = open_page(new_app(monkeypatch, small), page)
+
+    assert [t.value for t in at.title] == [PAGES[page]]
+    cards = kpis(at)
+    assert len(cards) == 8
+    assert set(cards) <= set(LABEL_TO_KEY), set(cards) - set(LABEL_TO_KEY)
+    if page != "overview":
+        assert {METRICS[LABEL_TO_KEY[c]].domain for c in cards} == {page}
+    assert_formats(cards)
+    rows = {d: cli_row(small, d) for d in DOMAIN_PAGES}  # city, latest month
+    assert cards == expected_cards(cards, rows)
+    assert [b.label for b in at.button if b.key and b.key.startswith("crumb_")] == ["全市"]
+
+
+def test_presentation_page_renders(monkeypatch, small):
+    at = open_page(new_app(monkeypatch, small), "presentation")
+    assert [t.value for t in at.title] == ["推进会"]
+
+
+def test_filters_change_numbers_like_the_cli(monkeypatch, small):
+    """District, period and source on 问题解决, each compared with the CLI's selection."""
+    at = open_page(new_app(monkeypatch, small), "issues")
+    districts = [r["unit_code"] for r in cli_report(small, "issues", "district")["rows"]]
+    district = districts[-1]
+    months = at.selectbox(key="period").options
+    assert months == sorted(months, reverse=True) and len(months) >= 3
+    period = months[1]  # the month before the latest
+
+    at.selectbox(key="district").set_value(district)
+    run(at)
+    assert at.query_params.get("unit") == district
+    cards = kpis(at)
+    assert cards == expected_cards(cards, {"issues": cli_row(small, "issues", district)})
+    assert [b.label for b in at.button if b.key and b.key.startswith("crumb_")] == [
+        "全市", "› " + cli_row(small, "issues", district)["unit_name"]]
+
+    at.selectbox(key="period").set_value(period)
+    run(at)
+    cards = kpis(at)
+    assert cards == expected_cards(
+        cards, {"issues": cli_row(small, "issues", district, "--period", period)})
+
+    at.multiselect(key="source").set_value(["12345热线"])
+    run(at)
+    filtered = kpis(at)
+    expected = cli_row(small, "issues", district, "--period", period, "--filter",
+                       "source=12345热线")
+    assert filtered == expected_cards(filtered, {"issues": expected})
+    assert filtered["受理量"] != cards["受理量"]
+
+    at.multiselect(key="source").set_value(["12345热线", "群众来访"])
+    run(at)
+    two = kpis(at)
+    expected = cli_row(small, "issues", district, "--period", period, "--filter",
+                       "source=12345热线", "--filter", "source=群众来访")
+    assert two == expected_cards(two, {"issues": expected})
+
+
+def test_street_and_community_cascade(monkeypatch, small):
+    at = open_page(new_app(monkeypatch, small), "coverage")
+    streets = cli_report(small, "coverage", "street")["rows"]
+    street = streets[0]["unit_code"]
+    at.selectbox(key="district").set_value(street[:6])
+    run(at)
+    assert at.selectbox(key="street").options[0] == "全部"
+    at.selectbox(key="street").set_value(street)
+    run(at)
+    communities = cli_report(small, "coverage", "community", "--filter", f"unit={street}")["rows"]
+    assert [c for c in at.selectbox(key="community").options] == [
+        "全部", *[r["unit_name"] for r in communities]]
+    community = communities[-1]["unit_code"]
+    at.selectbox(key="community").set_value(community)
+    run(at)
+    assert at.query_params.get("unit") == community
+    cards = kpis(at)
+    assert cards == expected_cards(cards, {"coverage": cli_row(small, "coverage", community)})
+    crumbs = [b.label for b in at.button if b.key and b.key.startswith("crumb_")]
+    assert crumbs == ["全市", "› " + cli_row(small, "coverage", street[:6])["unit_name"],
+                      "› " + streets[0]["unit_name"], "› " + communities[-1]["unit_name"]]
+    assert "coverage_rank" not in [s.key for s in at.selectbox]  # no level below
+    assert any("已是最细层级" in c.value for c in at.caption)
+
+    # A new district resets street and community.
+    other = [r["unit_code"] for r in cli_report(small, "coverage", "district")["rows"]
+             if r["unit_code"] != street[:6]][0]
+    at.selectbox(key="district").set_value(other)
+    run(at)
+    assert at.query_params.get("unit") == other
+    assert at.selectbox(key="street").value == ""
+    assert "community" not in [s.key for s in at.sidebar.selectbox]
+
+
+def test_breadcrumb_goes_back_up(monkeypatch, small):
+    street = cli_report(small, "pairing", "street")["rows"][-1]["unit_code"]
+    at = open_page(new_app(monkeypatch, small, unit=street), "pairing")
+    crumbs = [b for b in at.button if b.key and b.key.startswith("crumb_")]
+    assert len(crumbs) == 3 and crumbs[-1].disabled
+    at.button(key="crumb_1").click()
+    run(at)
+    assert at.query_params.get("unit") == street[:6]
+    cards = kpis(at)
+    assert cards == expected_cards(cards, {"pairing": cli_row(small, "pairing", street[:6])})
+    at.button(key="crumb_0").click()
+    run(at)
+    assert "unit" not in at.query_params
+    cards = kpis(at)
+    assert cards == expected_cards(cards, {"pairing": cli_row(small, "pairing")})
+
+
+def test_deep_link_opens_the_unit_and_period(monkeypatch, small):
+    community = cli_report(small, "issues", "community")["rows"][0]["unit_code"]
+    latest = cli_report(small, "issues", "city")["to"]  # the latest month
+    period = month_str(month_index(latest) - 1)
+    at = open_page(new_app(monkeypatch, small, unit=community, period=period), "issues")
+    assert at.selectbox(key="period").value == period
+    assert at.selectbox(key="community").value == community
+    cards = kpis(at)
+    assert cards == expected_cards(
+        cards, {"issues": cli_row(small, "issues", community, "--period", period)})
+
+
+def test_range_mode_and_quick_picks(monkeypatch, small):
+    at = open_page(new_app(monkeypatch, small), "issues")
+    months = at.selectbox(key="period").options
+    at.button_group(key="pm").set_value("区间")
+    run(at)
+    assert at.selectbox(key="to").value == months[0]
+    assert at.selectbox(key="from").value == months[2]
+    cards = kpis(at)
+    assert cards == expected_cards(cards, {"issues": cli_row(
+        small, "issues", None, "--from", months[2], "--to", months[0])})
+
+    at.button_group(key="quick").set_value("上月")
+    run(at)
+    assert at.button_group(key="pm").value == "单月"
+    assert at.selectbox(key="period").value == months[1]
+    cards = kpis(at)
+    assert cards == expected_cards(cards, {"issues": cli_row(
+        small, "issues", None, "--period", months[1])})
+
+
+def test_coverage_and_pairing_filters(monkeypatch, small):
+    at = open_page(new_app(monkeypatch, small), "coverage")
+    at.multiselect(key="org_type").set_value(["社会组织"])
+    run(at)
+    cards = kpis(at)
+    assert cards == expected_cards(cards, {"coverage": cli_row(
+        small, "coverage", None, "--filter", "org_type=社会组织")})
+
+    at.switch_page("pages/pairing.py")
+    run(at)
+    at.multiselect(key="partner_level").set_value(["区直", "企业"])
+    run(at)
+    cards = kpis(at)
+    assert cards == expected_cards(cards, {"pairing": cli_row(
+        small, "pairing", None, "--filter", "partner_level=区直", "--filter",
+        "partner_level=企业")})
+
+
+# --- (b) an empty data dir ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", [*DASHBOARD_PAGES, "presentation"])
+def test_empty_data_dir_shows_friendly_state(monkeypatch, empty, page):
+    at = open_page(new_app(monkeypatch, empty), page)
+    assert [t.value for t in at.title] == [PAGES[page]]
+    assert not at.metric
+    assert not at.error
+    assert any("上传" in i.value for i in at.info), [i.value for i in at.info]
+
+
+# --- (c) the hand-counted city --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", DASHBOARD_PAGES)
+def test_hand_city_kpis(monkeypatch, hand, page):
+    at = open_page(new_app(monkeypatch, hand), page)
+    assert [t.value for t in at.title] == [PAGES[page]]
+    assert kpis(at) == HAND_CITY[page]
+
+
+def test_hand_district_selection(monkeypatch, hand):
+    at = open_page(new_app(monkeypatch, hand), "coverage")
+    assert at.selectbox(key="district").options == ["全市", "甲区", "乙区"]
+    at.selectbox(key="district").set_value(D1)
+    run(at)
+    cards = kpis(at)
+    assert {k: cards[k] for k in ("组织覆盖率", "工作覆盖率", "应建尽建率", "两新组织数",
+                                  "应建未建数", "工作未覆盖数")} == {
+        "组织覆盖率": "50.0%", "工作覆盖率": "75.0%", "应建尽建率": "100.0%",
+        "两新组织数": "4", "应建未建数": "0", "工作未覆盖数": "1"}
+
+
+def test_hand_null_rates_show_dash(monkeypatch, hand):
+    # 乙区 has no project due yet: 项目按期完成率 is null; its one pairing has ended: 0.0%.
+    at = open_page(new_app(monkeypatch, hand, unit=D2), "pairing")
+    cards = kpis(at)
+    assert cards["项目按期完成率"] == "—"
+    assert cards["结对覆盖率"] == "0.0%"
+    assert cards["共建项目数"] == "1"
+    # September has no orders: every rate and the score are null, the count is 0.
+    at = open_page(new_app(monkeypatch, hand, period="2026-09"), "issues")
+    assert kpis(at) == {"受理量": "0", "办结率": "—", "按期办结率": "—", "响应率": "—",
+                        "解决率": "—", "满意率": "—", "综合得分": "—", "超期未办结数": "0"}
+
+
+def test_hand_source_filter(monkeypatch, hand):
+    at = open_page(new_app(monkeypatch, hand), "issues")
+    at.multiselect(key="source").set_value(["12345热线"])
+    run(at)
+    assert kpis(at) == {"受理量": "2", "办结率": "50.0%", "按期办结率": "50.0%",
+                        "响应率": "50.0%", "解决率": "100.0%", "满意率": "100.0%",
+                        "综合得分": "95.0", "超期未办结数": "1"}
+
+
+# --- bugs -----------------------------------------------------------------------------------
+
+
+def test_caches_do_not_mix_data_dirs_with_equal_version_ids(monkeypatch, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    frames = hand_frames()
+    ingest_frames(Store(first), frames, user="t", settings=Settings())
+    frames = hand_frames()
+    frames["organizations"].loc[1, "party_org"] = "单独组建"  # 东一商贸 now has a party org
+    ingest_frames(Store(second), frames, user="t", settings=Settings())
+    assert cli_row(second, "coverage")["orgs_with_party_org"] == 4
+
+    at = open_page(new_app(monkeypatch, first), "coverage")
+    assert kpis(at)["已建党组织数"] == "3"
+    at = open_page(new_app(monkeypatch, second), "coverage")  # same process, caches kept
+    assert kpis(at)["已建党组织数"] == "4"
+
+
+def test_pairing_page_without_checkins_agrees_with_cli(monkeypatch, tmp_path):
+    frames = hand_frames()
+    ingest_frames(Store(tmp_path), {k: frames[k] for k in ("units", "pairings", "projects")},
+                  user="t", settings=Settings())
+    expected = cli_row(tmp_path, "pairing")
+    at = open_page(new_app(monkeypatch, tmp_path), "pairing")
+    assert not any("还没有数据" in i.value for i in at.info)
+    cards = kpis(at)
+    assert cards and cards == expected_cards(cards, {"pairing": expected})

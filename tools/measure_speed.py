@@ -1,0 +1,347 @@
+"""How fast does the dashboard answer a click? Measured in a real Chromium.
+
+    python tools/measure_speed.py --data-dir DIR [--repeats 5] [--out test-artifacts/speed.json]
+    python tools/measure_speed.py --base-url http://127.0.0.1:8501 [...]   # a running server
+
+Starts ``streamlit run app.py`` on DIR (unless ``--base-url`` is given), opens it in
+/usr/bin/chromium and times, from the click to the moment the app reports its script run
+finished (``[data-testid=stApp]`` ``data-test-script-state`` back to ``notRunning``):
+
+* ``period``  — 问题解决: choose another month in 统计月份 (alternating the latest two months)
+* ``drill``   — 两个覆盖: click a district's bar in the ranking chart (city → district)
+* ``back``    — 两个覆盖: click the 全市 breadcrumb (district → city)
+* ``page``    — click 问题解决 / 两个覆盖 in the sidebar navigation (alternating)
+
+Each interaction runs once cold (the first time: nothing cached), then ``--warmup`` more times,
+then ``--repeats`` measured times (every result then comes from the caches). The clock is the
+page's own ``performance.now()``: the start is read just before the mouse click, the end is the
+last script-state change before the app settled. The server's own CPU seconds per click are
+recorded too (from /proc, when the server runs here): unlike wall time they do not depend on
+how busy the machine is. Prints a table; writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+APP = '[data-testid="stApp"]'
+INTERACTIONS = ("period", "drill", "back", "page")
+CACHED_GOAL_S = 1.0
+
+_OBSERVE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (window.__gbObserver) window.__gbObserver.disconnect();
+  window.__gbStates = [];
+  window.__gbObserver = new MutationObserver(records => {
+    for (const r of records) window.__gbStates.push([performance.now(), r.oldValue,
+                                                      app.getAttribute('data-test-script-state')]);
+  });
+  window.__gbObserver.observe(app, {attributes: true, attributeOldValue: true,
+                                    attributeFilter: ['data-test-script-state']});
+  return performance.now();
+}"""
+
+
+# --- waiting --------------------------------------------------------------------------------
+
+
+def wait_settled(page, timeout_ms: float = 180_000) -> None:
+    """Connected, script finished, nothing running, no skeletons, no exception."""
+    page.wait_for_timeout(250)  # let a just-triggered rerun start
+    page.locator(f'{APP}[data-test-connection-state="CONNECTED"]').wait_for(
+        state="attached", timeout=timeout_ms)
+    page.locator(f'{APP}[data-test-script-state="notRunning"]').wait_for(
+        state="attached", timeout=timeout_ms)
+    page.locator('[data-testid="stStatusWidgetRunningIcon"]').wait_for(
+        state="detached", timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while page.locator('[data-testid="stSkeleton"]').count() and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    errors = page.locator('[data-testid="stException"]')
+    if errors.count():
+        raise RuntimeError("the app raised:\n" + "\n".join(errors.all_inner_texts()))
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of process ``pid`` so far (Linux /proc), None if unknown."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(page, action, timeout_ms: float = 180_000, server_pid: int | None = None) -> dict:
+    """Run ``action()`` (one click); seconds from the click to the last script-state change,
+    and the server's CPU seconds spent meanwhile (independent of how busy the machine is)."""
+    cpu0 = cpu_seconds(server_pid)
+    start = page.evaluate(_OBSERVE)
+    action()
+    wait_settled(page, timeout_ms)
+    cpu1 = cpu_seconds(server_pid)
+    states = page.evaluate("window.__gbStates")
+    if not states:
+        raise RuntimeError("the click did not start a script run")
+    ran = [t for t, _old, new in states if new in ("running", "rerunRequested")]
+    end = states[-1][0]
+    return {"total": (end - start) / 1000,
+            "to_start": ((ran[0] - start) / 1000) if ran else None,
+            "script": ((end - ran[0]) / 1000) if ran else None,
+            "server_cpu": (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None}
+
+
+# --- the interactions -----------------------------------------------------------------------
+
+
+def goto(page, base_url: str, path: str, timeout_ms: float) -> None:
+    page.goto(base_url.rstrip("/") + "/" + path, wait_until="domcontentloaded")
+    wait_settled(page, timeout_ms)
+
+
+def _bar_point(page, chart_key: str) -> dict:
+    chart = page.locator(f".st-key-{chart_key}")
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(150)
+    point = chart.locator(".plotly").first.evaluate(
+        """root => {
+            let best = null;
+            for (const p of root.querySelectorAll('.barlayer .point path')) {
+                const r = p.getBoundingClientRect();
+                if (!best || r.width > best.width) best = r;   // the longest bar: easy to hit
+            }
+            return best && {x: best.left + best.width / 2, y: best.top + best.height / 2};
+        }""")
+    if point is None:
+        raise RuntimeError(f"no bars in the {chart_key} chart")
+    return point
+
+
+def _period_click(page, month: str):
+    page.locator('.st-key-period [role="combobox"]').click()
+    option = page.locator('[role="option"]').filter(has_text=month).first
+    option.wait_for(state="visible")
+    return option.click
+
+
+def measure(page, base_url: str, *, repeats: int = 5, warmup: int = 1,
+            timeout_ms: float = 180_000, server_pid: int | None = None, log=print) -> dict:
+    """Time every interaction: 1 cold + ``warmup`` + ``repeats`` measured runs each.
+    ``server_pid`` (the Streamlit process) adds the server's CPU seconds per click."""
+    out: dict[str, dict] = {name: {"runs": [], "detail": []} for name in INTERACTIONS}
+
+    def timed(page, action, timeout_ms):
+        return _timed(page, action, timeout_ms, server_pid)
+
+    def record(name: str, i: int, result: dict) -> None:
+        entry = out[name]
+        if i == 0:
+            entry["cold"] = result["total"]
+        elif i > warmup:
+            entry["runs"].append(result["total"])
+            entry["detail"].append(result)
+        cpu = result.get("server_cpu")
+        log(f"  {name:<7} #{i:<2} {result['total']:.3f} s"
+            + (f"  server CPU {cpu:.2f} s" if cpu is not None else "")
+            + ("  (cold)" if i == 0 else "  (warm-up)" if i <= warmup else ""))
+
+    # period: 问题解决, alternate the two latest months
+    goto(page, base_url, "issues", timeout_ms)
+    months = page.locator('.st-key-period [role="combobox"]')
+    months.click()
+    options = page.locator('[role="option"]').all_inner_texts()
+    page.keyboard.press("Escape")
+    if len(options) < 2:
+        raise RuntimeError("the data has fewer than two months")
+    latest, before = options[0].strip(), options[1].strip()
+    for i in range(1 + warmup + repeats):
+        for month in (before, latest):
+            click = _period_click(page, month)
+            result = timed(page, click, timeout_ms)
+            if month == before:
+                if f"period={before}" not in page.url:
+                    raise RuntimeError(f"the month was not chosen: {page.url}")
+                record("period", i, result)
+
+    # drill and back: 两个覆盖, a ranking bar at city level, then the 全市 breadcrumb
+    goto(page, base_url, "coverage", timeout_ms)
+    for i in range(1 + warmup + repeats):
+        point = _bar_point(page, "rank_coverage")
+        record("drill", i, timed(page, lambda p=point: page.mouse.click(p["x"], p["y"]),
+                                 timeout_ms))
+        if "unit=" not in page.url:
+            raise RuntimeError(f"the bar click did not drill down: {page.url}")
+        crumb = page.locator(".st-key-crumb_0 button")
+        crumb.scroll_into_view_if_needed()
+        record("back", i, timed(page, crumb.click, timeout_ms))
+        if "unit=" in page.url:
+            raise RuntimeError(f"the breadcrumb did not go back: {page.url}")
+
+    # page: the sidebar navigation, 两个覆盖 ⇄ 问题解决
+    for i in range(1 + warmup + repeats):
+        for title in ("问题解决", "两个覆盖"):
+            link = page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title)
+            result = timed(page, link.click, timeout_ms)
+            if title == "问题解决":
+                record("page", i, result)
+
+    for entry in out.values():
+        runs = entry["runs"]
+        entry["median"] = statistics.median(runs) if runs else None
+        entry["max"] = max(runs) if runs else None
+        entry["min"] = min(runs) if runs else None
+        cpu = [d["server_cpu"] for d in entry["detail"] if d.get("server_cpu") is not None]
+        entry["server_cpu_median"] = statistics.median(cpu) if cpu else None
+    return out
+
+
+def report(data: dict, *, store: str, base_url: str, repeats: int) -> dict:
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {
+        "measured_at": dt.datetime.now().replace(microsecond=0).isoformat(),
+        "data_dir": store, "base_url": base_url, "repeats": repeats,
+        "goal_cached_median_s": CACHED_GOAL_S,
+        "machine": {"cpus": os.cpu_count(), "loadavg_1_5_15": load},
+        "interactions": data,
+    }
+
+
+def table(result: dict) -> str:
+    rows = [f"{'interaction':<10}{'cold s':>9}{'median s':>10}{'max s':>9}{'min s':>9}"
+            f"{'server CPU s':>14}  goal"]
+    for name, e in result["interactions"].items():
+        ok = e["median"] is not None and e["median"] < result["goal_cached_median_s"]
+        cpu = e.get("server_cpu_median")
+        rows.append(f"{name:<10}{e.get('cold', float('nan')):>9.3f}{e['median']:>10.3f}"
+                    f"{e['max']:>9.3f}{e['min']:>9.3f}"
+                    f"{(f'{cpu:.3f}' if cpu is not None else '—'):>14}  {'ok' if ok else 'SLOW'}")
+    load = result["machine"]["loadavg_1_5_15"]
+    rows.append(f"({result['repeats']} cached runs each; {result['machine']['cpus']} CPUs, "
+                f"load average {load[0]:.1f})" if load else "")
+    return "\n".join(rows)
+
+
+# --- a server and a browser of our own ------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: Path, log_path: Path, timeout_s: float = 120) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    venv_python = REPO / ".venv" / "bin" / "python"
+    python = str(venv_python) if venv_python.exists() else sys.executable
+    env = dict(os.environ, GRIDBOARD_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1",
+               STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [python, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return proc, url
+        except OSError:
+            pass
+        time.sleep(0.25)
+    stop_server(proc)
+    raise RuntimeError(f"streamlit did not start in {timeout_s:.0f} s; see {log_path}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-dir", help="data dir to serve (a fresh server is started)")
+    ap.add_argument("--base-url", help="measure an already running server instead")
+    ap.add_argument("--server-pid", type=int,
+                    help="with --base-url: the server's pid, to report its CPU time per click")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=300, help="seconds per interaction")
+    ap.add_argument("--out", default=str(REPO / "test-artifacts" / "speed.json"))
+    args = ap.parse_args(argv)
+    if not args.data_dir and not args.base_url:
+        ap.error("give --data-dir or --base-url")
+
+    from playwright.sync_api import sync_playwright
+
+    proc = None
+    try:
+        if args.base_url:
+            base_url = args.base_url
+        else:
+            print(f"starting streamlit on {args.data_dir} …", flush=True)
+            proc, base_url = start_server(Path(args.data_dir),
+                                          REPO / "test-artifacts" / "measure_speed-server.log")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1600, "height": 1000},
+                                          locale="zh-CN", timezone_id="Asia/Shanghai")
+            page = context.new_page()
+            t = time.monotonic()
+            goto(page, base_url, "", args.timeout * 1000)
+            print(f"first page load {time.monotonic() - t:.1f} s", flush=True)
+            data = measure(page, base_url, repeats=args.repeats, warmup=args.warmup,
+                           timeout_ms=args.timeout * 1000,
+                           server_pid=proc.pid if proc is not None else args.server_pid,
+                           log=lambda s: print(s, flush=True))
+            browser.close()
+    finally:
+        if proc is not None:
+            stop_server(proc)
+    result = report(data, store=str(args.data_dir or ""), base_url=base_url,
+                    repeats=args.repeats)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(table(result))
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

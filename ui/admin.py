@@ -1,0 +1,415 @@
+"""The admin parts of 数据上传: map boundaries, accounts, settings, the audit log.
+
+Every function here re-checks the role itself: it is never enough that a caller hid a button.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from metrics import cache
+from metrics.auth import ROLE_LABELS, ROLES, Account, AuthError
+from metrics.settings import LABELS, Settings, save_settings
+from metrics.store import StoreBusy
+from metrics.xlsx import safe_csv_text
+
+from . import upload as U
+from .auth_gate import accounts
+from .state import Ctx
+
+# (min, max, step) per setting; a value outside is refused before anything is saved.
+BOUNDS = {
+    "response_hours": (0.5, 720.0, 1.0),
+    "w_response": (0.0, 1.0, 0.05),
+    "w_resolve": (0.0, 1.0, 0.05),
+    "w_satisfaction": (0.0, 1.0, 0.05),
+    "ranking_n": (1, 50, 1),
+    "max_upload_mb": (1, 2048, 10),
+    "lock_timeout_seconds": (1.0, 3600.0, 5.0),
+    "login_max_failures": (1, 100, 1),
+    "lockout_minutes": (0, 1440, 5),
+    "slide_advance_seconds": (0, 3600, 5),
+}
+EVENT_LABELS = {
+    "publish": "发布数据", "rejected": "文件被拒(未发布)", "rollback": "回滚版本",
+    "boundaries": "上传边界", "boundaries_restore": "恢复上一版边界", "settings": "修改设置",
+    "account": "账户变更", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
+}
+ACTION_LABELS = {"add": "新建", "update": "修改", "remove": "删除", "unlock": "解除锁定"}
+AUDIT_TAIL = 300
+
+
+def _is_admin() -> bool:
+    acct = st.session_state.get("account")
+    return acct is not None and acct.can_admin()
+
+
+def _deny() -> None:
+    st.error("仅管理员可以使用此功能。")
+
+
+def _scope_options(ctx: Ctx) -> tuple[list[str], dict[str, str]]:
+    u = ctx.units[ctx.units["level"].isin(["district", "street"])]
+    names = {}
+    for code, name, level in zip(u["code"], u["name"], u["level"], strict=True):
+        if level == "street":
+            names[code] = f"{ctx.name(code[:6])} · {name}({code})"
+        else:
+            names[code] = f"{name}({code})"
+    return ["", *u["code"].tolist()], names
+
+
+# --- boundaries ---------------------------------------------------------------------------------
+
+
+def boundaries_section(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        _deny()
+        return
+    st.subheader("地图边界")
+    st.caption("上传区县、街道边界(GeoJSON FeatureCollection，坐标为经纬度)。每个要素的 "
+               "properties.code 须为已有的区县或街道代码，几何类型为 Polygon 或 MultiPolygon。"
+               "保存时保留上一版，可随时恢复。")
+    info = U.boundaries_info(ctx.store)
+    if info is None:
+        st.info("当前没有边界文件，地图不显示。")
+    else:
+        n = "无法读取" if info["features"] is None else f"{info['features']} 个要素"
+        st.markdown(f"当前边界：{n}，更新于 {info['time']}。")
+        if info["has_previous"]:
+            st.button("恢复上一版边界", key="adm_bd_restore", on_click=_restore_boundaries,
+                      args=(ctx, account))
+    flash = st.session_state.pop("adm_bd_flash", None)
+    if flash:
+        (st.success if flash[0] == "ok" else st.error)(flash[1])
+    n = st.session_state.get("adm_bd_n", 0)
+    f = st.file_uploader("选择 GeoJSON 文件", type=["geojson", "json"], key=f"adm_bd_file_{n}",
+                         max_upload_size=U.MAX_BOUNDARIES_MB)
+    if f is None:
+        return
+    codes = U.boundary_codes(ctx.store)
+    if not codes:
+        st.error("还没有区划数据：请先上传“区划与网格”，再上传边界。")
+        return
+    fc, problems = U.parse_boundaries(f.getvalue(), codes)
+    if problems:
+        st.error(f"边界文件有 {len(problems)} 处问题，未保存：")
+        st.dataframe(pd.DataFrame({"问题": problems}), hide_index=True)
+        return
+    summary = U.boundaries_summary(fc, ctx.units)
+    d, s = summary["district"], summary["street"]
+    st.success(f"校验通过：区县 {d['have']}/{d['total']} 个，街道 {s['have']}/{s['total']} 个。")
+    missing = d["missing"] + s["missing"]
+    if missing:
+        names = "、".join(ctx.name(c) for c in missing[:15]) + ("等" if len(missing) > 15 else "")
+        st.warning(f"以下 {len(missing)} 个单位没有边界，相应层级的地图将不显示：{U.md(names)}")
+    st.button("保存边界", type="primary", key="adm_bd_save", on_click=_save_boundaries,
+              args=(ctx, account, fc, f.name))
+
+
+def _save_boundaries(ctx: Ctx, account: Account, fc: dict, file_name: str) -> None:
+    if not _is_admin():
+        return
+    try:
+        U.save_boundaries(ctx.store, ctx.settings, fc, user=account.name, file_name=file_name)
+    except StoreBusy as e:
+        st.session_state["adm_bd_flash"] = ("error", str(e))
+        return
+    cache.clear()
+    st.session_state["adm_bd_n"] = st.session_state.get("adm_bd_n", 0) + 1
+    st.session_state["adm_bd_flash"] = ("ok", f"已保存边界({len(fc['features'])} 个要素)，地图已更新。")
+
+
+def _restore_boundaries(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        return
+    try:
+        ok = U.restore_previous_boundaries(ctx.store, ctx.settings, user=account.name)
+    except StoreBusy as e:
+        st.session_state["adm_bd_flash"] = ("error", str(e))
+        return
+    cache.clear()
+    st.session_state["adm_bd_flash"] = ("ok", "已恢复上一版边界。") if ok else (
+        "error", "没有上一版边界。")
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+
+def accounts_section(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        _deny()
+        return
+    st.subheader("账户管理")
+    store = accounts(ctx)
+    try:
+        listed = store.list()
+    except AuthError as e:
+        st.error(str(e))
+        return
+    _, scope_names = _scope_options(ctx)
+    rows = []
+    for a in listed:
+        rows.append({"用户名": a.name, "角色": ROLE_LABELS.get(a.role, a.role),
+                     "范围": scope_names.get(a.scope, a.scope) if a.scope else "全市",
+                     "状态": "已锁定" if store.is_locked(a.name) else "正常"})
+    flash = st.session_state.pop("adm_acct_flash", None)
+    if flash:
+        (st.success if flash[0] == "ok" else st.error)(flash[1])
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+    else:
+        st.info("还没有本地账户。")
+
+    left, right = st.columns(2, gap="large")
+    with left, st.form("adm_acct_form", clear_on_submit=False):
+        st.markdown("**新建或修改账户**")
+        st.text_input("用户名", key="adm_acct_name", help="已有的用户名则修改其角色、范围或密码")
+        st.selectbox("角色", ROLES, format_func=lambda r: ROLE_LABELS[r], key="adm_acct_role",
+                     index=0)
+        opts, names = _scope_options(ctx)
+        st.selectbox("范围", opts, format_func=lambda c: names.get(c, "全市(不限)") if c else "全市(不限)",
+                     key="adm_acct_scope",
+                     help="浏览者、数据分析员可限定在一个区县或街道，只能看到该单位及下属单位；管理员不限范围")
+        st.text_input("密码", type="password", key="adm_acct_pw", autocomplete="new-password",
+                      help="至少 8 个字符；修改已有账户时留空表示不改密码")
+        st.text_input("确认密码", type="password", key="adm_acct_pw2", autocomplete="new-password")
+        st.form_submit_button("保存账户", type="primary", on_click=_save_account,
+                              args=(ctx, account))
+    with right:
+        st.markdown("**解锁或删除账户**")
+        names_list = [a.name for a in listed]
+        if not names_list:
+            return
+        target = st.selectbox("账户", names_list, key="adm_acct_target")
+        row = st.container(horizontal=True)
+        row.button("解除锁定", key="adm_acct_unlock", on_click=_unlock, args=(ctx, account, target),
+                   disabled=not store.is_locked(target))
+        pending = st.session_state.get("adm_acct_rm")
+        if pending != target:
+            row.button("删除账户", key="adm_acct_remove",
+                      on_click=lambda t=target: st.session_state.__setitem__("adm_acct_rm", t),
+                      disabled=target == account.name,
+                      help="不能删除当前登录的账户" if target == account.name else None)
+        else:
+            st.warning(f"确认删除账户“{U.md(target)}”？删除后该账户无法登录。")
+            with st.container(horizontal=True):
+                st.button("确认删除", type="primary", key="adm_acct_rm_ok", on_click=_remove,
+                          args=(ctx, account, target))
+                st.button("取消", key="adm_acct_rm_cancel",
+                          on_click=lambda: st.session_state.pop("adm_acct_rm", None))
+
+
+def _save_account(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        return
+    ss = st.session_state
+    name = (ss.get("adm_acct_name") or "").strip()
+    role = ss.get("adm_acct_role") or "viewer"
+    scope = ss.get("adm_acct_scope") or None
+    pw, pw2 = ss.get("adm_acct_pw") or "", ss.get("adm_acct_pw2") or ""
+    ss["adm_acct_pw"] = ss["adm_acct_pw2"] = ""
+    if not name:
+        ss["adm_acct_flash"] = ("error", "请填写用户名")
+        return
+    if pw != pw2:
+        ss["adm_acct_flash"] = ("error", "两次输入的密码不一致")
+        return
+    store = accounts(ctx)
+    try:
+        existed = store.get(name) is not None
+        if name == account.name and role != "admin":
+            raise AuthError("不能降低当前登录管理员自己的角色")
+        acct = store.add_or_update(name, role, pw or None, scope=scope)
+    except AuthError as e:
+        ss["adm_acct_flash"] = ("error", str(e))
+        return
+    _audit(ctx, {"event": "account", "action": "update" if existed else "add", "user": account.name,
+                 "target": acct.name, "role": acct.role, "scope": acct.scope,
+                 "password_changed": bool(pw)})
+    what = "已修改" if existed else "已新建"
+    ss["adm_acct_flash"] = ("ok", f"{what}账户 {U.md(acct.name)}({ROLE_LABELS[acct.role]}"
+                                  f"{'，范围 ' + acct.scope if acct.scope else ''})")
+
+
+def _unlock(ctx: Ctx, account: Account, target: str) -> None:
+    if not _is_admin():
+        return
+    try:
+        accounts(ctx).unlock(target)
+    except AuthError as e:
+        st.session_state["adm_acct_flash"] = ("error", str(e))
+        return
+    _audit(ctx, {"event": "account", "action": "unlock", "user": account.name, "target": target})
+    st.session_state["adm_acct_flash"] = ("ok", f"已解除 {U.md(target)} 的锁定")
+
+
+def _remove(ctx: Ctx, account: Account, target: str) -> None:
+    st.session_state.pop("adm_acct_rm", None)
+    if not _is_admin():
+        return
+    if target == account.name:
+        st.session_state["adm_acct_flash"] = ("error", "不能删除当前登录的账户")
+        return
+    try:
+        accounts(ctx).remove(target)
+    except AuthError as e:
+        st.session_state["adm_acct_flash"] = ("error", str(e))
+        return
+    _audit(ctx, {"event": "account", "action": "remove", "user": account.name, "target": target})
+    st.session_state["adm_acct_flash"] = ("ok", f"已删除账户 {U.md(target)}")
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def settings_section(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        _deny()
+        return
+    st.subheader("系统设置")
+    st.caption("设置保存在数据目录的 settings.json 中，对所有用户立即生效。")
+    flash = st.session_state.pop("adm_set_flash", None)
+    if flash:
+        (st.success if flash[0] == "ok" else st.error)(flash[1])
+    current = ctx.settings
+    with st.form("adm_settings"):
+        cols = st.columns(2)
+        for i, f in enumerate(dataclasses.fields(Settings)):
+            value = getattr(current, f.name)
+            label = LABELS.get(f.name, f.name)
+            # The key carries the saved value, so the form shows what is stored after a save.
+            key = f"adm_set_{f.name}_{value!r}"
+            with cols[i % 2]:
+                if isinstance(value, bool):
+                    st.checkbox(label, value=value, key=key,
+                                help="开启后，未登录的访客只能看到登录页" if f.name == "viewers_must_login" else None)
+                elif isinstance(value, int):
+                    lo, hi, step = BOUNDS.get(f.name, (0, 10**6, 1))
+                    st.number_input(label, min_value=int(lo), max_value=int(hi), step=int(step),
+                                    value=int(value), key=key)
+                else:
+                    lo, hi, step = BOUNDS.get(f.name, (0.0, 1e6, 0.1))
+                    st.number_input(label, min_value=float(lo), max_value=float(hi),
+                                    step=float(step), value=float(value), key=key, format="%g")
+        st.form_submit_button("保存设置", type="primary", on_click=_save_settings,
+                              args=(ctx, account))
+    s = current
+    st.caption(f"综合得分 = 100 ×({s.w_response:g}×响应率 + {s.w_resolve:g}×解决率 + "
+               f"{s.w_satisfaction:g}×满意率)，三项权重之和须为 1。")
+
+
+def _save_settings(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        return
+    current = ctx.settings
+    values = {}
+    for f in dataclasses.fields(Settings):
+        old = getattr(current, f.name)
+        v = st.session_state.get(f"adm_set_{f.name}_{old!r}", old)
+        if isinstance(old, bool):
+            v = bool(v)
+        elif isinstance(old, int):
+            v = int(v)
+        else:
+            v = float(v)
+        if f.name in BOUNDS and not isinstance(old, bool):
+            lo, hi, _ = BOUNDS[f.name]
+            if not (lo <= v <= hi) or (isinstance(v, float) and not math.isfinite(v)):
+                st.session_state["adm_set_flash"] = ("error", f"{LABELS[f.name]} 应在 {lo:g}–{hi:g} 之间")
+                return
+        values[f.name] = v
+    total = values["w_response"] + values["w_resolve"] + values["w_satisfaction"]
+    if abs(total - 1.0) > 1e-6:
+        st.session_state["adm_set_flash"] = (
+            "error", f"综合得分三项权重之和应为 1，现为 {total:g}，未保存")
+        return
+    new = Settings(**values)
+    changed = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
+    if not changed:
+        st.session_state["adm_set_flash"] = ("ok", "设置没有变化")
+        return
+    save_settings(ctx.data_dir, new)
+    _audit(ctx, {"event": "settings", "user": account.name, "changed": changed})
+    cache.clear()
+    labels = "、".join(LABELS.get(k, k) for k in changed)
+    st.session_state["adm_set_flash"] = ("ok", f"已保存：{labels}")
+
+
+# --- audit log ---------------------------------------------------------------------------------
+
+
+def audit_frame(lines: list[dict], tail: int | None = AUDIT_TAIL) -> pd.DataFrame:
+    rows = []
+    skip = {"time", "event", "user", "table"}
+    for e in reversed(lines[-tail:] if tail else lines):
+        detail = {k: v for k, v in e.items() if k not in skip}
+        rows.append({
+            "时间": str(e.get("time", "")).replace("T", " "),
+            "操作": EVENT_LABELS.get(e.get("event"), e.get("event")),
+            "用户": e.get("user", ""),
+            "表": U.table_label(e["table"]) if e.get("table") in U.TABLE_NAMES else e.get("table", ""),
+            "详情": _detail_text(e.get("event"), detail),
+        })
+    return pd.DataFrame(rows, columns=["时间", "操作", "用户", "表", "详情"])
+
+
+def _detail_text(event: str | None, d: dict) -> str:
+    if event == "publish":
+        return (f"{d.get('version')} 文件 {d.get('file_name')}：共 {d.get('rows')} 行，"
+                f"新增 {d.get('inserted')}、更新 {d.get('updated')}")
+    if event == "rejected":
+        return f"文件 {d.get('file_name')}：{d.get('errors')} 处错误"
+    if event == "rollback":
+        return f"{d.get('from')} → {d.get('to')}"
+    if event == "account":
+        action = ACTION_LABELS.get(d.get("action"), d.get("action"))
+        extra = ""
+        if d.get("role"):
+            extra = f"，角色 {ROLE_LABELS.get(d['role'], d['role'])}"
+            extra += f"，范围 {d['scope']}" if d.get("scope") else ""
+        return f"{action} {d.get('target')}{extra}"
+    if event == "login":
+        role = ROLE_LABELS.get(d.get("role"), d.get("role") or "")
+        return f"角色 {role}" + (f"，范围 {d['scope']}" if d.get("scope") else "")
+    if event == "login_failed":
+        return str(d.get("reason", ""))
+    if event == "logout":
+        return ""
+    if event == "boundaries":
+        return f"文件 {d.get('file_name')}：{d.get('features')} 个要素"
+    if event == "settings":
+        return "；".join(f"{LABELS.get(k, k)}：{a} → {b}" for k, (a, b) in d.get("changed", {}).items())
+    return json.dumps(d, ensure_ascii=False) if d else ""
+
+
+def audit_section(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        _deny()
+        return
+    st.subheader("操作日志")
+    lines = ctx.store.audit_lines()
+    if not lines:
+        st.info("还没有任何记录。")
+        return
+    df = audit_frame(lines)
+    st.caption(f"共 {len(lines):,} 条记录，下面是最近 {len(df):,} 条(最新在前)。")
+    st.dataframe(df, hide_index=True, height=min(600, 35 * (len(df) + 1) + 3),
+                 column_config={"详情": st.column_config.TextColumn("详情", width="large")})
+    st.download_button("下载日志 CSV", partial(_audit_csv, lines),
+                       file_name="操作日志.csv", mime="text/csv", key="adm_audit_csv",
+                       on_click="ignore")
+
+
+def _audit_csv(lines: list[dict]) -> bytes:
+    return safe_csv_text(audit_frame(lines, tail=None))
+
+
+def _audit(ctx: Ctx, event: dict) -> None:
+    ctx.store.audit(event)
