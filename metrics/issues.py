@@ -42,10 +42,11 @@ FILTERS = ("source", "category")
 
 AGG_TABLE = "agg_issues_street"
 CATEGORY_TABLE = "agg_issues_category"
-# Count kinds of the aggregate; the entry month ``e`` of each is described in the docstring.
+# Count kinds of the aggregate (a column each); the entry month of each is in the docstring.
 KIND = {"reported": 1, "due": 2, "closed": 3, "closed_on_time": 4, "response_due": 5,
         "responded_in_time": 6, "rated_resolved": 7, "resolved": 8, "rated_satisfaction": 9,
         "satisfied": 10, "due_at_cap": 11, "response_due_at_cap": 12}
+AGG_COUNTS = list(KIND)
 
 
 def _mi(expr: str) -> str:
@@ -57,8 +58,11 @@ def _response_deadline(col: str = "reported_at") -> str:
     return f"({col} + to_microseconds(CAST(round($response_seconds * 1000000) AS BIGINT)))"
 
 
+AGG_FORMAT = "street-entry-v3"  # change when the aggregate's shape changes: old ones are rebuilt
+
+
 def aggregate_key(settings: Settings) -> str:
-    return settings.issues_key()
+    return f"{AGG_FORMAT}|{settings.issues_key()}"
 
 
 def aggregate_queries(source_sql: str, settings: Settings) -> dict[str, Query]:
@@ -111,15 +115,18 @@ entries AS (
   UNION ALL SELECT street, rm, {k["rated_satisfaction"]}, cm, n, NULL FROM base
     WHERE cm IS NOT NULL AND sat IS NOT NULL
   UNION ALL SELECT street, rm, {k["satisfied"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND sat
-  UNION ALL SELECT street, rm, {k["due_at_cap"]}, 0, n, NULL FROM base WHERE cm IS NOT NULL OR due_cap
-  UNION ALL SELECT street, rm, {k["response_due_at_cap"]}, 0, n, NULL FROM base
+  UNION ALL SELECT street, rm, {k["due_at_cap"]}, rm, n, NULL FROM base WHERE cm IS NOT NULL OR due_cap
+  UNION ALL SELECT street, rm, {k["response_due_at_cap"]}, rm, n, NULL FROM base
     WHERE rsm IS NOT NULL OR rd_cap
 )
-SELECT street, rm, CAST(k AS TINYINT) AS k, e, sum(n) AS n, sum(s) AS s,
+SELECT street, CAST(rm AS SMALLINT) AS rm, CAST(e AS SMALLINT) AS e,
+       {", ".join(f"CAST(coalesce(sum(n) FILTER (WHERE k = {v}), 0) AS INTEGER) AS {name}"
+                  for name, v in k.items())},
+       sum(s) FILTER (WHERE k = {k["closed"]}) AS close_seconds,
        (SELECT cap FROM cap) AS cap
 FROM entries
-GROUP BY street, rm, k, e
-ORDER BY rm, street, k, e"""
+GROUP BY street, rm, e
+ORDER BY rm, street, e"""
     categories = f"SELECT category, count(*) AS n FROM ({source_sql}) GROUP BY 1 ORDER BY 2 DESC, 1"
     return {AGG_TABLE: Query(sql, params), CATEGORY_TABLE: Query(categories)}
 
@@ -186,32 +193,28 @@ def _facts_from_aggregate(level: str, prefix: str, period: Period, mode: str,
     params.update({"m_first": period.first, "m_last": period.last})
     if mode == "month":
         params["b"] = period.as_of.year * 12 + period.as_of.month - 1
-        happened = "e < $b"
-        where_b = " AND rm < $b"  # reported before as_of, when as_of falls inside the range
-        due, response_due = KIND["due"], KIND["response_due"]
+        # Reported before as_of (when as_of falls inside the range) and entered before it.
+        where = " AND rm < $b AND e < $b"
+        due, response_due = "due", "response_due"
     else:
-        happened, where_b = "TRUE", ""
-        due, response_due = KIND["due_at_cap"], KIND["response_due_at_cap"]
-
-    def c(kind: int) -> str:
-        return f"sum(n) FILTER (WHERE k = {kind} AND {happened})"
-
+        where = ""
+        due, response_due = "due_at_cap", "response_due_at_cap"
     return f"""
   SELECT {unit_key(level, community_col="street")} AS unit_code,
-    sum(n) FILTER (WHERE k = {KIND["reported"]}) AS reported,
-    {c(due)} AS due,
-    {c(KIND["closed"])} AS closed,
-    {c(KIND["closed_on_time"])} AS closed_on_time,
-    coalesce({c(due)}, 0) - coalesce({c(KIND["closed"])}, 0) AS open_overdue,
-    {c(response_due)} AS response_due,
-    {c(KIND["responded_in_time"])} AS responded_in_time,
-    {c(KIND["rated_resolved"])} AS rated_resolved,
-    {c(KIND["resolved"])} AS resolved,
-    {c(KIND["rated_satisfaction"])} AS rated_satisfaction,
-    {c(KIND["satisfied"])} AS satisfied,
-    sum(s) FILTER (WHERE k = {KIND["closed"]} AND {happened}) AS close_seconds
+    sum(reported) AS reported,
+    sum({due}) AS due,
+    sum(closed) AS closed,
+    sum(closed_on_time) AS closed_on_time,
+    sum({due}) - sum(closed) AS open_overdue,
+    sum({response_due}) AS response_due,
+    sum(responded_in_time) AS responded_in_time,
+    sum(rated_resolved) AS rated_resolved,
+    sum(resolved) AS resolved,
+    sum(rated_satisfaction) AS rated_satisfaction,
+    sum(satisfied) AS satisfied,
+    sum(close_seconds) AS close_seconds
   FROM {AGG_TABLE}
-  WHERE rm BETWEEN $m_first AND $m_last{where_b} AND starts_with(street, $prefix)
+  WHERE rm BETWEEN $m_first AND $m_last{where} AND starts_with(street, $prefix)
   GROUP BY 1"""
 
 
