@@ -98,9 +98,12 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
             m = METRICS[key]
             with col:
                 delta = _delta(key, row[key], prow[key] if prow is not None else None)
+                flat = delta is not None and delta.lstrip("+-").startswith(("0个", "0.0")) \
+                    or delta in ("+0", "-0")
                 st.metric(
-                    m.label, format_value(key, row[key]), delta=delta,
-                    delta_color=delta_colour(key),
+                    m.label, format_value(key, row[key]), delta="持平" if flat else delta,
+                    delta_color="off" if flat else delta_colour(key),
+                    delta_arrow="off" if flat else "auto",
                     delta_description="环比" if delta is not None else None,
                     help=m.definition, border=True,
                 )
