@@ -29,62 +29,62 @@ def _add(domain: str, key: str, label: str, kind: str, definition: str, fewer: b
 
 
 # 两个覆盖 -----------------------------------------------------------------------------------
-C = "coverage"
-_add(C, "orgs_total", "两新组织数", "count", "范围内实体运营的两新组织数(空壳、僵尸组织不计)")
-_add(C, "orgs_with_party_org", "已建党组织数", "count", "党组织建立情况为 单独组建 或 联合组建 的组织数")
-_add(C, "orgs_standalone", "单独组建数", "count", "党组织建立情况为 单独组建 的组织数")
-_add(C, "orgs_work_covered", "工作覆盖数", "count", "已建党组织，或已选派党建指导员的组织数")
-_add(C, "org_coverage_rate", "组织覆盖率", "rate", "已建党组织数 ÷ 两新组织数")
-_add(C, "work_coverage_rate", "工作覆盖率", "rate", "工作覆盖数 ÷ 两新组织数")
-_add(C, "standalone_eligible", "应单独组建数", "count", "正式党员数 ≥ 3 的组织数(党章：有正式党员三人以上的应成立基层组织)")
-_add(C, "standalone_done", "已单独组建数", "count", "应单独组建且党组织建立情况为 单独组建 的组织数")
-_add(C, "standalone_rate", "应建尽建率", "rate", "已单独组建数 ÷ 应单独组建数")
-_add(C, "gap_should_build", "应建未建数", "count", "应单独组建数 − 已单独组建数", fewer=True)
-_add(C, "gap_work_uncovered", "工作未覆盖数", "count", "两新组织数 − 工作覆盖数", fewer=True)
+COVERAGE = "coverage"
+_add(COVERAGE, "orgs_total", "两新组织数", "count", "范围内实体运营的两新组织数(空壳、僵尸组织不计)")
+_add(COVERAGE, "orgs_with_party_org", "已建党组织数", "count", "党组织建立情况为 单独组建 或 联合组建 的组织数")
+_add(COVERAGE, "orgs_standalone", "单独组建数", "count", "党组织建立情况为 单独组建 的组织数")
+_add(COVERAGE, "orgs_work_covered", "工作覆盖数", "count", "已建党组织，或已选派党建指导员的组织数")
+_add(COVERAGE, "org_coverage_rate", "组织覆盖率", "rate", "已建党组织数 ÷ 两新组织数")
+_add(COVERAGE, "work_coverage_rate", "工作覆盖率", "rate", "工作覆盖数 ÷ 两新组织数")
+_add(COVERAGE, "standalone_eligible", "应单独组建数", "count", "正式党员数 ≥ 3 的组织数(党章：有正式党员三人以上的应成立基层组织)")
+_add(COVERAGE, "standalone_done", "已单独组建数", "count", "应单独组建且党组织建立情况为 单独组建 的组织数")
+_add(COVERAGE, "standalone_rate", "应建尽建率", "rate", "已单独组建数 ÷ 应单独组建数")
+_add(COVERAGE, "gap_should_build", "应建未建数", "count", "应单独组建数 − 已单独组建数", fewer=True)
+_add(COVERAGE, "gap_work_uncovered", "工作未覆盖数", "count", "两新组织数 − 工作覆盖数", fewer=True)
 
 # 问题解决 -----------------------------------------------------------------------------------
-I = "issues"
-_add(I, "reported", "受理量", "count", "上报时间在统计期内且早于截止时点的工单数")
-_add(I, "due", "应办结数", "count", "受理工单中，截止时点前已办结，或办理时限早于截止时点的工单数")
-_add(I, "closed", "办结数", "count", "办结时间早于截止时点的工单数")
-_add(I, "closed_on_time", "按期办结数", "count", "已办结且办结时间不晚于办理时限的工单数")
-_add(I, "close_rate", "办结率", "rate", "办结数 ÷ 应办结数")
-_add(I, "on_time_rate", "按期办结率", "rate", "按期办结数 ÷ 应办结数")
-_add(I, "open_overdue", "超期未办结数", "count", "未办结且办理时限早于截止时点的工单数", fewer=True)
-_add(I, "response_due", "应响应数", "count",
+ISSUES = "issues"
+_add(ISSUES, "reported", "受理量", "count", "上报时间在统计期内且早于截止时点的工单数")
+_add(ISSUES, "due", "应办结数", "count", "受理工单中，截止时点前已办结，或办理时限早于截止时点的工单数")
+_add(ISSUES, "closed", "办结数", "count", "办结时间早于截止时点的工单数")
+_add(ISSUES, "closed_on_time", "按期办结数", "count", "已办结且办结时间不晚于办理时限的工单数")
+_add(ISSUES, "close_rate", "办结率", "rate", "办结数 ÷ 应办结数")
+_add(ISSUES, "on_time_rate", "按期办结率", "rate", "按期办结数 ÷ 应办结数")
+_add(ISSUES, "open_overdue", "超期未办结数", "count", "未办结且办理时限早于截止时点的工单数", fewer=True)
+_add(ISSUES, "response_due", "应响应数", "count",
      "截止时点前已响应，或 上报时间 + 响应时限 早于截止时点的工单数")
-_add(I, "responded_in_time", "及时响应数", "count",
+_add(ISSUES, "responded_in_time", "及时响应数", "count",
      "截止时点前已响应，且 首次响应时间 − 上报时间 ≤ 响应时限 的工单数")
-_add(I, "response_rate", "响应率", "rate", "及时响应数 ÷ 应响应数")
-_add(I, "rated_resolved", "解决回访数", "count", "已办结且填写了是否解决的工单数")
-_add(I, "resolved", "解决数", "count", "已办结且是否解决为 是 的工单数")
-_add(I, "resolve_rate", "解决率", "rate", "解决数 ÷ 解决回访数")
-_add(I, "rated_satisfaction", "满意度评价数", "count", "已办结且填写了满意度的工单数")
-_add(I, "satisfied", "满意数", "count", "已办结且满意度为 满意 或 基本满意 的工单数")
-_add(I, "satisfaction_rate", "满意率", "rate", "满意数 ÷ 满意度评价数")
-_add(I, "avg_close_hours", "平均办结时长(小时)", "hours",
+_add(ISSUES, "response_rate", "响应率", "rate", "及时响应数 ÷ 应响应数")
+_add(ISSUES, "rated_resolved", "解决回访数", "count", "已办结且填写了是否解决的工单数")
+_add(ISSUES, "resolved", "解决数", "count", "已办结且是否解决为 是 的工单数")
+_add(ISSUES, "resolve_rate", "解决率", "rate", "解决数 ÷ 解决回访数")
+_add(ISSUES, "rated_satisfaction", "满意度评价数", "count", "已办结且填写了满意度的工单数")
+_add(ISSUES, "satisfied", "满意数", "count", "已办结且满意度为 满意 或 基本满意 的工单数")
+_add(ISSUES, "satisfaction_rate", "满意率", "rate", "满意数 ÷ 满意度评价数")
+_add(ISSUES, "avg_close_hours", "平均办结时长(小时)", "hours",
      "已办结工单的 办结时间 − 上报时间 的平均值(小时)；无办结工单时为空", fewer=True)
-_add(I, "score", "综合得分", "score",
+_add(ISSUES, "score", "综合得分", "score",
      "100 × (响应率权重 × 响应率 + 解决率权重 × 解决率 + 满意率权重 × 满意率)；三者任一为空则为空")
 
 # 结对联建 -----------------------------------------------------------------------------------
-P = "pairing"
-_add(P, "communities", "社区数", "count", "区划内的社区数(来自区划与网格表)")
-_add(P, "pairings_active", "结对关系数", "count", "结对日期已到、且结束日期为空或未到的结对关系数")
-_add(P, "communities_paired", "已结对社区数", "count", "至少有一个有效结对关系的社区数")
-_add(P, "pairing_coverage_rate", "结对覆盖率", "rate", "已结对社区数 ÷ 社区数")
-_add(P, "projects", "共建项目数", "count", "区划内结对关系(无论是否有效)的、状态不是 已终止 的项目数")
-_add(P, "projects_due", "应完成项目数", "count", "其中已完成，或计划完成日期已到的项目数")
-_add(P, "projects_done", "已完成项目数", "count", "实际完成日期已到的项目数")
-_add(P, "projects_done_on_time", "按期完成数", "count", "已完成且实际完成日期不晚于计划完成日期的项目数")
-_add(P, "project_completion_rate", "项目完成率", "rate", "已完成项目数 ÷ 共建项目数")
-_add(P, "project_on_time_rate", "项目按期完成率", "rate", "按期完成数 ÷ 应完成项目数")
-_add(P, "projects_overdue", "逾期未完成数", "count", "未完成且计划完成日期已到的项目数", fewer=True)
-_add(P, "units_reported", "报到单位数", "count",
+PAIRING = "pairing"
+_add(PAIRING, "communities", "社区数", "count", "区划内的社区数(来自区划与网格表)")
+_add(PAIRING, "pairings_active", "结对关系数", "count", "结对日期已到、且结束日期为空或未到的结对关系数")
+_add(PAIRING, "communities_paired", "已结对社区数", "count", "至少有一个有效结对关系的社区数")
+_add(PAIRING, "pairing_coverage_rate", "结对覆盖率", "rate", "已结对社区数 ÷ 社区数")
+_add(PAIRING, "projects", "共建项目数", "count", "区划内结对关系(无论是否有效)的、状态不是 已终止 的项目数")
+_add(PAIRING, "projects_due", "应完成项目数", "count", "其中已完成，或计划完成日期已到的项目数")
+_add(PAIRING, "projects_done", "已完成项目数", "count", "实际完成日期已到的项目数")
+_add(PAIRING, "projects_done_on_time", "按期完成数", "count", "已完成且实际完成日期不晚于计划完成日期的项目数")
+_add(PAIRING, "project_completion_rate", "项目完成率", "rate", "已完成项目数 ÷ 共建项目数")
+_add(PAIRING, "project_on_time_rate", "项目按期完成率", "rate", "按期完成数 ÷ 应完成项目数")
+_add(PAIRING, "projects_overdue", "逾期未完成数", "count", "未完成且计划完成日期已到的项目数", fewer=True)
+_add(PAIRING, "units_reported", "报到单位数", "count",
      "统计期末(不晚于结束月份的最近一个月)双报到月报的报到单位数(累计)之和")
-_add(P, "members_reported", "报到党员数", "count", "同上，报到党员数(累计)之和")
-_add(P, "activities", "活动次数", "count", "统计期内各月开展活动次数之和")
-_add(P, "service_hours", "服务时长(小时)", "hours", "统计期内各月服务时长之和")
+_add(PAIRING, "members_reported", "报到党员数", "count", "同上，报到党员数(累计)之和")
+_add(PAIRING, "activities", "活动次数", "count", "统计期内各月开展活动次数之和")
+_add(PAIRING, "service_hours", "服务时长(小时)", "hours", "统计期内各月服务时长之和")
 
 METRICS: dict[str, Metric] = {m.key: m for m in _M}
 DOMAIN_KEYS: dict[str, list[str]] = {

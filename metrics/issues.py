@@ -27,7 +27,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from .common import Period, latest_month, prefix_filter, rate, rollup, unit_key
+from .common import Period, prefix_filter, rate, rollup, unit_key
 from .db import Query, scalar
 from .definitions import DOMAIN_KEYS
 from .selection import Selection, month_start

@@ -46,7 +46,7 @@ def ranking_bars(ranked: pd.DataFrame, key: str, targets: dict | None, *,
     df = ranked[ranked[key].notna()]
     targets = targets or {}
     colours, tick_x, tick_y = [], [], []
-    for code, name, value in zip(df["unit_code"], df["unit_name"], df[key], strict=True):
+    for code, name in zip(df["unit_code"], df["unit_name"], strict=True):
         t = targets.get(code)
         if t is None:
             colours.append(NEUTRAL)

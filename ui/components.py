@@ -7,9 +7,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-import plotly.graph_objects as go
-
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from metrics import cache

@@ -11,7 +11,8 @@ import streamlit as st
 from metrics import cache
 from metrics.definitions import METRICS
 
-from . import charts, components as C
+from . import charts
+from . import components as C
 from .state import Ctx, View, domain_filters, freshness
 
 
