@@ -21,7 +21,7 @@ pages = [
     st.Page("pages/issues.py", title="问题解决", icon=":material/task_alt:", url_path="issues"),
     st.Page("pages/pairing.py", title="结对联建", icon=":material/handshake:", url_path="pairing"),
 ]
-if account is None or account.can_upload():
+if account is not None and account.can_upload():  # never for viewers, not even by URL
     pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
                          url_path="upload"))
 pages.append(st.Page("pages/presentation.py", title="推进会", icon=":material/slideshow:",
@@ -30,6 +30,6 @@ pages.append(st.Page("pages/presentation.py", title="推进会", icon=":material
 nav = st.navigation(pages)
 st.sidebar.markdown("### 网格治理看板")
 view = state.sidebar(ctx)
-auth_gate.account_box(account)
+auth_gate.account_box(account, ctx)
 state.set_current(ctx, view)
 nav.run()

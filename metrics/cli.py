@@ -297,21 +297,41 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
 
 
 def cmd_user(args: argparse.Namespace, store: Store) -> int:
-    from .auth import AccountStore, AuthError
+    from .auth import ROLE_LABELS, AccountStore, AuthError
 
-    if args.action != "add":
-        raise UsageError("用法：user add NAME --role ROLE [--scope CODE] --password-stdin")
-    if not args.password_stdin:
-        raise UsageError("请用 --password-stdin 从标准输入提供密码")
-    password = sys.stdin.readline().rstrip("\r\n")
     settings = load_settings(store.root)
+    accounts = AccountStore(store.root, max_failures=settings.login_max_failures,
+                            lockout_minutes=settings.lockout_minutes)
+    if args.action != "list" and not args.name:
+        raise UsageError(f"用法：user {args.action} NAME")
     try:
-        acct = AccountStore(store.root, max_failures=settings.login_max_failures,
-                            lockout_minutes=settings.lockout_minutes).add_or_update(
-            args.name, args.role, password, scope=args.scope)
+        if args.action == "list":
+            print("name\trole\tscope\tlocked")
+            for a in accounts.list():
+                print(f"{a.name}\t{a.role}({ROLE_LABELS[a.role]})\t{a.scope or ''}\t"
+                      f"{'locked' if accounts.is_locked(a.name) else ''}")
+            return 0
+        if args.action == "remove":
+            accounts.remove(args.name)
+            store.audit({"event": "account", "action": "remove", "user": "cli",
+                         "target": args.name})
+            return 0
+        if args.action == "unlock":
+            accounts.unlock(args.name)
+            store.audit({"event": "account", "action": "unlock", "user": "cli",
+                         "target": args.name})
+            return 0
+        if not args.role:
+            raise UsageError("用法：user add NAME --role ROLE [--scope CODE] --password-stdin")
+        if not args.password_stdin:
+            raise UsageError("请用 --password-stdin 从标准输入提供密码")
+        password = sys.stdin.readline().rstrip("\r\n")
+        acct = accounts.add_or_update(args.name, args.role, password, scope=args.scope)
     except AuthError as e:
         print(str(e), file=sys.stderr)
         return 2
+    store.audit({"event": "account", "action": "add", "user": "cli", "target": acct.name,
+                 "role": acct.role, "scope": acct.scope})
     print(json.dumps({"name": acct.name, "role": acct.role, "scope": acct.scope},
                      ensure_ascii=False))
     return 0
@@ -384,10 +404,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     _selection_options(p, level_default="city")
 
-    p = sub.add_parser("user", parents=[common], help="local accounts")
-    p.add_argument("action", choices=("add",))
-    p.add_argument("name")
-    p.add_argument("--role", required=True, choices=("viewer", "analyst", "admin"))
+    p = sub.add_parser("user", parents=[common],
+                       help="local accounts: add (or update), list, remove, unlock")
+    p.add_argument("action", choices=("add", "list", "remove", "unlock"))
+    p.add_argument("name", nargs="?")
+    p.add_argument("--role", choices=("viewer", "analyst", "admin"), help="required for add")
     p.add_argument("--scope")
     p.add_argument("--password-stdin", action="store_true")
     return parser

@@ -45,6 +45,14 @@ ACTION_LABELS = {"add": "新建", "update": "修改", "remove": "删除", "unloc
 AUDIT_TAIL = 300
 
 
+def _bounds(name: str) -> tuple:
+    """(min, max, step); the upload limit cannot exceed what the server itself accepts."""
+    lo, hi, step = BOUNDS.get(name, (0, 10**6, 1))
+    if name == "max_upload_mb":
+        hi = min(hi, int(st.get_option("server.maxUploadSize")))
+    return lo, hi, step
+
+
 def _is_admin() -> bool:
     acct = st.session_state.get("account")
     return acct is not None and acct.can_admin()
@@ -291,9 +299,11 @@ def settings_section(ctx: Ctx, account: Account) -> None:
                     st.checkbox(label, value=value, key=key,
                                 help="开启后，未登录的访客只能看到登录页" if f.name == "viewers_must_login" else None)
                 elif isinstance(value, int):
-                    lo, hi, step = BOUNDS.get(f.name, (0, 10**6, 1))
+                    lo, hi, step = _bounds(f.name)
+                    help_ = (f"服务器上限为 {hi} MB(.streamlit/config.toml 的 server.maxUploadSize)"
+                             if f.name == "max_upload_mb" else None)
                     st.number_input(label, min_value=int(lo), max_value=int(hi), step=int(step),
-                                    value=int(value), key=key)
+                                    value=min(int(value), int(hi)), key=key, help=help_)
                 else:
                     lo, hi, step = BOUNDS.get(f.name, (0.0, 1e6, 0.1))
                     st.number_input(label, min_value=float(lo), max_value=float(hi),
@@ -320,7 +330,7 @@ def _save_settings(ctx: Ctx, account: Account) -> None:
         else:
             v = float(v)
         if f.name in BOUNDS and not isinstance(old, bool):
-            lo, hi, _ = BOUNDS[f.name]
+            lo, hi, _ = _bounds(f.name)
             if not (lo <= v <= hi) or (isinstance(v, float) and not math.isfinite(v)):
                 st.session_state["adm_set_flash"] = ("error", f"{LABELS[f.name]} 应在 {lo:g}–{hi:g} 之间")
                 return

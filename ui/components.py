@@ -43,6 +43,8 @@ def breadcrumb(ctx: Ctx, view: View) -> None:
     chain: list[str | None] = [None]
     if view.unit:
         chain += [view.unit[:n] for n in (6, 9, 12) if len(view.unit) >= n]
+    if view.scope:  # nothing above the viewer's own unit
+        chain = [c for c in chain if c and len(c) >= len(view.scope)]
     cols = st.columns([1] * len(chain) + [max(1, 8 - len(chain))], gap="small")
     for i, code in enumerate(chain):
         last = i == len(chain) - 1

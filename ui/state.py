@@ -172,9 +172,6 @@ def period_widgets(ctx: Ctx) -> tuple[str | None, str | None]:
     side.pills("快捷选择", QUICK_PICKS, key="quick", on_change=_quick_pick, args=(ctx.latest,),
                help=f"以数据最新月份 {ctx.latest} 为“本月”")
     mode = side.segmented_control("统计期", ["单月", "区间"], key="pm", required=True)
-    for k in ("pm", "period", "from", "to"):
-        if k in st.query_params:
-            del st.query_params[k]
     if mode == "区间":
         c1, c2 = side.columns(2)
         first = c1.selectbox("起始月份", months_desc, key="from")
@@ -182,11 +179,21 @@ def period_widgets(ctx: Ctx) -> tuple[str | None, str | None]:
         if first > last:
             side.warning("起始月份晚于结束月份，已按结束月份单月统计")
             first = last
-        st.query_params.update({"pm": "区间", "from": first, "to": last})
+        _set_params({"pm": "区间", "from": first, "to": last}, drop=("period",))
         return first, last
     period = side.selectbox("统计月份", months_desc, key="period")
-    st.query_params["period"] = period
+    _set_params({"period": period}, drop=("pm", "from", "to"))
     return period, period
+
+
+def _set_params(values: dict[str, str], *, drop: tuple[str, ...] = ()) -> None:
+    """Write query parameters only where they change, so the URL keeps a stable order."""
+    for k in drop:
+        if k in st.query_params:
+            del st.query_params[k]
+    for k, v in values.items():
+        if st.query_params.get(k) != v:
+            st.query_params[k] = v
 
 
 # --- unit -----------------------------------------------------------------------------------
@@ -249,7 +256,7 @@ def unit_widgets(ctx: Ctx) -> str | None:
     if scope and (unit is None or not unit.startswith(scope)):
         unit = scope
     if unit:
-        st.query_params["unit"] = unit
+        _set_params({"unit": unit})
     elif "unit" in st.query_params:
         del st.query_params["unit"]
     return unit
@@ -377,7 +384,8 @@ def current() -> tuple[Ctx, View]:
     starts in its legacy folder routing until app.py has called st.navigation once. Then the
     page runs app.py itself (which builds the frame and runs this page) and stops its own run.
     """
-    frame = st.session_state.get("_frame")
+    # Taken, not read: a page run that did not start in app.py must never see an old frame.
+    frame = st.session_state.pop("_frame", None)
     if frame is None:
         import runpy
 

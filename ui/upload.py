@@ -64,10 +64,15 @@ def size_text(n: int) -> str:
     return f"{n} 字节"
 
 
-def too_big(size: int, settings: Settings) -> str | None:
-    limit = int(settings.max_upload_mb) * (1 << 20)
-    if size > limit:
-        return (f"文件大小 {size_text(size)}，超过上传上限 {settings.max_upload_mb} MB。"
+def upload_limit_mb(settings: Settings, server_cap_mb: int | None = None) -> int:
+    """The effective limit: the setting, but never above what the server accepts at all."""
+    limit = int(settings.max_upload_mb)
+    return min(limit, int(server_cap_mb)) if server_cap_mb else limit
+
+
+def too_big(size: int, limit_mb: int) -> str | None:
+    if size > int(limit_mb) * (1 << 20):
+        return (f"文件大小 {size_text(size)}，超过上传上限 {limit_mb} MB。"
                 "请按月份或区县拆分后分别上传(管理员可在“系统设置”中调整上限)。")
     return None
 
@@ -347,13 +352,17 @@ class StaleCheck(Exception):
     """The store changed after the file was checked; the analyst must look again."""
 
 
+class OutOfScope(Exception):
+    """A scoped account tried to publish rows (or changes) outside its scope."""
+
+
 def publish_upload(store: Store, settings: Settings, table: str, file_name: str, content: bytes,
                    *, replace: bool, user: str, scope: str | None = None,
                    expected_signature: tuple | None = None) -> dict:
     """Check the file again under the lock (references may have changed) and publish it.
 
     Raises ``Rejected`` (nothing changed), ``StaleCheck`` (someone published since the check;
-    nothing changed), ``StoreBusy`` (lock not obtained) or ``PermissionError`` (scope).
+    nothing changed), ``StoreBusy`` (lock not obtained) or ``OutOfScope``.
     """
     source = Source(file_name, content=content)
     with store.lock(settings.lock_timeout_seconds), tempfile.TemporaryDirectory(
@@ -371,7 +380,7 @@ def publish_upload(store: Store, settings: Settings, table: str, file_name: str,
         if scope:
             problems = scope_problems(store, prepared, scope, replace=replace)
             if problems:
-                raise PermissionError("\n".join(problems))
+                raise OutOfScope("\n".join(problems))
         return publish(store, prepared, user=user, settings=settings, replace=replace)
 
 
