@@ -148,15 +148,17 @@ def _prepare_chunked(table: S.Table, source: Source, ctx: RefContext,
             header_of = {v: k for k, v in chk.mapping.items()}
         errors += chk.errors
         warnings += chk.warnings
-        if errors:
-            continue  # keep reading to report every bad row, but stage nothing more
-        frame = chk.frame.copy()
-        frame["_row"] = raw.rows.to_numpy()
-        t = pa.Table.from_pandas(frame, preserve_index=False)
-        if writer is None:
-            writer = pq.ParquetWriter(staged, t.schema, compression="zstd")
-        writer.write_table(t)
-        rows += len(frame)
+        if not errors:  # once there are errors: keep reading to report every bad row, stage nothing
+            t = pa.Table.from_pandas(chk.frame, preserve_index=False)
+            t = t.append_column("_row", pa.array(raw.rows.to_numpy(dtype="int64")))
+            if writer is None:
+                writer = pq.ParquetWriter(staged, t.schema, compression="zstd")
+            writer.write_table(t)
+            rows += t.num_rows
+            del t
+        # Only one chunk in memory at a time: drop this one before reading the next.
+        del raw, chk
+        _release_memory()
     if writer is not None:
         writer.close()
     assert first is not None
@@ -169,11 +171,41 @@ def _prepare_chunked(table: S.Table, source: Source, ctx: RefContext,
     return Prepared(table, source, first, staged=staged, row_count=rows)
 
 
+def _release_memory() -> None:
+    """Hand memory freed by a validated chunk back to the system (Arrow's pool and the C heap
+    keep it otherwise, and DuckDB's own budget comes on top during publish)."""
+    pa.default_memory_pool().release_unused()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _find_malloc_trim():
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("c")
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
+
+
 def _duplicate_keys(table: S.Table, staged: Path, header_of: dict[str, str]) -> list[Problem]:
     cols, report_col, reason = UNIQUE[table.name]
     keys = ", ".join(f'"{c}"' for c in cols)
-    con = duckdb.connect()
+    con = _scratch_connection()
     try:
+        # A grouped count in bounded memory first: most files have no duplicate at all, and
+        # then the window over every row (which holds all of them) is not needed.
+        dupes = con.execute(
+            f"""SELECT count(*) FROM (SELECT {keys} FROM read_parquet({sql_literal_path(staged)})
+                  GROUP BY ALL HAVING count(*) > 1)"""
+        ).fetchone()[0]
+        if not dupes:
+            return []
         rows = con.execute(
             f"""SELECT _row, CAST("{report_col}" AS VARCHAR) FROM (
                   SELECT _row, "{report_col}", row_number() OVER (PARTITION BY {keys} ORDER BY _row) AS k
@@ -186,6 +218,7 @@ def _duplicate_keys(table: S.Table, staged: Path, header_of: dict[str, str]) -> 
 
 
 def _incoming_sql(prepared: Prepared, con: duckdb.DuckDBPyConnection) -> str:
+    """The prepared rows, cast to storage types (a SELECT)."""
     if prepared.staged is not None:
         return select_typed(prepared.table, f"read_parquet({sql_literal_path(prepared.staged)})")
     con.register("incoming_frame", prepared.checked.frame)
@@ -208,8 +241,11 @@ def changes(store: Store, prepared: Prepared, *, replace: bool = False) -> dict:
 def _changes(con: duckdb.DuckDBPyConnection, store: Store, prepared: Prepared, *,
              replace: bool) -> dict:
     table = prepared.table
-    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {_incoming_sql(prepared, con)}")
     old = store.current_data(table.name)
+    # Staged rows that replace everything are read once more only, by the sorted COPY: a view
+    # over the staged Parquet, not a copy of every row into DuckDB's (spilling) memory.
+    kind = "VIEW" if prepared.staged is not None and (old is None or replace) else "TABLE"
+    con.execute(f"CREATE OR REPLACE TEMP {kind} incoming AS {_incoming_sql(prepared, con)}")
     n_new = con.execute("SELECT count(*) FROM incoming").fetchone()[0]
     out = {"rows_in_file": int(n_new), "inserted": int(n_new), "updated": 0, "removed": 0,
            "mode": "replace" if replace else table.merge, "periods": []}

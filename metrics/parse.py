@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import schema as S
 
@@ -28,11 +30,20 @@ class Parsed:
 
 
 def _reasons(index: pd.Index) -> pd.Series:
-    return pd.Series([None] * len(index), index=index, dtype=object)
+    return pd.Series(np.full(len(index), None, dtype=object), index=index, copy=False)
 
 
 def _is_str_dtype(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype)
+
+
+# Cell kinds as a categorical: comparing a million kinds with "str" compares small integer
+# codes, not a million Python strings.
+_KIND = pd.CategoricalDtype(["null", "str", "bool", "num", "dt", "other"])
+
+
+def _kind_series(codes: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=_KIND), index=index)
 
 
 def _kinds(s: pd.Series) -> pd.Series:
@@ -51,34 +62,76 @@ def _kinds(s: pd.Series) -> pd.Series:
             return "dt"
         return "other"
 
-    return s.map(k).astype(object)
+    return s.map(k).astype(_KIND)
+
+
+def _nfkc(t: pd.Series) -> pd.Series:
+    """``t.str.normalize("NFKC")`` for a "string" Series, without normalizing a million cells one
+    by one: ASCII text is already in NFKC, and other text is normalized once per distinct value."""
+    if getattr(t.dtype, "storage", None) != "pyarrow":
+        return t.str.normalize("NFKC")
+    arr = pa.array(t.array)
+    if pc.all(pc.string_is_ascii(arr)).as_py() is not False:
+        return t
+    codes, uniques = pd.factorize(t)
+    norm = [v if v.isascii() else unicodedata.normalize("NFKC", v)
+            for v in uniques.to_numpy(dtype=object)]
+    return pd.Series(pd.array(norm, dtype=t.dtype).take(codes, allow_fill=True), index=t.index)
 
 
 def _text(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(normalized strings with None for empty, empty mask) for a string-like column."""
     t = s.astype("string")
-    t = t.str.normalize("NFKC").str.strip()
+    t = _nfkc(t).str.strip()
     empty = t.isna() | (t == "")
-    return t.where(~empty, None), empty.fillna(True).astype(bool)
+    if (empty & t.notna()).any():  # cells that became "" (already-missing cells stay as they are)
+        t = t.where(~empty, None)
+    return t, empty.fillna(True).astype(bool)
+
+
+_NULL, _STR, _BOOL, _NUM, _DT = 0, 1, 2, 3, 4
+
+
+def _blank_mask(s: pd.Series) -> np.ndarray:
+    """Null or whitespace-only cells of a string-dtype column."""
+    if getattr(s.dtype, "storage", None) == "pyarrow":
+        # what ``s.isna() | (s.astype("string").str.strip() == "")`` computes, in one Arrow pass
+        stripped = pc.utf8_trim_whitespace(pa.array(s.array))
+        return pc.fill_null(pc.equal(stripped, ""), True).to_numpy(zero_copy_only=False)
+    blank = s.isna() | (s.astype("string").str.strip() == "")
+    return blank.to_numpy(dtype=bool, na_value=True)
+
+
+def _looks_float(t: pd.Series) -> np.ndarray:
+    """Cells of normalized text that look like a number written by Excel (1.0, 9.9E+11). Both
+    forms need a "." or an "e": the regular expression runs only on cells that have one."""
+    arr = pa.array(t.array) if getattr(t.dtype, "storage", None) == "pyarrow" else None
+    if arr is not None:
+        maybe = pc.or_(pc.or_(pc.match_substring(arr, "."), pc.match_substring(arr, "e")),
+                       pc.match_substring(arr, "E"))
+        maybe = pc.fill_null(maybe, False).to_numpy(zero_copy_only=False)
+        out = np.zeros(len(t), dtype=bool)
+        if maybe.any():
+            out[maybe] = t[maybe].str.contains(_FLOAT_CODE, regex=True, na=False).to_numpy(dtype=bool)
+        return out
+    return t.str.contains(_FLOAT_CODE, regex=True, na=False).to_numpy(dtype=bool)
 
 
 def _classify(s: pd.Series) -> pd.Series:
     if _is_str_dtype(s):
-        k = pd.Series("str", index=s.index, dtype=object)
-        k[s.isna() | (s.astype("string").str.strip() == "")] = "null"
-        return k
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return pd.Series(np.where(s.isna(), "null", "bool"), index=s.index, dtype=object)
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        return pd.Series(np.where(s.isna(), "null", "num"), index=s.index, dtype=object)
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return pd.Series(np.where(s.isna(), "null", "dt"), index=s.index, dtype=object)
+        return _kind_series(np.where(_blank_mask(s), _NULL, _STR).astype(np.int8), s.index)
+    for test, code in ((pd.api.types.is_bool_dtype, _BOOL), (pd.api.types.is_numeric_dtype, _NUM),
+                       (pd.api.types.is_datetime64_any_dtype, _DT)):
+        if test(s.dtype):
+            return _kind_series(np.where(s.isna().to_numpy(dtype=bool), _NULL, code).astype(np.int8),
+                                s.index)
     return _kinds(s)
 
 
 # --- codes and text -----------------------------------------------------------------------
 
 _DIGITS = re.compile(r"^[0-9]+$")
+_FLOAT_CODE = r"^[0-9]+\.[0-9]*$|^[0-9](?:\.[0-9]+)?[eE][+-]?[0-9]+$"
 
 
 def parse_code(s: pd.Series) -> Parsed:
@@ -87,13 +140,22 @@ def parse_code(s: pd.Series) -> Parsed:
     kinds = _classify(s)
     reason = _reasons(s.index)
     empty = kinds == "null"
+    if _is_str_dtype(s):
+        # Every cell is text or empty: one pass over the whole column.
+        blank = empty.to_numpy(dtype=bool)
+        t, _ = _text(s)
+        looks_float = _looks_float(t) & ~blank
+        bad = blank | looks_float
+        if looks_float.any():
+            reason[looks_float] = "代码被读成了数字(如带小数点或科学计数法)，请把该列设为文本格式"
+        out = t.where(~bad, pd.NA) if bad.any() else t
+        return Parsed(out, reason, empty.astype(bool))
     out = pd.Series(pd.NA, index=s.index, dtype="string")
     is_str = kinds == "str"
     if is_str.any():
         t, _ = _text(s[is_str])
         out[is_str] = t
-        looks_float = t.str.contains(r"^[0-9]+\.[0-9]*$|^[0-9](?:\.[0-9]+)?[eE][+-]?[0-9]+$",
-                                     regex=True, na=False)
+        looks_float = t.str.contains(_FLOAT_CODE, regex=True, na=False)
         reason[t.index[looks_float.to_numpy()]] = "代码被读成了数字(如带小数点或科学计数法)，请把该列设为文本格式"
     num = kinds == "num"
     reason[num] = "代码是数字格式，会丢失前导零，请把该列设为文本格式"
@@ -104,12 +166,12 @@ def parse_code(s: pd.Series) -> Parsed:
 
 
 def parse_text(s: pd.Series) -> Parsed:
-    kinds = _classify(s)
-    empty = kinds == "null"
     reason = _reasons(s.index)
     if _is_str_dtype(s):
         out, empty = _text(s)
         return Parsed(out, reason, empty)
+    kinds = _classify(s)
+    empty = kinds == "null"
     out = pd.Series(pd.NA, index=s.index, dtype="string")
 
     def fmt(v: object) -> str:
@@ -130,11 +192,19 @@ def parse_enum(s: pd.Series, allowed: tuple[str, ...], aliases: dict[str, str]) 
     lookup = {a: a for a in allowed}
     lookup.update({unicodedata.normalize("NFKC", k).strip(): v for k, v in aliases.items()})
     lookup.update({k.lower(): v for k, v in list(lookup.items())})
-    vals = p.values.astype(object)
-    mapped = vals.map(lambda v: None if v is None or v is pd.NA else lookup.get(v, lookup.get(str(v).lower())))
+    # Each distinct value is looked up once (a column of a million cells has a handful).
+    codes, uniques = pd.factorize(p.values)
+    found = [lookup.get(v, lookup.get(str(v).lower())) for v in uniques.to_numpy(dtype=object)]
+    if getattr(p.values.dtype, "storage", None) == "pyarrow":
+        idx = np.where(codes < 0, len(found), codes)
+        mapped = pd.Series(pd.array([*found, None], dtype=p.values.dtype).take(idx),
+                           index=p.values.index)
+    else:
+        mapped = pd.Series(np.array([*found, None], dtype=object)[codes],
+                           index=p.values.index).astype("string")
     bad = (~p.empty) & mapped.isna()
     p.reason[bad] = "取值不在允许范围内，应为：" + "、".join(allowed)
-    return Parsed(mapped.astype("string"), p.reason, p.empty)
+    return Parsed(mapped, p.reason, p.empty)
 
 
 # --- booleans -------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import schema as S
 from .parse import cell_text, parse_column
@@ -49,6 +51,22 @@ class RefContext:
             return {}
         g = self.units[self.units["level"] == "grid"]
         return dict(zip(g["code"], g["parent_code"], strict=False))
+
+    def grid_lookup(self) -> tuple[list, np.ndarray]:
+        """``grid_parent()`` as (codes, parents) arrays, built once per units frame (a large
+        file is checked in chunks against the same units)."""
+        cached = self.__dict__.get("_grid_lookup")
+        if cached is not None and cached[0] is self.units:
+            return cached[1], cached[2]
+        if self.units is None or self.units.empty:
+            codes, parents = [], np.array([], dtype=object)
+        else:
+            g = self.units[self.units["level"] == "grid"]
+            g = g.drop_duplicates("code", keep="last")  # dict(zip(…)): the last one wins
+            codes = g["code"].to_numpy(dtype=object).tolist()
+            parents = g["parent_code"].to_numpy(dtype=object)
+        self.__dict__["_grid_lookup"] = (self.units, codes, parents)
+        return codes, parents
 
 
 @dataclass
@@ -193,7 +211,9 @@ def check(raw: RawFrame, table: S.Table, ctx: RefContext | None = None, *,
         else:
             p = parse_column(pd.Series([None] * n, dtype=object), c)
             values, is_empty = p.values, p.empty
-        if c.default is not None:
+        if c.default is not None and isinstance(c.default, str) and _is_text(values):
+            values = values.where(~is_empty, c.default)  # stays text: _typed keeps it as is
+        elif c.default is not None:
             values = values.astype(object).where(~is_empty, c.default)
         elif c.required:
             col.add(is_empty, c.name, "必填，不能为空")
@@ -209,6 +229,10 @@ def check(raw: RawFrame, table: S.Table, ctx: RefContext | None = None, *,
     result.warnings = sorted(col.warnings, key=lambda p: (p.row or 0))
     result.truncated = col.truncated
     return result
+
+
+def _is_text(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.na_value is pd.NA
 
 
 def _typed(frame: pd.DataFrame, table: S.Table) -> pd.DataFrame:
@@ -253,6 +277,12 @@ def _dupes(frame: pd.DataFrame, cols: list[str], report_col: str) -> pd.Series:
 
 
 def _exists(values: pd.Series, known: set[str]) -> pd.Series:
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        # ``values.isin(known)`` builds one Arrow scalar per known code on every call
+        arr = pa.array(values.array)
+        found = pc.is_in(arr, value_set=pa.array([k for k in known if isinstance(k, str)],
+                                                  type=arr.type))
+        return values.notna() & ~pd.Series(found.to_numpy(zero_copy_only=False), index=values.index)
     return values.notna() & ~values.isin(known)
 
 
@@ -315,9 +345,8 @@ def _rules_organizations(f: pd.DataFrame, col: _Collector, ctx: RefContext, empt
 
 def _rules_issues(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
     _community_check(f, col, ctx, "community_code")
-    grid_parent = ctx.grid_parent()
     g = f["grid_code"]
-    parent = g.map(lambda x: grid_parent.get(x) if isinstance(x, str) else None)
+    parent = _grid_parents(g, ctx)
     col.add(g.notna() & parent.isna(), "grid_code", "网格代码不存在")
     col.add(g.notna() & parent.notna() & (parent != f["community_code"]), "grid_code",
             "网格不属于该工单的所属社区")
@@ -329,6 +358,24 @@ def _rules_issues(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict
     closed = pd.to_datetime(f["closed_at"]).notna()
     col.add(f["resolved"].notna() & ~closed, "resolved", "工单未办结却填写了是否解决，请核对",
             warning=True)
+
+
+def _grid_parents(g: pd.Series, ctx: RefContext) -> pd.Series:
+    """``g.map(lambda x: grid_parent.get(x) if isinstance(x, str) else None)`` with
+    ``grid_parent = ctx.grid_parent()``, as one hash lookup in Arrow instead of a Python call
+    per cell. The result has the type that map gives (text; see the fallbacks)."""
+    codes, parents = ctx.grid_lookup()
+    arr = g.array
+    if (isinstance(g.dtype, pd.StringDtype) and g.dtype.storage == "pyarrow"
+            and all(isinstance(k, str) for k in codes)
+            and all(isinstance(p, str) for p in parents)):
+        values = pa.array(arr)
+        pos = pc.index_in(values, value_set=pa.array(codes, type=values.type))
+        if pos.null_count < len(pos):  # map gives text only when something was found
+            found = pa.array(parents, type=values.type).take(pos)
+            return pd.Series(pd.array(found, dtype=g.dtype), index=g.index, name=g.name)
+    grid_parent = dict(zip(codes, parents))
+    return g.map(lambda x: grid_parent.get(x) if isinstance(x, str) else None)
 
 
 def _rules_pairings(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
