@@ -85,6 +85,7 @@ class Period:
     first: int  # month index
     last: int
     as_of: dt.datetime
+    cap: dt.datetime | None = None  # issues: one second after the newest stored timestamp
 
     @property
     def as_of_date(self) -> dt.date:

@@ -147,15 +147,21 @@ def latest(con: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def resolve(con: duckdb.DuckDBPyConnection, sel: Selection) -> Period:
-    first, last = sel.months(latest(con))
+    """Months, as_of and the cap of a selection, from one look at the aggregate."""
+    cur = con.cursor()
+    try:
+        row = cur.execute(f"SELECT max(rm), max(cap) FROM {AGG_TABLE}").fetchone()
+    finally:
+        cur.close()
+    newest, c = (None, None) if row is None else (row[0], row[1])
+    first, last = sel.months(None if newest is None else int(newest))
     if sel.as_of is not None:
         as_of = sel.as_of
     else:
         as_of = month_start(last + 1)
-        c = cap(con)
         if c is not None and c < as_of:
             as_of = c
-    return Period(first, last, as_of)
+    return Period(first, last, as_of, c)
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -267,7 +273,7 @@ def path_for(con: duckdb.DuckDBPyConnection, sel: Selection, period: Period) -> 
         return "raw"
     if any(name in FILTERS for name, _ in sel.filters):
         return "raw"
-    c = cap(con)
+    c = period.cap
     if c is not None and period.as_of == c:
         return "cap"
     a = period.as_of

@@ -254,17 +254,32 @@ def _numeric(s: pd.Series, kinds: pd.Series) -> tuple[pd.Series, pd.Series]:
         return s.astype("float64"), notnum
     m = kinds == "num"
     if m.any():
-        out[m] = s[m].astype("float64")
+        out[m] = s[m].map(_to_float).astype("float64")
     m = kinds == "str"
     if m.any():
         t, _ = _text(s[m])
         # Full-width digits are already half-width (NFKC); thousands separators go.
         t = t.str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
         ok = t.str.match(_NUMBER.pattern).fillna(False).astype(bool)
-        out[t.index[ok.to_numpy()]] = t[ok].astype("float64")
+        if ok.any():
+            out[t.index[ok.to_numpy()]] = t[ok].map(_to_float).astype("float64")
         notnum[t.index[~ok.to_numpy()]] = True
     notnum |= ~kinds.isin(["num", "str", "null"])
     return out, notnum
+
+
+def _to_float(v: object) -> float:
+    """A float, or inf for a number too large to hold (so it is reported, not a crash)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf")
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+# Larger counts cannot be stored exactly (and no ledger has them): reported as errors.
+MAX_EXACT = 2 ** 53
 
 
 def parse_int(s: pd.Series) -> Parsed:
@@ -273,7 +288,9 @@ def parse_int(s: pd.Series) -> Parsed:
     reason = _reasons(s.index)
     f, notnum = _numeric(s, kinds)
     reason[notnum] = "应为整数"
-    frac = f.notna() & (f != np.floor(f.fillna(0)))
+    huge = f.notna() & (f.abs() >= MAX_EXACT)
+    reason[huge] = "数值过大"
+    frac = f.notna() & ~huge & (f != np.floor(f.where(~huge, 0).fillna(0)))
     reason[frac] = "应为整数，不能有小数"
     vals = f.where(reason.isna() & f.notna())
     return Parsed(vals.round().astype("Int64"), reason, empty)
@@ -285,6 +302,9 @@ def parse_number(s: pd.Series) -> Parsed:
     reason = _reasons(s.index)
     f, notnum = _numeric(s, kinds)
     reason[notnum] = "应为数值"
+    huge = f.notna() & (f.abs() >= 1e15)
+    reason[huge] = "数值过大"
+    notnum = notnum | huge
     return Parsed(f.where(~notnum), reason, empty)
 
 
@@ -331,8 +351,12 @@ def _from_parts(parts: pd.DataFrame) -> pd.Series:
     bad = (f["month"] < 1) | (f["month"] > 12) | (f["day"] < 1) | (f["day"] > 31)
     if {"hour", "minute", "second"} <= set(f):
         bad |= (f["hour"] > 23) | (f["minute"] > 59) | (f["second"] > 59)
-    f = f.where(~bad, other={"year": 1970, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0}
-                if {"hour", "minute", "second"} <= set(f) else {"year": 1970, "month": 1, "day": 1})
+    # Harmless stand-ins for the bad rows (they become NaT below), so to_datetime sees no
+    # impossible dates.
+    filler = {"year": 1970, "month": 1, "day": 1, "hour": 0, "minute": 0, "second": 0}
+    for col in f.columns:
+        f.loc[bad, col] = filler[col]
+    f["year"] = f["year"].clip(1, 9999)
     ts = pd.to_datetime(f, errors="coerce")
     ts[bad.to_numpy()] = pd.NaT
     return ts
@@ -363,14 +387,15 @@ def _parse_when(s: pd.Series, *, with_time: bool) -> Parsed:
             reason[m & out.isna()] = "数字无法识别为日期(Excel 日期序号应在 1–2958465 之间)"
         m = kinds == "str"
         if m.any():
-            t, _ = _text(s[m])
-            t = _normalize_date_text(t)
+            raw, _ = _text(s[m])
+            t = _normalize_date_text(raw)
             parts = t.str.extract(_DT_RE)
             ts = _from_parts(parts)
-            # A bare number in a text cell is an Excel serial that lost its date format.
-            serial = parts["y"].isna() & t.str.match(r"^\d{1,7}(\.\d+)?$").fillna(False)
+            # A bare number in a text cell is an Excel serial that lost its date format (read
+            # before normalising, which turns its decimal point into a date separator).
+            serial = parts["y"].isna() & raw.str.match(r"^\d{1,7}(\.\d+)?$").fillna(False)
             if serial.any():
-                ts[serial.to_numpy()] = _excel_serial(t[serial].astype("float64"))
+                ts[serial.to_numpy()] = _excel_serial(raw[serial].astype("float64"))
             out[m] = ts.to_numpy()
             reason[m & out.isna()] = (
                 "日期时间格式无法识别(可用 2026-03-05 14:30、2026/3/5 9:05、2026年3月5日)"
@@ -417,6 +442,15 @@ def parse_month(s: pd.Series) -> Parsed:
         out[m] = ts.to_numpy()
         reason[m & out.isna()] = "月份格式无法识别(可用 2026-03、2026/03、202603、2026年3月)"
     other = ~m & ~empty
+    if other.any() and not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        # A month typed as the number 202603 is YYYYMM, not an Excel serial (those are < 100000).
+        num = pd.to_numeric(s.where(other & (kinds == "num")), errors="coerce")
+        yyyymm = num.notna() & (num >= 190001) & (num <= 210012) & (num % 1 == 0) \
+            & ((num % 100) >= 1) & ((num % 100) <= 12)
+        if yyyymm.any():
+            y, mo = (num[yyyymm] // 100).astype(int), (num[yyyymm] % 100).astype(int)
+            out[yyyymm] = pd.to_datetime(pd.DataFrame({"year": y, "month": mo, "day": 1}))
+            other = other & ~yyyymm
     if other.any():
         p = _parse_when(s.where(other, None), with_time=False)
         out[other] = p.values[other]

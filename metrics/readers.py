@@ -228,9 +228,17 @@ def _from_records(records: list[list], table: S.Table, *, fmt: str, encoding: st
         rec = list(rec[:width]) + [None] * (width - len(rec))
         kept.append([None if (isinstance(v, str) and v == "") else v for v in rec])
         rownums.append(best_i + 2 + j)
-    names = []
+    names: list[str] = []
     for i, h in enumerate(header):
-        names.append(h if h else f"(第{_col_letter(i)}列)")
+        name = h if h else f"(第{_col_letter(i)}列)"
+        # A repeated header stays distinguishable ("名称 (2)"); validation then names the
+        # repetition instead of reading two columns as one.
+        n = 2
+        base = name
+        while name in names:
+            name = f"{base} ({n})"
+            n += 1
+        names.append(name)
     data = pd.DataFrame(kept, columns=range(width), dtype=object)
     data.columns = names
     return RawFrame(data, pd.Series(rownums, dtype="int64"), fmt=fmt, encoding=encoding,

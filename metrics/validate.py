@@ -103,7 +103,9 @@ class _Collector:
 
     def add(self, mask: pd.Series | np.ndarray, col: str, reason: str | pd.Series, *,
             warning: bool = False) -> None:
-        mask = np.asarray(mask, dtype=bool)
+        # A rule over a column with gaps yields NA where it cannot tell: not a problem there
+        # (the empty cell is reported by its own rule).
+        mask = pd.Series(mask).fillna(False).to_numpy(dtype=bool)
         if not mask.any():
             return
         target = self.warnings if warning else self.errors
@@ -120,14 +122,13 @@ class _Collector:
         rows = self.raw.rows.iloc[idx].to_numpy()
         title = self.column_title(col)
         reasons = reason.iloc[idx].to_numpy() if isinstance(reason, pd.Series) else None
-        for k, i in enumerate(idx):
+        for k in range(len(idx)):
             target.append(Problem(
                 row=int(rows[k]),
                 column=title,
                 value=cell_text(values.iloc[k]) if values is not None else "",
                 reason=str(reasons[k]) if reasons is not None else reason,
             ))
-        del i
 
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"

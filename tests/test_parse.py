@@ -126,10 +126,6 @@ def test_datetime_excel_serial_with_fraction():
     assert ok(P.parse_datetime, "46086") == pd.Timestamp("2026-03-05 00:00:00")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a datetime serial with a fraction in a text cell "
-                   "('46086.5', a CSV export of an unformatted Excel datetime) is rejected: "
-                   "_normalize_date_text turns '.' into '-' before the serial regex (which allows "
-                   "a fraction) is tried")
 def test_bug_datetime_excel_serial_with_fraction_in_text_cell():
     assert ok(P.parse_datetime, "46086.5") == pd.Timestamp("2026-03-05 12:00:00")
 
@@ -164,9 +160,6 @@ def test_month_unreadable_is_an_error(text):
     assert "月份" in bad(P.parse_month, text)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a 统计月份 typed as 202603 in Excel is a numeric cell; "
-                   "parse_month treats the number as an Excel date serial and stores 2454-09 "
-                   "instead of 2026-03 (or an error)")
 def test_bug_month_202603_from_a_numeric_xlsx_cell():
     v, reason, _ = one(P.parse_month, 202603)
     assert v == dt.date(2026, 3, 1) or reason is not None

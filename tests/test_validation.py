@@ -381,12 +381,9 @@ def test_stored_types_follow_the_schema(store):
     assert pd.isna(df.loc["GD0002", "resolved"])
 
 
-# --- bugs found (xfail strict: they pass once fixed) -------------------------------------------
+# --- once bugs: a crash or a wrong value, now a clean rejection or the right value ------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: parse._from_parts crashes (ValueError: cannot reshape "
-                   "array) when a column has exactly 3 month cells / 6 date cells and one is out of "
-                   "range; expected a clean Rejected")
 @pytest.mark.parametrize("table,column,bad,n", [
     ("organizations", "period", "2026-13", 3),
     ("checkins", "period", "2026年13月", 3),
@@ -398,8 +395,11 @@ def test_bug_file_with_n_rows_and_one_unreadable_date_is_rejected(store, table, 
     key = S.TABLES[table].key[-1]
     rows = []
     for i in range(n):
-        r = {**base, key: f"{base[key]}{i}" if key not in ("period", "community_code") else base[key]}
-        if table == "checkins":
+        # Rows differ in their key: the month where the key has one (a credit code or a
+        # community code must stay valid), else a suffix.
+        varies_by_month = table in ("checkins", "organizations")
+        r = {**base, key: base[key] if varies_by_month else f"{base[key]}{i}"}
+        if varies_by_month:
             r["period"] = f"2025-{i + 1:02d}"
         rows.append(r)
     rows[-1] = {**rows[-1], column: bad}
@@ -410,9 +410,6 @@ def test_bug_file_with_n_rows_and_one_unreadable_date_is_rejected(store, table, 
     assert_only_audit_grew(before, snapshot(store.root), "rejected")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: two columns with the same header crash check() "
-                   "(AttributeError: 'DataFrame' object has no attribute 'dtype') instead of the "
-                   "'重复' error validate.py means to report")
 def test_bug_duplicate_identical_headers_are_rejected_cleanly(store):
     t = "issues"
     header = B.header_list(t) + ["工单编号"]
@@ -422,9 +419,6 @@ def test_bug_duplicate_identical_headers_are_rejected_cleanly(store):
     assert any(e.row == 1 and "重复" in e.reason for e in info.value.errors)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an integer too large for int64 (e.g. 从业人员数 "
-                   "999999999999999999999) crashes parse_int (TypeError: cannot safely cast) "
-                   "instead of a row error")
 def test_bug_integer_too_large_is_a_row_error(store):
     t = "organizations"
     rows = [*B.GOOD_ROWS[t], {**B.BAD_BASE[t], "employees": "999999999999999999999"}]
