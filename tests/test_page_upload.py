@@ -283,9 +283,9 @@ def test_personal_data_columns_are_named_and_never_stored(monkeypatch, baseline,
     assert B.PII_PHONE.encode() not in data and B.PII_NAME.encode("utf-8") not in data
 
 
-def test_a_file_that_crashes_validation_is_refused_cleanly(monkeypatch, baseline):
-    """A bug deeper down (here: a header repeated verbatim, tests/test_validation xfail) must
-    give a Chinese message, not a traceback, and change nothing."""
+def test_a_file_with_a_repeated_header_is_refused_cleanly(monkeypatch, baseline):
+    """A header repeated verbatim (once a crash deeper down) gives a Chinese message, not a
+    traceback, and changes nothing."""
     at = to_upload(open_app(monkeypatch, baseline, ANA))
     header = B.header_list("pairings")
     header = [header[0], *header]
