@@ -342,6 +342,14 @@ def publish(store: Store, prepared: Prepared, *, user: str, settings: Settings,
     return meta
 
 
+def audit_rejection(store: Store, table_name: str, source: Source, user: str,
+                    rejected: Rejected) -> None:
+    """The one trace a rejected file leaves in the store."""
+    store.audit({"event": "rejected", "table": table_name, "user": user,
+                 "file_name": source.safe_name, "sha256": source.sha256(),
+                 "errors": len(rejected.errors), "message": rejected.message})
+
+
 def ingest(store: Store, table_name: str, source: Source, *, user: str, settings: Settings,
            replace: bool = False) -> dict:
     """Validate and publish in one step (the CLI's ``ingest``). Raises ``Rejected``."""
@@ -353,9 +361,7 @@ def ingest(store: Store, table_name: str, source: Source, *, user: str, settings
         try:
             prepared = prepare(store, table_name, source, replace=replace, workdir=Path(work))
         except Rejected as r:
-            store.audit({"event": "rejected", "table": table_name, "user": user,
-                         "file_name": source.safe_name, "sha256": source.sha256(),
-                         "errors": len(r.errors), "message": r.message})
+            audit_rejection(store, table_name, source, user, r)
             raise
         meta = publish(store, prepared, user=user, settings=settings, replace=replace)
     return result_line(meta)

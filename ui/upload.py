@@ -24,7 +24,17 @@ import pandas as pd
 
 from metrics import schema as S
 from metrics.db import select_typed, sql_literal_path
-from metrics.ingest import Prepared, Rejected, Source, changes, prepare, publish
+from metrics.ingest import (
+    Prepared,
+    Rejected,
+    Source,
+    changes,
+    prepare,
+    publish,
+)
+from metrics.ingest import (
+    audit_rejection as audit_rejected_source,
+)
 from metrics.readers import ReadError, read_extract
 from metrics.settings import Settings
 from metrics.store import Store, write_atomic
@@ -373,9 +383,7 @@ def publish_upload(store: Store, settings: Settings, table: str, file_name: str,
         try:
             prepared = prepare(store, table, source, replace=replace, workdir=Path(work))
         except Rejected as r:
-            store.audit({"event": "rejected", "table": table, "user": user,
-                         "file_name": source.safe_name, "sha256": source.sha256(),
-                         "errors": len(r.errors), "message": r.message})
+            audit_rejected_source(store, table, source, user, r)
             raise
         if scope:
             problems = scope_problems(store, prepared, scope, replace=replace)
