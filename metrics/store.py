@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -71,9 +72,41 @@ def now_local() -> str:
     return dt.datetime.now().replace(microsecond=0).isoformat()
 
 
+# Every page run asks each table's current version several times; parsing index.json each
+# time was a tenth of a cached page's server time. Readers share one parse per file state:
+# index.json is only ever replaced by a rename, so a new state always has a new inode.
+_INDEX_MEMO: dict[str, tuple[tuple[int, int, int], dict]] = {}
+_INDEX_MEMO_LOCK = threading.Lock()
+_INDEX_MEMO_MAX = 512
+
+
+def _read_index_shared(path: Path) -> dict | None:
+    """The parsed index at ``path`` (None if there is none), shared between readers: callers
+    must not modify it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    state = (st.st_ino, st.st_mtime_ns, st.st_size)
+    key = str(path)
+    hit = _INDEX_MEMO.get(key)
+    if hit is not None and hit[0] == state:
+        return hit[1]
+    try:
+        parsed = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    with _INDEX_MEMO_LOCK:
+        if len(_INDEX_MEMO) >= _INDEX_MEMO_MAX:
+            _INDEX_MEMO.clear()
+        _INDEX_MEMO[key] = (state, parsed)
+    return parsed
+
+
 class Store:
     def __init__(self, data_dir: str | os.PathLike):
         self.root = Path(data_dir)
+        self._resolved: str | None = None
 
     # --- reading -------------------------------------------------------------------------
 
@@ -83,16 +116,21 @@ class Store:
         return self.root / "tables" / table
 
     def index(self, table: str) -> dict:
+        """The table's index, freshly read: the caller may modify it (writers do)."""
         path = self.table_dir(table) / "index.json"
         if not path.exists():
             return {"current": None, "versions": []}
         return json.loads(path.read_text(encoding="utf-8"))
 
+    def _index_shared(self, table: str) -> dict:
+        return (_read_index_shared(self.table_dir(table) / "index.json")
+                or {"current": None, "versions": []})
+
     def current(self, table: str) -> dict | None:
-        idx = self.index(table)
+        idx = self._index_shared(table)
         for v in idx["versions"]:
             if v["version"] == idx["current"]:
-                return v
+                return dict(v)
         return None
 
     def version_dir(self, table: str, version: str) -> Path:
@@ -109,13 +147,15 @@ class Store:
     def signature(self, tables: tuple[str, ...] | None = None) -> tuple[tuple[str, str | None], ...]:
         """(table, current version) pairs: a cache key that changes exactly when data changes."""
         names = tables or tuple(S.TABLES)
-        return tuple((t, self.index(t)["current"]) for t in names)
+        return tuple((t, self._index_shared(t)["current"]) for t in names)
 
     def fingerprint(self, tables: tuple[str, ...] | None = None) -> tuple:
         """A cache key for the current data that also tells apart two data dirs, or one data
         dir wiped and filled again, whose version ids happen to be equal."""
         names = tables or tuple(S.TABLES)
-        out: list = [str(self.root.resolve())]
+        if self._resolved is None:
+            self._resolved = str(self.root.resolve())
+        out: list = [self._resolved]
         for t in names:
             cur = self.current(t)
             out.append((t, cur["version"], cur.get("created_at"), cur.get("sha256")) if cur
@@ -123,7 +163,7 @@ class Store:
         return tuple(out)
 
     def is_empty(self) -> bool:
-        return all(self.index(t)["current"] is None for t in S.TABLES)
+        return all(self._index_shared(t)["current"] is None for t in S.TABLES)
 
     def versions(self, table: str | None = None) -> list[dict]:
         out = []

@@ -72,6 +72,15 @@ def to_upload(at: AppTest) -> AppTest:
     return at
 
 
+def open_login_box(at: AppTest) -> AppTest:
+    """Open the sidebar's 登录 box, as a click on it does: its form is drawn only while open."""
+    assert not [t for t in at.text_input if t.key == "login_side_name"]
+    at.session_state["side_login"] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def upload(at: AppTest, table: str, name: str, content: bytes, *, replace: bool = False) -> AppTest:
     at.selectbox(key="up_table").set_value(table)
     at.checkbox(key="up_replace").set_value(replace)
@@ -473,7 +482,7 @@ runpy.run_path({str(H.REPO / 'pages' / 'upload.py')!r}, run_name="__main__")
 
 
 def test_login_form_then_upload_page_appears(monkeypatch, store_dir):
-    at = open_app(monkeypatch, store_dir, None)
+    at = open_login_box(open_app(monkeypatch, store_dir, None))
     at.text_input(key="login_side_name").input("ana")
     at.text_input(key="login_side_password").input(H.PASSWORD)
     at.button(key="FormSubmitter:login_side-登录").click().run()
@@ -508,7 +517,7 @@ def test_viewers_must_login_setting_shows_only_the_login_form(monkeypatch, store
 
 
 def test_removed_or_changed_account_takes_effect_in_open_sessions(monkeypatch, store_dir):
-    at = open_app(monkeypatch, store_dir, None)
+    at = open_login_box(open_app(monkeypatch, store_dir, None))
     at.text_input(key="login_side_name").input("ana")
     at.text_input(key="login_side_password").input(H.PASSWORD)
     at.button(key="FormSubmitter:login_side-登录").click().run()
@@ -636,6 +645,8 @@ def test_oidc_roles_come_from_claims_or_the_mapping_file(monkeypatch, store_dir)
     # Not signed in: an anonymous viewer, offered the single-sign-on button, no password form.
     at = oidc_app(monkeypatch, store_dir, {"is_logged_in": False})
     assert "account" not in at.session_state or at.session_state["account"] is None
+    assert "统一身份认证登录" not in [b.label for b in at.button]  # inside the closed 登录 box
+    open_login_box(at)
     assert "统一身份认证登录" in [b.label for b in at.button]
     assert not [t for t in at.text_input if t.key and t.key.startswith("login_")]
 

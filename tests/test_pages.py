@@ -36,7 +36,7 @@ from streamlit.testing.v1 import AppTest
 
 from metrics.cli import main as cli_main
 from metrics.cli import write_sample
-from metrics.definitions import METRICS
+from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.ingest import ingest_frames
 from metrics.selection import month_index, month_str
 from metrics.settings import Settings
@@ -525,3 +525,78 @@ def test_pairing_page_without_checkins_agrees_with_cli(monkeypatch, tmp_path):
     assert not any("还没有数据" in i.value for i in at.info)
     cards = kpis(at)
     assert cards and cards == expected_cards(cards, {"pairing": expected})
+
+
+# --- the detail area, 口径 and SQL: drawn only when opened -----------------------------------
+
+
+def charts_on(at: AppTest) -> list[str]:
+    """The keys of the charts drawn (the hand city has no boundaries: no map)."""
+    return [c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")]
+
+
+def test_detail_area_draws_only_the_open_tab(monkeypatch, hand):
+    # Default tab 分项: the two breakdown charts; no table of units, no follow-up list.
+    at = open_page(new_app(monkeypatch, hand), "coverage")
+    assert [t.label for t in at.tabs] == ["分项", "明细", "应建未建组织", "工作未覆盖组织"]
+    assert charts_on(at) == ["rank_coverage", "trend_coverage", "bd_coverage_sector",
+                             "bd_coverage_org_type"]
+    assert not at.dataframe
+
+    # 明细: the districts with every coverage key, as the CLI has them; the breakdowns are gone.
+    at.session_state["coverage_detail"] = "明细"
+    run(at)
+    assert charts_on(at) == ["rank_coverage", "trend_coverage"]
+    [table] = at.dataframe
+    cli = {r["unit_code"]: r for r in cli_report(hand, "coverage", "district")["rows"]}
+    assert table.value["unit_code"].tolist() == sorted(cli)
+    for row in table.value.to_dict("records"):
+        assert row["orgs_total"] == cli[row["unit_code"]]["orgs_total"]
+        assert row["org_coverage_rate"] == pytest.approx(
+            100 * cli[row["unit_code"]]["org_coverage_rate"])
+
+
+def test_follow_up_tab_lists_the_organizations_and_searches(monkeypatch, hand):
+    at = open_page(new_app(monkeypatch, hand, coverage_detail="工作未覆盖组织"), "coverage")
+    [lst] = at.dataframe
+    # 工作未覆盖: 东一商贸 (no org, no instructor) and 南一制造 (same), nothing else.
+    assert sorted(lst.value["单位名称"]) == ["东一商贸", "南一制造"]
+    assert "共 2 条" in [c.value for c in at.caption]
+    at.text_input(key="find_work_uncovered").input("南一")
+    run(at)
+    [lst] = at.dataframe
+    assert lst.value["单位名称"].tolist() == ["南一制造"]
+    assert "共 1 条" in [c.value for c in at.caption]
+
+
+def test_overdue_orders_tab_on_the_issues_page(monkeypatch, hand):
+    at = open_page(new_app(monkeypatch, hand, issues_detail="超期未办结工单"), "issues")
+    [lst] = at.dataframe
+    assert lst.value["工单编号"].tolist() == ["I3"]  # due 10-06, never closed
+
+
+def test_definitions_and_sql_open_on_request(monkeypatch, hand):
+    at = open_page(new_app(monkeypatch, hand), "issues")
+    expanders = [e.label for e in at.expander]
+    assert "口径说明" in expanders and "查看 SQL" in expanders  # no login: analyst view
+    assert not at.code and not at.dataframe
+
+    at.session_state["issues_defs"] = True
+    at.session_state["issues_sql"] = True
+    run(at)
+    [defs] = at.dataframe
+    assert defs.value["键"].tolist() == DOMAIN_KEYS["issues"]
+    assert defs.value["口径"].tolist() == [METRICS[k].definition for k in DOMAIN_KEYS["issues"]]
+    [sql] = at.code
+    assert "SELECT" in sql.value.upper() and "agg_issues_street" in sql.value
+
+
+def test_page_run_keys_caches_by_the_same_data_version_as_the_metrics_layer(hand):
+    from metrics import cache
+    from ui.state import Ctx
+
+    store = Store(hand)
+    ctx = Ctx(hand, store, Settings(), store.signature(), store.fingerprint(), con=None,
+              unit_index=None, months=[], demo=False)
+    for domain in DOMAIN_PAGES:
+        assert ctx.sig(domain) == cache.table_signature(ctx.store, domain)

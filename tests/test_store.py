@@ -301,3 +301,31 @@ def test_empty_store_reads_as_empty(tmp_path):
     assert s.is_empty() and s.versions() == [] and s.current("issues") is None
     assert s.current_data("issues") is None
     assert not (tmp_path / "nothing").exists()  # reading creates nothing
+
+
+# --- readers share one parse of index.json per state ------------------------------------------
+
+
+def test_readers_see_every_publish_and_rollback_through_the_shared_index(store):
+    seen = [store.current("issues")["version"]]
+    publish(store, _issues_file(["GD7001"]))
+    seen.append(store.current("issues")["version"])
+    other = Store(store.root)  # another reader (another session) of the same dir
+    assert other.current("issues")["version"] == seen[-1]
+    assert other.signature(("issues",)) == (("issues", seen[-1]),)
+    store.set_current("issues", seen[0], user="t")
+    assert other.current("issues")["version"] == seen[0]
+    assert other.fingerprint(("issues",))[1][1] == seen[0]
+    assert seen[0] != seen[1]
+
+
+def test_changing_what_current_returns_does_not_change_the_store(store):
+    cur = store.current("issues")
+    cur["version"] = "v9999"
+    cur["rows"] = -1
+    again = store.current("issues")
+    assert again["version"] != "v9999" and again.get("rows") != -1
+    # and a writer's fresh index is its own copy
+    idx = store.index("issues")
+    idx["current"] = "v9999"
+    assert store.current("issues")["version"] == again["version"]

@@ -207,8 +207,10 @@ def account_box(acct: Account | None, ctx: Ctx | None = None) -> None:
         frame = st.session_state.get("_frame")
         ctx = frame[0] if frame is not None else None
     if acct is None:
-        with side.expander("登录(上传数据须登录)", expanded=bool(st.session_state.get("login_error"))):
-            if ctx is not None:
+        # The form is drawn only while the box is open: it is on every page, every rerun.
+        with side.expander("登录(上传数据须登录)", expanded=bool(st.session_state.get("login_error")),
+                           key="side_login", on_change="rerun") as box:
+            if box.open and ctx is not None:
                 login_form(ctx, key="login_side")
         return
     scope = ""

@@ -14,6 +14,15 @@ from metrics.definitions import METRICS, format_value
 FONT = "noto-sans-sc, Noto Sans CJK SC, Microsoft YaHei, sans-serif"
 MET, NOT_MET, NEUTRAL, TARGET = "#2E7D32", "#C62828", "#4A6A8C", "#37474F"
 GRID = "#E3E8EF"
+# The whole look lives here: pages draw with Streamlit's theme off (components.plotly_chart).
+TEMPLATE = go.layout.Template(layout={
+    "colorway": ["#1F4E8C", "#D08A2E", "#2F7F7A", "#7B5EA7"],
+    # Tight margins that grow to fit the tick labels (unit names are 2 to 10 characters).
+    "xaxis": {"gridcolor": GRID, "zerolinecolor": "#C9D1DB", "linecolor": "#C9D1DB",
+              "automargin": True},
+    "yaxis": {"gridcolor": GRID, "zerolinecolor": "#C9D1DB", "linecolor": "#C9D1DB",
+              "automargin": True},
+})
 
 
 def _layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
@@ -22,7 +31,7 @@ def _layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figu
         font={"family": FONT, "size": 14, "color": "#1F2933"},
         title={"text": title, "font": {"size": 16}} if title else None,
         plot_bgcolor="white", paper_bgcolor="white", showlegend=False,
-        hoverlabel={"font": {"family": FONT}},
+        hoverlabel={"font": {"family": FONT}}, template=TEMPLATE,
     )
     return fig
 
@@ -120,6 +129,15 @@ def breakdown_bars(df: pd.DataFrame, value: str, *, label: str, top: int = 12) -
     return _layout(fig, height=max(220, 30 * len(d) + 60), title=label)
 
 
+def _is_dark(colour: str) -> bool:
+    """Whether white text reads better than dark text on ``colour`` ("#RRGGBB" or "rgb(r, g, b)")."""
+    if colour.startswith("#"):
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    else:
+        r, g, b = (float(x) for x in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b < 140
+
+
 def _rings(geometry: dict) -> list[list]:
     if geometry["type"] == "Polygon":
         return [geometry["coordinates"][0]]
@@ -143,7 +161,8 @@ def choropleth(features: dict, df: pd.DataFrame, key: str, targets: dict | None)
     targets = targets or {}
     fig = go.Figure()
     lats: list[float] = []
-    label_x, label_y, label_code, label_hover = [], [], [], []
+    label_x, label_y, label_code, label_hover, label_text = [], [], [], [], []
+    label_colour: list[str] = []
     values = df.set_index("unit_code")[key]
     finite = values.dropna()
     lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
@@ -182,12 +201,14 @@ def choropleth(features: dict, df: pd.DataFrame, key: str, targets: dict | None)
         label_y.append(cy)
         label_code.append([code])
         label_hover.append(text)
-        fig.add_annotation(x=cx, y=cy, text=f"<b>{name}</b><br>{format_value(key, v)}",
-                           showarrow=False, font={"size": 12, "color": "#1F2933"},
-                           bgcolor="rgba(255,255,255,0.85)", bordercolor="#9AA5B1", borderwidth=1,
-                           borderpad=2)
+        label_text.append(f"<b>{name}</b><br>{format_value(key, v)}")
+        label_colour.append("#FFFFFF" if _is_dark(colour) else "#1F2933")
+    # One text trace for all labels (an annotation per unit cost the browser far more); its
+    # markers carry the codes, so a click on a label drills down.
     fig.add_trace(go.Scatter(
-        x=label_x, y=label_y, mode="markers", customdata=label_code, hovertext=label_hover,
+        x=label_x, y=label_y, mode="markers+text", customdata=label_code, hovertext=label_hover,
+        text=label_text, textposition="middle center",
+        textfont={"size": 12, "color": label_colour, "shadow": "auto"},
         hovertemplate="%{hovertext}<extra>点击下钻</extra>", showlegend=False,
         marker={"size": 28, "color": "rgba(0,0,0,0.01)"},
     ))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from _plotly_utils.utils import convert_to_base64
 
 from metrics import cache
 from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, METRICS, format_value
@@ -21,9 +22,26 @@ from . import charts
 from .state import Ctx, View, drill_to
 
 
+class BuiltFigure(go.Figure):
+    """A figure that is not changed after building, so its dict is made once: ``st.plotly_chart``
+    asks for it on every rerun, and plotly deep-copies the whole figure each time."""
+
+    def to_dict(self) -> dict:
+        made = self.__dict__.get("_gb_dict")
+        if made is None:
+            made = super().to_dict()
+            # plotly.io.to_json turns number arrays into typed-array specs in place; doing it
+            # here, once, leaves later (concurrent) serialisations nothing to change.
+            convert_to_base64(made)
+            self.__dict__["_gb_dict"] = made
+        return made
+
+
 @st.cache_resource(max_entries=512, show_spinner=False)
 def _figure(key: str, _build: Callable[[], go.Figure]) -> go.Figure:
-    return _build()
+    fig = BuiltFigure(_build())
+    fig.to_dict()
+    return fig
 
 
 def figure(key: str, build: Callable[[], go.Figure]) -> go.Figure:
@@ -31,6 +49,19 @@ def figure(key: str, build: Callable[[], go.Figure]) -> go.Figure:
     rerun: building plotly figures is most of a cached page's time. Figures are never mutated
     after building, so sessions may share them."""
     return _figure(key, build)
+
+
+CHART_CONFIG = {"displaylogo": False, "displayModeBar": False}
+
+
+def plotly_chart(fig: go.Figure, *, key: str, on_select=None) -> None:
+    """Our charts carry their own template and colours (``charts.TEMPLATE``), so Streamlit's
+    theme is off: re-theming each figure in the browser cost as much as drawing it."""
+    if on_select is None:
+        st.plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
+    else:
+        st.plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None, on_select=on_select,
+                        selection_mode="points")
 
 
 def can_see_sql() -> bool:
@@ -178,9 +209,8 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
     fig = figure(repr(("rank", domain, sel, sig, ctx.settings, key)),
                  lambda: charts.ranking_bars(ranked, key, tg))
     ck = chart_key or f"rank_{domain}"
-    st.plotly_chart(fig, key=ck,
-                    on_select=partial(_on_chart_select, ck) if drillable and level != "grid" else "ignore",
-                    selection_mode="points", config={"displaylogo": False, "displayModeBar": False})
+    plotly_chart(fig, key=ck,
+                 on_select=partial(_on_chart_select, ck) if drillable and level != "grid" else None)
     red = ranked[ranked["red"]]["unit_name"].tolist()
     black = ranked[ranked["black"]]["unit_name"].tolist()
     st.markdown(
@@ -202,8 +232,7 @@ def trend_block(ctx: Ctx, view: View, domain: str, keys: list[str], filters: dic
     target = next(iter(tg.values()))["target"] if tg else None
     fig = figure(repr(("trend", domain, sel, sig, ctx.settings, tuple(keys), months)),
                  lambda: charts.trend_lines(tr, keys, target))
-    st.plotly_chart(fig, key=f"trend_{domain}",
-                    config={"displaylogo": False, "displayModeBar": False})
+    plotly_chart(fig, key=f"trend_{domain}")
 
 
 def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | None) -> None:
@@ -215,29 +244,34 @@ def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | No
     if not path.exists():
         st.info("尚未上传边界数据，暂不显示地图(管理员可在“数据上传”页上传 GeoJSON)")
         return
-    fc = _boundaries(str(path), path.stat().st_mtime)
-    have = {f.get("properties", {}).get("code") for f in fc.get("features", [])}
-    missing = [n for c, n in zip(df["unit_code"], df["unit_name"], strict=True) if c not in have]
+    mtime = path.stat().st_mtime_ns
+    fc, have = _boundaries(str(path), mtime)
+    codes = df["unit_code"].tolist()
+    missing = [n for c, n in zip(codes, df["unit_name"].tolist(), strict=True) if c not in have]
     if missing:
         st.info(f"以下单位缺少边界，为避免误导不绘制地图：{'、'.join(missing[:10])}"
                 + ("等" if len(missing) > 10 else ""))
         return
-    features = {"type": "FeatureCollection",
-                "features": [f for f in fc["features"] if f["properties"]["code"] in set(df["unit_code"])]}
     sel = view.selection(level=level)
-    tg = cache.targets(ctx.con, domain, sel, ctx.sig(domain), ctx.settings)
+    sig = ctx.sig(domain)
+
+    def build() -> go.Figure:
+        wanted = set(codes)
+        features = {"type": "FeatureCollection",
+                    "features": [f for f in fc["features"] if f["properties"]["code"] in wanted]}
+        tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings)
+        return charts.choropleth(features, df, key, tg.get(key))
+
     ck = f"map_{domain}"
-    fig = figure(repr(("map", domain, sel, ctx.sig(domain), ctx.settings, key,
-                       path.stat().st_mtime)),
-                 lambda: charts.choropleth(features, df, key, tg.get(key)))
-    st.plotly_chart(fig, key=ck,
-                    on_select=partial(_on_chart_select, ck), selection_mode="points",
-                    config={"displaylogo": False, "displayModeBar": False})
+    fig = figure(repr(("map", domain, sel, sig, ctx.settings, key, mtime)), build)
+    plotly_chart(fig, key=ck, on_select=partial(_on_chart_select, ck))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _boundaries(path: str, mtime: float) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _boundaries(path: str, mtime_ns: int) -> tuple[dict, frozenset]:
+    """The boundaries file and the codes it has a feature for; shared, never modified."""
+    fc = json.loads(Path(path).read_text(encoding="utf-8"))
+    return fc, frozenset(f.get("properties", {}).get("code") for f in fc.get("features", []))
 
 
 def display_frame(df: pd.DataFrame, domain: str) -> pd.DataFrame:
@@ -295,22 +329,29 @@ def downloads(df: pd.DataFrame, stem: str, *, key: str) -> None:
 
 
 def definitions_panel(ctx: Ctx, view: View, domain: str, filters: dict) -> None:
-    with st.expander("口径说明"):
-        rows = [{"指标": METRICS[k].label, "键": k, "口径": METRICS[k].definition}
-                for k in DOMAIN_KEYS[domain]]
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
-        for note in COMMON_NOTES.values():
-            st.caption(note)
-        if domain == "issues":
-            s = ctx.settings
-            st.caption(f"当前设置：响应时限 {s.response_hours:g} 小时；综合得分权重 响应率 {s.w_response:g}、"
-                       f"解决率 {s.w_resolve:g}、满意率 {s.w_satisfaction:g}")
+    # Drawn only while open (see domain_page: what is not looked at is not sent).
+    with st.expander("口径说明", key=f"{domain}_defs", on_change="rerun") as panel:
+        if panel.open:
+            _definitions(ctx, domain)
     if can_see_sql():
-        with st.expander("查看 SQL"):
-            level = view.child_level(domain) or view.unit_level
-            ex = cache.explain(ctx.con, domain, view.selection(level=level, filters=filters),
-                               ctx.sig(domain), ctx.settings)
-            st.code(ex["sql"], language="sql")
+        with st.expander("查看 SQL", key=f"{domain}_sql", on_change="rerun") as panel:
+            if panel.open:
+                level = view.child_level(domain) or view.unit_level
+                ex = cache.explain(ctx.con, domain, view.selection(level=level, filters=filters),
+                                   ctx.sig(domain), ctx.settings)
+                st.code(ex["sql"], language="sql")
+
+
+def _definitions(ctx: Ctx, domain: str) -> None:
+    rows = [{"指标": METRICS[k].label, "键": k, "口径": METRICS[k].definition}
+            for k in DOMAIN_KEYS[domain]]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    for note in COMMON_NOTES.values():
+        st.caption(note)
+    if domain == "issues":
+        s = ctx.settings
+        st.caption(f"当前设置：响应时限 {s.response_hours:g} 小时；综合得分权重 响应率 {s.w_response:g}、"
+                   f"解决率 {s.w_resolve:g}、满意率 {s.w_satisfaction:g}")
 
 
 def empty_state(ctx: Ctx) -> None:

@@ -96,45 +96,54 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
     st.subheader("趋势(近12个月)")
     C.trend_block(ctx, view, page.domain, page.trend_keys, filters)
 
-    if page.breakdowns:
-        st.subheader("分项")
-        cols = st.columns(len(page.breakdowns))
-        for col, b in zip(cols, page.breakdowns, strict=True):
-            with col:
-                bd = cache.breakdown(ctx.con, page.domain, sel, b.by, ctx.sig(page.domain),
-                                     ctx.settings)
-                if bd.empty:
-                    st.caption(f"{b.label}：暂无数据")
+    # The detail area is tabs of which only the open one is drawn: every element on the page
+    # costs the browser time on every rerun, so what is not looked at is not sent.
+    st.subheader("详细数据")
+    labels = (["分项"] if page.breakdowns else []) + ["明细"] + [f.label for f in page.follow_ups]
+    tabs = st.tabs(labels, key=f"{page.domain}_detail", on_change="rerun", bind="query-params")
+    for tab, label in zip(tabs, labels, strict=True):
+        with tab:
+            if not tab.open:
+                continue
+            if label == "分项":
+                _breakdowns(ctx, page, sel)
+            elif label == "明细":
+                if df is not None and not df.empty:
+                    C.units_table(ctx, view, page.domain, df, name=page.title)
                 else:
-                    fig = C.figure(repr(("bd", page.domain, sel, ctx.sig(page.domain),
-                                         ctx.settings, b)),
-                                   lambda bd=bd, b=b: charts.breakdown_bars(bd, b.value,
-                                                                            label=b.label))
-                    st.plotly_chart(fig, key=f"bd_{page.domain}_{b.by}",
-                                    config={"displaylogo": False, "displayModeBar": False})
-
-    if df is not None and not df.empty:
-        st.subheader("明细")
-        C.units_table(ctx, view, page.domain, df, name=page.title)
-
-    if page.follow_ups:
-        st.subheader("待跟进清单")
-        tabs = st.tabs([f.label for f in page.follow_ups])
-        for tab, f in zip(tabs, page.follow_ups, strict=True):
-            with tab:
-                lst = cache.follow_up(ctx.con, f.which, view.selection(filters=filters),
-                                      ctx.sig(page.domain))
-                if lst.empty:
-                    st.success("没有需要跟进的事项")
-                    continue
-                shown = readable(lst[list(f.columns)]).rename(columns=f.columns)
-                needle = st.text_input("在清单中搜索(名称、编号、社区…)", key=f"find_{f.which}",
-                                       placeholder="输入关键字筛选")
-                if needle:
-                    text = shown.astype(str).agg(" ".join, axis=1)
-                    shown = shown[text.str.contains(needle, regex=False)]
-                st.caption(f"共 {len(shown):,} 条" + ("(最多显示 5000 条)" if len(lst) >= 5000 else ""))
-                st.dataframe(shown, hide_index=True, height=360)
-                C.downloads(shown, f"{f.label}_{view.period_label()}", key=f"dl_{f.which}")
+                    st.caption("已是最细层级，没有下一级明细" if level is None else "下一级没有单位")
+            else:
+                f = next(f for f in page.follow_ups if f.label == label)
+                _follow_up(ctx, view, page.domain, f, filters)
 
     C.definitions_panel(ctx, view, page.domain, filters)
+
+
+def _breakdowns(ctx: Ctx, page: DomainPage, sel) -> None:
+    cols = st.columns(len(page.breakdowns))
+    for col, b in zip(cols, page.breakdowns, strict=True):
+        with col:
+            bd = cache.breakdown(ctx.con, page.domain, sel, b.by, ctx.sig(page.domain), ctx.settings)
+            if bd.empty:
+                st.caption(f"{b.label}：暂无数据")
+                continue
+            fig = C.figure(repr(("bd", page.domain, sel, ctx.sig(page.domain), ctx.settings, b)),
+                           lambda bd=bd, b=b: charts.breakdown_bars(bd, b.value, label=b.label))
+            C.plotly_chart(fig, key=f"bd_{page.domain}_{b.by}")
+
+
+def _follow_up(ctx: Ctx, view: View, domain: str, f: FollowUp, filters: dict) -> None:
+    lst = cache.follow_up(ctx.con, f.which, view.selection(filters=filters),
+                          ctx.sig(domain))
+    if lst.empty:
+        st.success("没有需要跟进的事项")
+        return
+    shown = readable(lst[list(f.columns)]).rename(columns=f.columns)
+    needle = st.text_input("在清单中搜索(名称、编号、社区…)", key=f"find_{f.which}",
+                           placeholder="输入关键字筛选")
+    if needle:
+        text = shown.astype(str).agg(" ".join, axis=1)
+        shown = shown[text.str.contains(needle, regex=False)]
+    st.caption(f"共 {len(shown):,} 条" + ("(最多显示 5000 条)" if len(lst) >= 5000 else ""))
+    st.dataframe(shown, hide_index=True, height=360)
+    C.downloads(shown, f"{f.label}_{view.period_label()}", key=f"dl_{f.which}")

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from metrics import cache
+from metrics import cache, domains
 from metrics.cli import ensure_demo, is_demo, resolve_data_dir
 from metrics.definitions import DOMAIN_LABELS
 from metrics.selection import Selection, child_level, index_of, month_index, month_str
@@ -36,6 +36,26 @@ FILTER_LABELS = {
 QUICK_PICKS = ("本月", "上月", "本季度", "年初至今")
 
 
+class UnitIndex:
+    """The units table and the lookups every page run makes on it, built once per data version
+    and shared by all sessions (read-only: nobody modifies ``frame``)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.names: dict[str, str] = dict(zip(frame["code"], frame["name"], strict=True))
+        self._codes_by_level = {lv: g["code"].tolist() for lv, g in frame.groupby("level")}
+        self._children: dict[tuple[str, str], list[str]] = {}
+
+    def child_codes(self, code: str | None, level: str) -> list[str]:
+        """Codes of the units at ``level`` inside ``code`` (all of them for None), in code order."""
+        key = (code or "", level)
+        hit = self._children.get(key)
+        if hit is None:
+            hit = [c for c in self._codes_by_level.get(level, []) if c.startswith(key[0])]
+            self._children[key] = hit
+        return hit
+
+
 @dataclass
 class Ctx:
     data_dir: Path
@@ -44,9 +64,13 @@ class Ctx:
     signature: tuple  # (table, current version) pairs, shown as the data version
     fingerprint: tuple  # what caches are keyed by (tells apart equal version ids)
     con: duckdb.DuckDBPyConnection
-    units: pd.DataFrame
+    unit_index: UnitIndex
     months: list[str]
     demo: bool
+
+    @property
+    def units(self) -> pd.DataFrame:
+        return self.unit_index.frame
 
     @property
     def latest(self) -> str | None:
@@ -55,24 +79,21 @@ class Ctx:
     def name(self, code: str | None) -> str:
         if not code:
             return "全市"
-        hit = self.units.loc[self.units["code"] == code, "name"]
-        return hit.iloc[0] if len(hit) else code
-
-    def children(self, code: str | None, level: str) -> pd.DataFrame:
-        u = self.units[self.units["level"] == level]
-        if code:
-            u = u[u["code"].str.startswith(code)]
-        return u
+        return self.unit_index.names.get(code, code)
 
     def sig(self, domain: str) -> tuple:
-        return cache.table_signature(self.store, domain)
+        """The domain's tables in the fingerprint this run started with: one snapshot of the
+        data per page run (what ``cache.table_signature`` would read now, without re-reading)."""
+        by_table = {entry[0]: entry for entry in self.fingerprint[1:]}
+        return (self.fingerprint[0], *(by_table[t] for t in domains.TABLES[domain]))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _units(_con: duckdb.DuckDBPyConnection, signature: str) -> pd.DataFrame:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _units(_con: duckdb.DuckDBPyConnection, signature: str) -> UnitIndex:
     cur = _con.cursor()
     try:
-        return cur.execute("SELECT code, name, level, parent_code FROM units ORDER BY code").df()
+        return UnitIndex(cur.execute(
+            "SELECT code, name, level, parent_code FROM units ORDER BY code").df())
     finally:
         cur.close()
 
@@ -215,7 +236,7 @@ def _unit_from_url(ctx: Ctx) -> None:
         return
     st.session_state["_unit_seeded"] = True
     code = st.query_params.get("unit", "")
-    if code and code in set(ctx.units["code"]):
+    if code and code in ctx.unit_index.names:
         drill_to(code)
 
 
@@ -226,9 +247,9 @@ def unit_widgets(ctx: Ctx) -> str | None:
     _unit_from_url(ctx)
     scope = scope_of_session() or ""
     side = st.sidebar
-    names = dict(zip(ctx.units["code"], ctx.units["name"], strict=False))
+    names = ctx.unit_index.names
     fmt = lambda c: names.get(c, c) if c else "全部"  # noqa: E731
-    d_opts = [""] + ctx.children(None, "district")["code"].tolist()
+    d_opts = [""] + ctx.unit_index.child_codes(None, "district")
     if len(scope) >= 6:
         d_opts = [scope[:6]]
     for key, opts in (("district", d_opts),):
@@ -239,7 +260,7 @@ def unit_widgets(ctx: Ctx) -> str | None:
                               on_change=_reset_below, args=("street", "community"))
     street = community = ""
     if district:
-        s_opts = [""] + ctx.children(district, "street")["code"].tolist()
+        s_opts = [""] + ctx.unit_index.child_codes(district, "street")
         if len(scope) >= 9:
             s_opts = [scope[:9]]
         if st.session_state.get("street") not in s_opts:
@@ -248,7 +269,7 @@ def unit_widgets(ctx: Ctx) -> str | None:
                                 disabled=len(s_opts) == 1, on_change=_reset_below,
                                 args=("community",))
     if street:
-        c_opts = [""] + ctx.children(street, "community")["code"].tolist()
+        c_opts = [""] + ctx.unit_index.child_codes(street, "community")
         if st.session_state.get("community") not in c_opts:
             st.session_state["community"] = ""
         community = side.selectbox("社区", c_opts, format_func=fmt, key="community")

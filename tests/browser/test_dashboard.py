@@ -7,7 +7,10 @@ The ``page`` fixture fails any test whose browser asked a host other than this m
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -144,6 +147,15 @@ def click_table_row(page: Page, table_key: str, row: int, wait_for_streamlit) ->
     wait_for_streamlit(page)
 
 
+def open_tab(page: Page, label: str, wait_for_streamlit) -> None:
+    """Click a tab of the detail area (its content is drawn only once open)."""
+    tab = page.get_by_role("tab", name=label)
+    tab.scroll_into_view_if_needed()
+    tab.click()
+    wait_for_streamlit(page)
+    assert tab.get_attribute("aria-selected") == "true"
+
+
 def choose(page: Page, key: str, option: str, wait_for_streamlit) -> None:
     page.locator(f'.st-key-{key} [role="combobox"]').click()
     page.locator('[role="option"]').filter(has_text=option).first.click()
@@ -228,6 +240,8 @@ def test_drill_from_city_to_community_by_clicking(app_server, page, open_app, sc
     assert query(page)["unit"] == [street["unit_code"]]
     assert kpis(page) == expected(cards, {"coverage": street})
     row = 0 if communities[0]["unit_code"] != community["unit_code"] else len(communities) - 1
+    open_tab(page, "明细", wait_for_streamlit)
+    assert query(page)["coverage_detail"] == ["明细"]
     click_table_row(page, "table_coverage", row, wait_for_streamlit)
     assert query(page)["unit"] == [communities[row]["unit_code"]]
     assert crumbs(page)[-1] == "› " + communities[row]["unit_name"]
@@ -346,3 +360,34 @@ def test_axis_tick_labels_are_distinct(app_server, page, open_app, screenshot, h
     assert page.locator('.st-key-coverage_rank [role="combobox"]').input_value() == "应建未建数"
     screenshot(page, "dashboard-coverage-hand-gap-ranking")
     assert page.evaluate(DUPLICATE_TICKS) == []
+
+
+def test_follow_up_list_filters_and_downloads(app_server, page, open_app, screenshot,
+                                              wait_for_streamlit, data_dir):
+    """A leader's 督办 list: open 超期未办结工单, narrow it by a keyword, take it away as CSV."""
+    base = app_server(data_dir)
+    open_app(page, base, "issues")
+    expected_n = cli_row(data_dir, "issues")["open_overdue"]
+    assert expected_n > 1, "the demo city should have overdue orders to chase"
+    open_tab(page, "超期未办结工单", wait_for_streamlit)
+    assert query(page)["issues_detail"] == ["超期未办结工单"]
+    count = page.get_by_text(re.compile(r"^共 [\d,]+ 条"))
+    assert count.inner_text().startswith(f"共 {expected_n:,} 条")
+    screenshot(page, "dashboard-issues-overdue-list")
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="下载 CSV").click()
+    full = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+    assert len(full) == expected_n
+    wanted = full[0]["工单编号"]
+
+    box = page.locator(".st-key-find_overdue_orders input")
+    box.fill(wanted)
+    box.press("Enter")
+    wait_for_streamlit(page)
+    assert count.inner_text().startswith("共 1 条")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="下载 CSV").click()
+    [only] = list(csv.DictReader(io.StringIO(
+        Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+    assert only == full[0]
