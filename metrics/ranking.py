@@ -32,3 +32,14 @@ def rank(df: pd.DataFrame, key: str, *, n: int = 3) -> pd.DataFrame:
     out["red"] = out["red"].astype(bool)
     out["black"] = out["black"].astype(bool)
     return out.reset_index(drop=True)
+
+
+def chart_rows(ranked: pd.DataFrame, key: str, *, limit: int) -> pd.DataFrame:
+    """The units a ranking chart draws: all ranked ones (units without a value are left out),
+    or, past ``limit``, the first ``limit // 2`` and the last ``limit - limit // 2`` — the ends
+    a leader chases, the 红榜 and 黑榜 among them — in rank order."""
+    has = ranked[ranked[key].notna()]
+    if len(has) <= limit:
+        return has
+    head = limit // 2
+    return pd.concat([has.head(head), has.tail(limit - head)])

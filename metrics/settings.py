@@ -23,6 +23,9 @@ class Settings:
     w_satisfaction: float = 0.45
     # 红榜/黑榜 length.
     ranking_n: int = 3
+    # A ranking chart with more units shows the first and last half of this many (a province's
+    # district can hold hundreds of streets); the 明细 table always has every unit.
+    ranking_chart_max_units: int = 30
     # Uploads.
     max_upload_mb: int = 100
     # A second ingest waits this long for the store lock, then fails clearly.
@@ -56,6 +59,7 @@ LABELS = {
     "w_resolve": "综合得分权重·解决率",
     "w_satisfaction": "综合得分权重·满意率",
     "ranking_n": "红黑榜数量",
+    "ranking_chart_max_units": "排名图最多显示单位数",
     "max_upload_mb": "上传文件大小上限(MB)",
     "lock_timeout_seconds": "数据写入锁等待(秒)",
     "login_max_failures": "登录失败锁定次数",

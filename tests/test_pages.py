@@ -600,3 +600,30 @@ def test_page_run_keys_caches_by_the_same_data_version_as_the_metrics_layer(hand
               unit_index=None, months=[], demo=False)
     for domain in DOMAIN_PAGES:
         assert ctx.sig(domain) == cache.table_signature(ctx.store, domain)
+
+
+def test_long_ranking_chart_shows_both_ends_and_the_table_has_all(monkeypatch, small, tmp_path):
+    import shutil
+
+    from metrics.settings import save_settings
+
+    data = tmp_path / "d"
+    shutil.copytree(small, data)
+    save_settings(data, Settings(ranking_chart_max_units=6))
+    # the street with the most communities
+    communities = cli_report(data, "coverage", "community")["rows"]
+    street = max({r["unit_code"][:9] for r in communities},
+                 key=lambda s: sum(r["unit_code"].startswith(s) for r in communities))
+    cli = [r for r in communities if r["unit_code"].startswith(street)
+           and r["org_coverage_rate"] is not None]
+    assert len(cli) > 6
+    at = open_page(new_app(monkeypatch, data, unit=street, coverage_detail="明细"), "coverage")
+    [chart] = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-rank_coverage")]
+    bars = json.loads(chart.proto.spec)["data"][0]["y"]
+    ordered = sorted(cli, key=lambda r: (-r["org_coverage_rate"], r["unit_code"]))
+    names = [r["unit_name"] for r in ordered]
+    assert bars == names[:3] + names[-3:]
+    assert (f"共 {len(cli)} 个单位，图中为前 3 名和后 3 名；完整排名见下方“明细”"
+            in [c.value for c in at.caption])
+    [table] = at.dataframe
+    assert len(table.value) >= len(cli)

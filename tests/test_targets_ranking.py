@@ -253,3 +253,24 @@ def test_units_all_without_value_are_on_neither_list():
     out = ranking.rank(frame("close_rate", {"B": None, "A": None}), "close_rate", n=3)
     assert list(out["unit_code"]) == ["A", "B"]
     assert out["rank"].isna().all() and not out["red"].any() and not out["black"].any()
+
+
+def test_ranking_chart_keeps_both_ends_of_a_long_ranking():
+    # 40 streets scored 1…40 (one without a value): a chart of 10 shows ranks 1–5 and 35–39.
+    values = {f"9901010{i:02d}": float(i) for i in range(1, 40)} | {"990101040": None}
+    ranked = ranking.rank(frame("score", values), "score", n=3)
+    drawn = ranking.chart_rows(ranked, "score", limit=10)
+    assert drawn["rank"].tolist() == [1, 2, 3, 4, 5, 35, 36, 37, 38, 39]
+    assert drawn["red"].sum() == 3 and drawn["black"].sum() == 3  # both lists are in the chart
+    assert drawn["score"].notna().all()
+
+
+def test_ranking_chart_of_a_short_ranking_is_every_ranked_unit():
+    values = {"990101001": 0.5, "990101002": None, "990101003": 0.7}
+    ranked = ranking.rank(frame("close_rate", values), "close_rate", n=3)
+    assert ranking.chart_rows(ranked, "close_rate", limit=10)["unit_code"].tolist() == [
+        "990101003", "990101001"]
+    # an odd limit gives the extra place to the end being chased
+    values = {f"9901010{i:02d}": float(i) for i in range(1, 12)}
+    drawn = ranking.chart_rows(ranking.rank(frame("score", values), "score"), "score", limit=5)
+    assert drawn["rank"].tolist() == [1, 2, 9, 10, 11]

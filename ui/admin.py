@@ -30,6 +30,7 @@ BOUNDS = {
     "w_resolve": (0.0, 1.0, 0.05),
     "w_satisfaction": (0.0, 1.0, 0.05),
     "ranking_n": (1, 50, 1),
+    "ranking_chart_max_units": (6, 500, 2),
     "max_upload_mb": (1, 2048, 10),
     "lock_timeout_seconds": (1.0, 3600.0, 5.0),
     "login_max_failures": (1, 100, 1),

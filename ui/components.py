@@ -14,7 +14,7 @@ from _plotly_utils.utils import convert_to_base64
 
 from metrics import cache
 from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, METRICS, format_value
-from metrics.ranking import rank
+from metrics.ranking import chart_rows, rank
 from metrics.targets import time_elapsed
 from metrics.xlsx import frames_to_xlsx, safe_csv_text
 
@@ -205,9 +205,15 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
         st.info("下一级没有单位")
         return df
     ranked = rank(df, key, n=ctx.settings.ranking_n)
+    limit = ctx.settings.ranking_chart_max_units
+    drawn = chart_rows(ranked, key, limit=limit)
     tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(key, {})
     fig = figure(repr(("rank", domain, sel, sig, ctx.settings, key)),
-                 lambda: charts.ranking_bars(ranked, key, tg))
+                 lambda: charts.ranking_bars(drawn, key, tg))
+    n_ranked = int(ranked[key].notna().sum())
+    if len(drawn) < n_ranked:
+        st.caption(f"共 {n_ranked:,} 个单位，图中为前 {limit // 2} 名和后 {limit - limit // 2} 名；"
+                   "完整排名见下方“明细”")
     ck = chart_key or f"rank_{domain}"
     plotly_chart(fig, key=ck,
                  on_select=partial(_on_chart_select, ck) if drillable and level != "grid" else None)
