@@ -50,6 +50,15 @@ class Query:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Parts:
+    """A table built from queries appended one after another (only one part's intermediate is
+    ever in memory), then sorted by ``order_by`` (column names)."""
+
+    queries: list[Query]
+    order_by: tuple[str, ...]
+
+
 def sql_literal_path(path: Path) -> str:
     """A store-made path as a SQL string literal (paths are ours, never user input; quotes are
     doubled anyway so an odd data-dir name cannot break the statement)."""
@@ -97,8 +106,22 @@ def connect(store: Store, settings: Settings) -> duckdb.DuckDBPyConnection:
                             f"{sql_literal_path(built)})")
             else:
                 # Settings changed since ingest (or no data yet): build once from raw rows.
-                con.execute(f"CREATE TABLE {agg_name} AS {query.sql}", query.params)
+                _create_from_parts(con, agg_name, query)
     return con
+
+
+def _create_from_parts(con: duckdb.DuckDBPyConnection, name: str, query: Query | Parts) -> None:
+    """Table ``name`` from one query, or from parts (see ``Parts``)."""
+    if isinstance(query, Query):
+        con.execute(f"CREATE TABLE {name} AS {query.sql}", query.params)
+        return
+    first, *rest = query.queries
+    con.execute(f"CREATE TABLE staging_{name} AS {first.sql}", first.params)
+    for part in rest:
+        con.execute(f"INSERT INTO staging_{name} {part.sql}", part.params)
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM staging_{name} "
+                f"ORDER BY {', '.join(query.order_by)}")
+    con.execute(f"DROP TABLE staging_{name}")
 
 
 def _agg_meta(vdir: Path | None) -> dict:
@@ -118,6 +141,12 @@ def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str
         return
     for agg_name, query in module.aggregate_queries(source_sql, settings).items():
         target = out_dir / f"{agg_name}.parquet"
+        if isinstance(query, Parts):
+            _create_from_parts(con, agg_name, query)
+            con.execute(f"COPY {agg_name} TO {sql_literal_path(target)} "
+                        "(FORMAT parquet, COMPRESSION zstd)")
+            con.execute(f"DROP TABLE {agg_name}")
+            continue
         con.execute(
             f"COPY ({query.sql}) TO {sql_literal_path(target)} (FORMAT parquet, COMPRESSION zstd)",
             query.params,

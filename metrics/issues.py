@@ -2,8 +2,7 @@
 
 Two ways to the same numbers:
 
-* the **aggregate path** (city, district and street rows without source/category filters, the
-  pages' default): ``agg_issues_street`` is built at ingest. Every count of metrics.md is "orders
+* the **aggregate path** (city, district and street rows, the pages' default): ``agg_issues_street`` is built at ingest. Every count of metrics.md is "orders
   reported in the range whose *entry month* into the count precedes the as_of month": an order
   enters 已办结 in the month it closed, 应办结 in the earlier of the months it closed or fell
   due, 应响应 in the earlier of the months it was answered or passed its response deadline, and
@@ -13,8 +12,10 @@ Two ways to the same numbers:
   second after the newest stored timestamp) is the other default as_of: every stored event has
   happened by then, and the two deadline comparisons are pre-computed as counts of their own.
   超期未办结 is 应办结 − 已办结 (due = closed, or not closed and past due).
-* the **raw path** for the rest (community and grid rows, source/category filters, an as_of
-  inside a month): the definitions applied row by row. Orders are stored sorted by report month
+* with a source filter the same counts come from ``agg_issues_street_source``, also split by
+  source;
+* the **raw path** for the rest (community and grid rows, a category filter, an as_of inside a
+  month): the definitions applied row by row. Orders are stored sorted by report month
   and community, so a month and a unit prefix read only a few row groups.
 
 Tests hold the two paths equal on random data, and both against hand-counted fixtures.
@@ -28,8 +29,9 @@ import duckdb
 import pandas as pd
 
 from .common import Period, prefix_filter, rate, rollup, unit_key
-from .db import Query, scalar
+from .db import Parts, Query, scalar
 from .definitions import DOMAIN_KEYS
+from .schema import SOURCES
 from .selection import Selection, month_start
 from .settings import Settings
 
@@ -41,6 +43,12 @@ SATISFIED = ("满意", "基本满意")
 FILTERS = ("source", "category")
 
 AGG_TABLE = "agg_issues_street"
+# The same counts split by source (five values), read when only that filter is set: a page
+# filtered by source is then as fast as an unfiltered one (the raw path scans a month's
+# orders). Category (free text, dozens of values) stays on the raw path: split by it too, the
+# aggregate would grow towards the size of the orders.
+AGG_DIMS_TABLE = "agg_issues_street_source"
+AGG_DIMS = ("source",)
 CATEGORY_TABLE = "agg_issues_category"
 # Count kinds of the aggregate (a column each); the entry month of each is in the docstring.
 KIND = {"reported": 1, "due": 2, "closed": 3, "closed_on_time": 4, "response_due": 5,
@@ -58,23 +66,43 @@ def _response_deadline(col: str = "reported_at") -> str:
     return f"({col} + to_microseconds(CAST(round($response_seconds * 1000000) AS BIGINT)))"
 
 
-AGG_FORMAT = "street-entry-v3"  # change when the aggregate's shape changes: old ones are rebuilt
+AGG_FORMAT = "street-entry-v4"  # change when the aggregate's shape changes: old ones are rebuilt
 
 
 def aggregate_key(settings: Settings) -> str:
     return f"{AGG_FORMAT}|{settings.issues_key()}"
 
 
-def aggregate_queries(source_sql: str, settings: Settings) -> dict[str, Query]:
+def aggregate_queries(source_sql: str, settings: Settings) -> dict[str, Query | Parts]:
     """The aggregates pages read, built at ingest from the stored orders.
 
     One scan groups the orders by street, report month and the months of their events (a few
     million rows for a province); the entry rows are unpivoted from that small intermediate.
     """
     params = {"response_seconds": float(settings.response_hours) * 3600.0}
+    categories = f"SELECT category, count(*) AS n FROM ({source_sql}) GROUP BY 1 ORDER BY 2 DESC, 1"
+    return {AGG_TABLE: Query(_aggregate_sql(source_sql), params),
+            AGG_DIMS_TABLE: _dims_aggregate_parts(source_sql, params),
+            CATEGORY_TABLE: Query(categories)}
+
+
+def _dims_aggregate_parts(source_sql: str, params: dict) -> Parts:
+    """``agg_issues_street_source`` in one part per source, built one after another: the
+    grouped intermediate of every order at once, split by source, did not fit in the ingest's
+    memory for 10 million orders."""
+    return Parts([Query(_aggregate_sql(source_sql, AGG_DIMS, part=i), {**params, f"source_{i}": v})
+                  for i, v in enumerate(SOURCES)], order_by=("rm", "street", "e", *AGG_DIMS))
+
+
+def _aggregate_sql(source_sql: str, dims: tuple[str, ...] = (), part: int | None = None) -> str:
+    """Street × report month × entry month (× ``dims``) with a column per count kind; with
+    ``part``, only the orders of ``SOURCES[part]`` (the cap is always that of every order)."""
     k = KIND
+    d = "".join(f", {c}" for c in dims)
+    only = "" if part is None else f" WHERE source = $source_{part}"
     sql = f"""
 WITH src AS ({source_sql}),
+part AS (SELECT * FROM src{only}),
 cap AS (
   SELECT greatest(max(reported_at), coalesce(max(responded_at), max(reported_at)),
                   coalesce(max(closed_at), max(reported_at))) + INTERVAL 1 SECOND AS cap
@@ -82,7 +110,7 @@ cap AS (
 ),
 base AS (
   SELECT
-    left(community_code, 9) AS street,
+    left(community_code, 9) AS street{d},
     CAST({_mi("reported_at")} AS INTEGER) AS rm,
     CAST({_mi("closed_at")} AS INTEGER) AS cm,
     CAST({_mi("responded_at")} AS INTEGER) AS rsm,
@@ -97,38 +125,37 @@ base AS (
          WHEN satisfaction IS NOT NULL THEN FALSE END AS sat,
     count(*) AS n,
     sum(epoch(closed_at) - epoch(reported_at)) AS s
-  FROM src
+  FROM part
   GROUP BY ALL
 ),
 entries AS (
-  SELECT street, rm, {k["reported"]} AS k, rm AS e, n, NULL::DOUBLE AS s FROM base
-  UNION ALL SELECT street, rm, {k["due"]}, least(coalesce(cm, dm), dm), n, NULL FROM base
-  UNION ALL SELECT street, rm, {k["closed"]}, cm, n, s FROM base WHERE cm IS NOT NULL
-  UNION ALL SELECT street, rm, {k["closed_on_time"]}, cm, n, NULL FROM base
+  SELECT street, rm{d}, {k["reported"]} AS k, rm AS e, n, NULL::DOUBLE AS s FROM base
+  UNION ALL SELECT street, rm{d}, {k["due"]}, least(coalesce(cm, dm), dm), n, NULL FROM base
+  UNION ALL SELECT street, rm{d}, {k["closed"]}, cm, n, s FROM base WHERE cm IS NOT NULL
+  UNION ALL SELECT street, rm{d}, {k["closed_on_time"]}, cm, n, NULL FROM base
     WHERE cm IS NOT NULL AND on_time
-  UNION ALL SELECT street, rm, {k["response_due"]}, least(coalesce(rsm, rdm), rdm), n, NULL FROM base
-  UNION ALL SELECT street, rm, {k["responded_in_time"]}, rsm, n, NULL FROM base
+  UNION ALL SELECT street, rm{d}, {k["response_due"]}, least(coalesce(rsm, rdm), rdm), n, NULL FROM base
+  UNION ALL SELECT street, rm{d}, {k["responded_in_time"]}, rsm, n, NULL FROM base
     WHERE rsm IS NOT NULL AND in_time
-  UNION ALL SELECT street, rm, {k["rated_resolved"]}, cm, n, NULL FROM base
+  UNION ALL SELECT street, rm{d}, {k["rated_resolved"]}, cm, n, NULL FROM base
     WHERE cm IS NOT NULL AND resolved IS NOT NULL
-  UNION ALL SELECT street, rm, {k["resolved"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND resolved
-  UNION ALL SELECT street, rm, {k["rated_satisfaction"]}, cm, n, NULL FROM base
+  UNION ALL SELECT street, rm{d}, {k["resolved"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND resolved
+  UNION ALL SELECT street, rm{d}, {k["rated_satisfaction"]}, cm, n, NULL FROM base
     WHERE cm IS NOT NULL AND sat IS NOT NULL
-  UNION ALL SELECT street, rm, {k["satisfied"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND sat
-  UNION ALL SELECT street, rm, {k["due_at_cap"]}, rm, n, NULL FROM base WHERE cm IS NOT NULL OR due_cap
-  UNION ALL SELECT street, rm, {k["response_due_at_cap"]}, rm, n, NULL FROM base
+  UNION ALL SELECT street, rm{d}, {k["satisfied"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND sat
+  UNION ALL SELECT street, rm{d}, {k["due_at_cap"]}, rm, n, NULL FROM base WHERE cm IS NOT NULL OR due_cap
+  UNION ALL SELECT street, rm{d}, {k["response_due_at_cap"]}, rm, n, NULL FROM base
     WHERE rsm IS NOT NULL OR rd_cap
 )
-SELECT street, CAST(rm AS SMALLINT) AS rm, CAST(e AS SMALLINT) AS e,
+SELECT street, CAST(rm AS SMALLINT) AS rm, CAST(e AS SMALLINT) AS e{d},
        {", ".join(f"CAST(coalesce(sum(n) FILTER (WHERE k = {v}), 0) AS INTEGER) AS {name}"
                   for name, v in k.items())},
        sum(s) FILTER (WHERE k = {k["closed"]}) AS close_seconds,
        (SELECT cap FROM cap) AS cap
 FROM entries
-GROUP BY street, rm, e
-ORDER BY rm, street, e"""
-    categories = f"SELECT category, count(*) AS n FROM ({source_sql}) GROUP BY 1 ORDER BY 2 DESC, 1"
-    return {AGG_TABLE: Query(sql, params), CATEGORY_TABLE: Query(categories)}
+GROUP BY street, rm, e{d}
+ORDER BY rm, street, e{d}"""
+    return sql
 
 
 # --- as_of ------------------------------------------------------------------------------------
@@ -192,19 +219,15 @@ def _filters_sql(sel: Selection, params: dict, alias: str = "") -> str:
     return "".join(f" AND {p}" for p in parts)
 
 
-def _facts_from_aggregate(level: str, prefix: str, period: Period, mode: str,
+def _facts_from_aggregate(level: str, prefix: str, sel: Selection, period: Period, mode: str,
                           params: dict) -> str:
-    """Counts per unit from the street aggregate; ``mode`` "month" judges at the month boundary
-    $b, "cap" at the cap (every stored event has happened)."""
-    params.update({"m_first": period.first, "m_last": period.last})
-    if mode == "month":
-        params["b"] = period.as_of.year * 12 + period.as_of.month - 1
-        # Reported before as_of (when as_of falls inside the range) and entered before it.
-        where = " AND rm < $b AND e < $b"
-        due, response_due = "due", "response_due"
-    else:
-        where = ""
-        due, response_due = "due_at_cap", "response_due_at_cap"
+    """Counts per unit from the street aggregate (split by source and category when those
+    filters are set); ``mode`` "month" judges at the month boundary $b, "cap" at the cap (every
+    stored event has happened)."""
+    filtered = _filters_sql(sel, params)
+    table = AGG_DIMS_TABLE if filtered else AGG_TABLE  # path_for: a source filter at most
+    where, due = _aggregate_period(period, mode, params)
+    response_due = "response_due" if mode == "month" else "response_due_at_cap"
     return f"""
   SELECT {unit_key(level, community_col="street")} AS unit_code,
     sum(reported) AS reported,
@@ -219,9 +242,20 @@ def _facts_from_aggregate(level: str, prefix: str, period: Period, mode: str,
     sum(rated_satisfaction) AS rated_satisfaction,
     sum(satisfied) AS satisfied,
     sum(close_seconds) AS close_seconds
-  FROM {AGG_TABLE}
-  WHERE rm BETWEEN $m_first AND $m_last{where} AND starts_with(street, $prefix)
+  FROM {table}
+  WHERE rm BETWEEN $m_first AND $m_last{where} AND starts_with(street, $prefix){filtered}
   GROUP BY 1"""
+
+
+def _aggregate_period(period: Period, mode: str, params: dict) -> tuple[str, str]:
+    """The aggregate rows of the period (a WHERE tail) and its 应办结 column: at a month
+    boundary $b, rows reported before it (when as_of falls inside the range) and entered
+    before it; at the cap, every row with the pre-computed deadline counts."""
+    params.update({"m_first": period.first, "m_last": period.last})
+    if mode == "month":
+        params["b"] = period.as_of.year * 12 + period.as_of.month - 1
+        return " AND rm < $b AND e < $b", "due"
+    return "", "due_at_cap"
 
 
 def _facts_from_raw(level: str, prefix: str, sel: Selection, period: Period, params: dict) -> str:
@@ -271,7 +305,7 @@ def path_for(con: duckdb.DuckDBPyConnection, sel: Selection, period: Period) -> 
     """"month" or "cap" (aggregate, exact) or "raw"."""
     if sel.level in ("community", "grid") or len(sel.prefix()) > 9:
         return "raw"
-    if any(name in FILTERS for name, _ in sel.filters):
+    if any(name in FILTERS and name not in AGG_DIMS for name, _ in sel.filters):
         return "raw"
     c = period.cap
     if c is not None and period.as_of == c:
@@ -295,7 +329,7 @@ def query(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
     if mode == "raw":
         facts = _facts_from_raw(sel.level, prefix, sel, period, params)
     else:
-        facts = _facts_from_aggregate(sel.level, prefix, period, mode, params)
+        facts = _facts_from_aggregate(sel.level, prefix, sel, period, mode, params)
         params.pop("response_seconds")
     q = rollup(sel.level, prefix, facts, COUNTS + ["close_seconds"], _DERIVED, params, KEYS)
     return q, period
@@ -334,13 +368,28 @@ LIMIT $limit"""
 
 
 def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str, *,
-              settings: Settings) -> pd.DataFrame:
-    """受理量, 办结率, 满意率 … by ``source`` or ``category`` over the selection's units."""
+              settings: Settings, force_raw: bool = False) -> pd.DataFrame:
+    """受理量, 办结率, 满意率 … by ``source`` or ``category`` over the selection's units; by
+    source from ``agg_issues_street_source`` where the report itself would read an aggregate."""
     if by not in FILTERS:
         raise ValueError(by)
     period = resolve(con, sel)
-    params = {"start": period.start, "end": period.end, "as_of": period.as_of,
-              "prefix": sel.prefix()}
+    mode = "raw" if force_raw or by not in AGG_DIMS else path_for(con, sel, period)
+    params: dict = {"prefix": sel.prefix()}
+    if mode != "raw":
+        where, due = _aggregate_period(period, mode, params)
+        sql = f"""
+SELECT {by} AS item,
+  CAST(sum(reported) AS BIGINT) AS reported,
+  CAST(sum(closed) AS BIGINT) AS closed,
+  CAST(sum({due}) - sum(closed) AS BIGINT) AS open_overdue,
+  {rate("sum(closed)", f"sum({due})")} AS close_rate,
+  {rate("sum(satisfied)", "sum(rated_satisfaction)")} AS satisfaction_rate
+FROM {AGG_DIMS_TABLE}
+WHERE rm BETWEEN $m_first AND $m_last{where} AND starts_with(street, $prefix){_filters_sql(sel, params)}
+GROUP BY 1 ORDER BY reported DESC, item"""
+        return Query(sql, params).run(con)
+    params.update({"start": period.start, "end": period.end, "as_of": period.as_of})
     closed = "coalesce(closed_at < $as_of, FALSE)"
     due = f"({closed} OR due_at < $as_of)"
     sql = f"""

@@ -1,5 +1,5 @@
-"""问题解决 two ways, and a third: the aggregate path (agg_issues_street built at ingest) must equal the
-raw path (the definitions applied row by row in SQL), and both must equal an independent
+"""问题解决 two ways, and a third: the aggregate path (agg_issues_street, and
+agg_issues_street_source under a source filter, built at ingest) must equal the raw path (the definitions applied row by row in SQL), and both must equal an independent
 pandas reading of metrics.md written here (the MetricFlow-style check query).
 
 Random order sets cluster around month boundaries and the usual deadline edges (0 / ±1 s,
@@ -148,6 +148,12 @@ def assert_paths_equal(con, sel, s: Settings, context) -> pd.DataFrame:
     assert agg.attrs["as_of"] == raw.attrs["as_of"], context
     pd.testing.assert_frame_equal(agg, raw, check_exact=False, rtol=1e-9, atol=1e-9,
                                   obj=str(context))
+    if sel.level not in ("community", "grid"):  # breakdowns are over the selected unit
+        for by in issues.FILTERS:
+            pd.testing.assert_frame_equal(
+                issues.breakdown(con, sel, by, settings=s),
+                issues.breakdown(con, sel, by, settings=s, force_raw=True),
+                check_exact=False, rtol=1e-9, atol=1e-9, obj=f"breakdown {by} {context}")
     return agg
 
 
@@ -160,8 +166,11 @@ def assert_paths_equal(con, sel, s: Settings, context) -> pd.DataFrame:
     Selection.make("street", period_from="2026-09", period_to="2026-11"),
     Selection.make("street", period="2026-10", as_of=F.ts("2026-10-20 10:00:00")),
     Selection.make("street", period="2026-10", filters={"source": ["12345热线", "群众来访"]}),
+    Selection.make("district", period_from="2026-09", period_to="2026-11",
+                   filters={"source": ["12345热线"], "category": ["物业管理"]}),
     Selection.make("grid", period="2026-10", unit="310101"),
-], ids=["oct", "latest", "range", "mid-month", "filtered", "grid-under-district"])
+], ids=["oct", "latest", "range", "mid-month", "filtered", "both-filters-range",
+        "grid-under-district"])
 def test_report_matches_an_independent_pandas_reading_of_the_definitions(city, settings, sel):
     got = assert_paths_equal(city.con, sel, settings, sel)
     want, as_of = expected_report(
@@ -223,17 +232,18 @@ def selection_specs(draw):
     boundary = draw(st.sampled_from(BOUNDARIES))
     unit = draw(st.sampled_from([None, None, F.D_A, F.S_SOUTH, F.C1, F.G11]))
     source = draw(st.sampled_from([None, None, ["12345热线"], ["网格员上报", "其他"]]))
+    category = draw(st.sampled_from([None, None, ["停车管理"]]))
     return SimpleNamespace(level=level, first=MONTHS[i], last=MONTHS[j] if period == "range"
                            else MONTHS[i], period=period, as_of=as_of, boundary=boundary,
-                           unit=unit, source=source)
+                           unit=unit, source=source, category=category)
 
 
 def make_selection(spec, cap: dt.datetime) -> Selection:
     as_of = {"default": None, "cap": cap, "cap-1s": cap - SECONDS,
              "boundary": spec.boundary}[spec.as_of]
     kw = {} if spec.period == "default" else {"period_from": spec.first, "period_to": spec.last}
-    return Selection.make(spec.level, as_of=as_of, unit=spec.unit,
-                          filters={"source": spec.source} if spec.source else None, **kw)
+    filters = {k: v for k, v in (("source", spec.source), ("category", spec.category)) if v}
+    return Selection.make(spec.level, as_of=as_of, unit=spec.unit, filters=filters or None, **kw)
 
 
 @pytest.fixture(scope="module")

@@ -473,13 +473,20 @@ def test_explain_shows_select_and_parameters_and_every_definition(city, settings
     sql = out["sql"]
     assert "SELECT" in sql
     assert "-- 参数" in sql
-    # A source filter reads the orders themselves (the aggregate has no source dimension).
-    for p in ("$prefix", "$start", "$end", "$f_source", "$w_response", "$level"):
+    # A source filter reads the aggregate that is split by source.
+    for p in ("$prefix", "$m_first", "$m_last", "$b", "$f_source", "$w_response", "$level"):
         assert p in sql
+    assert "FROM agg_issues_street_source" in sql
     assert "'12345热线'" in sql and "'street'" in sql
     unfiltered = domains.explain(city.con, "issues", Selection.make("street", period="2026-10"),
                                  settings=settings)["sql"]
-    assert "agg_issues_street" in unfiltered
+    assert "FROM agg_issues_street\n" in unfiltered and "agg_issues_street_source" not in unfiltered
+    # a category filter reads the orders themselves
+    by_category = domains.explain(city.con, "issues", Selection.make(
+        "street", period="2026-10", filters={"category": "物业管理"}), settings=settings)["sql"]
+    for p in ("$start", "$end", "$as_of", "$f_category"):
+        assert p in by_category
+    assert "FROM issues" in by_category
     for p in ("$m_first", "$m_last", "$b"):
         assert p in unfiltered
     assert list(out["definitions"]) == KEYS
