@@ -248,7 +248,37 @@ def phase_product(workdir: Path, month: str, months: int, repeat: int) -> dict:
         out["reports"][key] = {"first_call_ms": round(first * 1000, 2), **_stats_ms(samples),
                                "selection": [sel.period_from, sel.period_to],
                                "as_of": str(as_of), "rows": int(len(df))}
+    out["source_filter"] = _source_filter(con, settings, month, repeat)
     con.close()
+    return out
+
+
+def _source_filter(con, settings, month: str, repeat: int) -> dict:
+    """The one-month street report under a 工单来源 filter, from the by-source aggregate and
+    from the raw orders (the path it took before that aggregate), in the same run; equal."""
+    from metrics import issues
+    from metrics.selection import Selection
+
+    sel = Selection.make("street", period=month, filters={"source": ["12345热线"]})
+    out: dict = {}
+    frames = {}
+    for name, raw in (("aggregate", False), ("raw", True)):
+        frames[name] = issues.report(con, sel, settings=settings, force_raw=raw)
+        samples = []
+        for _ in range(max(3, repeat // 4) if raw else repeat):
+            t0 = time.perf_counter()
+            issues.report(con, sel, settings=settings, force_raw=raw)
+            samples.append(time.perf_counter() - t0)
+        out[name] = _stats_ms(samples)
+    import pandas as pd
+
+    try:
+        pd.testing.assert_frame_equal(frames["aggregate"], frames["raw"], check_exact=False,
+                                      rtol=1e-9, atol=1e-9)
+        out["equal"] = True
+    except AssertionError:
+        out["equal"] = False
+    out["ratio"] = round(out["raw"]["median_ms"] / out["aggregate"]["median_ms"], 1)
     return out
 
 
@@ -451,6 +481,11 @@ def _print_table(res: dict) -> None:
         add(f"  numbers equal ({res['compare'][key]['rows']} streets)",
             "yes" if res["compare"][key]["equal"] else "NO: " + "; ".join(res["compare"][key]["problems"][:3]),
             "equal", res["compare"][key]["equal"])
+    sf = prod.get("source_filter")
+    if sf:
+        add("report street 1 month, source filter", f"median {sf['aggregate']['median_ms']:.1f} ms "
+            f"(raw orders {sf['raw']['median_ms']:.0f} ms, {sf['ratio']:.0f}x)",
+            "equal", sf["equal"])
     add("product peak RSS (connect+reports)", f"{prod['process']['peak_rss_mb']:,.0f} MB",
         f"<= {GOALS['rss_mb']:,.0f} MB", goals["product_rss"]["ok"])
     add("baseline peak RSS", f"{base['process']['peak_rss_mb']:,.0f} MB")
@@ -552,6 +587,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nresults: {out}")
         if not all(c["equal"] for c in res["compare"].values()):
             print("bench: product and baseline numbers DIFFER", file=sys.stderr)
+            return 1
+        if not res["product"].get("source_filter", {}).get("equal", True):
+            print("bench: the by-source aggregate and the raw orders DIFFER", file=sys.stderr)
             return 1
         return 0
     finally:

@@ -139,18 +139,21 @@ def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str
     module = {"issues": issues, "organizations": coverage}.get(table)
     if module is None:
         return
+    built: list[str] = []  # a later aggregate may read an earlier one by its name
     for agg_name, query in module.aggregate_queries(source_sql, settings).items():
         target = out_dir / f"{agg_name}.parquet"
         if isinstance(query, Parts):
             _create_from_parts(con, agg_name, query)
+            built.append(agg_name)
             con.execute(f"COPY {agg_name} TO {sql_literal_path(target)} "
                         "(FORMAT parquet, COMPRESSION zstd)")
-            con.execute(f"DROP TABLE {agg_name}")
             continue
         con.execute(
             f"COPY ({query.sql}) TO {sql_literal_path(target)} (FORMAT parquet, COMPRESSION zstd)",
             query.params,
         )
+    for name in built:
+        con.execute(f"DROP TABLE {name}")
     (out_dir / "agg.json").write_text(json.dumps({"key": module.aggregate_key(settings)}),
                                       encoding="utf-8")
 

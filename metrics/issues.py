@@ -49,6 +49,8 @@ AGG_TABLE = "agg_issues_street"
 # aggregate would grow towards the size of the orders.
 AGG_DIMS_TABLE = "agg_issues_street_source"
 AGG_DIMS = ("source",)
+# Each its own part when the aggregate is built (fewer, larger parts ran out of memory).
+SOURCE_PARTS = SOURCES[:-1]
 CATEGORY_TABLE = "agg_issues_category"
 # Count kinds of the aggregate (a column each); the entry month of each is in the docstring.
 KIND = {"reported": 1, "due": 2, "closed": 3, "closed_on_time": 4, "response_due": 5,
@@ -81,25 +83,49 @@ def aggregate_queries(source_sql: str, settings: Settings) -> dict[str, Query | 
     """
     params = {"response_seconds": float(settings.response_hours) * 3600.0}
     categories = f"SELECT category, count(*) AS n FROM ({source_sql}) GROUP BY 1 ORDER BY 2 DESC, 1"
-    return {AGG_TABLE: Query(_aggregate_sql(source_sql), params),
-            AGG_DIMS_TABLE: _dims_aggregate_parts(source_sql, params),
+    # In this order: the street aggregate is the by-source one summed over sources (one scan
+    # of the orders fewer), so it reads that table.
+    return {AGG_DIMS_TABLE: _dims_aggregate_parts(source_sql, params),
+            AGG_TABLE: Query(_sum_over_sources()),
             CATEGORY_TABLE: Query(categories)}
 
 
 def _dims_aggregate_parts(source_sql: str, params: dict) -> Parts:
-    """``agg_issues_street_source`` in one part per source, built one after another: the
-    grouped intermediate of every order at once, split by source, did not fit in the ingest's
-    memory for 10 million orders."""
-    return Parts([Query(_aggregate_sql(source_sql, AGG_DIMS, part=i), {**params, f"source_{i}": v})
-                  for i, v in enumerate(SOURCES)], order_by=("rm", "street", "e", *AGG_DIMS))
+    """``agg_issues_street_source`` in parts built one after another: the grouped intermediate
+    of every order at once, split by source, did not fit in the ingest's memory for 10 million
+    orders. Each source but the last gets a part, the last part takes every other value (and
+    none), so the parts hold every order; each part is a scan of the orders."""
+    groups = [[v] for v in SOURCE_PARTS] + [[v for v in SOURCES if v not in SOURCE_PARTS]]
+    parts = [Query(_aggregate_sql(source_sql, AGG_DIMS, part=i, last=i == len(groups) - 1),
+                   {**params, f"source_{i}": list(SOURCE_PARTS) if i == len(groups) - 1 else g})
+             for i, g in enumerate(groups)]
+    return Parts(parts, order_by=("rm", "street", "e", *AGG_DIMS))
 
 
-def _aggregate_sql(source_sql: str, dims: tuple[str, ...] = (), part: int | None = None) -> str:
+def _sum_over_sources() -> str:
+    return f"""
+SELECT street, rm, e,
+       {", ".join(f"CAST(sum({name}) AS INTEGER) AS {name}" for name in KIND)},
+       sum(close_seconds) AS close_seconds,
+       max(cap) AS cap
+FROM {AGG_DIMS_TABLE}
+GROUP BY street, rm, e
+ORDER BY rm, street, e"""
+
+
+def _aggregate_sql(source_sql: str, dims: tuple[str, ...] = (), part: int | None = None,
+                   last: bool = False) -> str:
     """Street × report month × entry month (× ``dims``) with a column per count kind; with
-    ``part``, only the orders of ``SOURCES[part]`` (the cap is always that of every order)."""
+    ``part``, only the orders whose source is in ``$source_<part>``, or with ``last`` every
+    order whose source is not (the cap is always that of every order)."""
     k = KIND
     d = "".join(f", {c}" for c in dims)
-    only = "" if part is None else f" WHERE source = $source_{part}"
+    if part is None:
+        only = ""
+    elif not last:
+        only = f" WHERE list_contains($source_{part}, source)"
+    else:
+        only = f" WHERE source IS NULL OR NOT list_contains($source_{part}, source)"
     sql = f"""
 WITH src AS ({source_sql}),
 part AS (SELECT * FROM src{only}),
