@@ -95,10 +95,11 @@ def _dims_aggregate_parts(source_sql: str, params: dict) -> Parts:
     of every order at once, split by source, did not fit in the ingest's memory for 10 million
     orders. Each source but the last gets a part, the last part takes every other value (and
     none), so the parts hold every order; each part is a scan of the orders."""
-    groups = [[v] for v in SOURCE_PARTS] + [[v for v in SOURCES if v not in SOURCE_PARTS]]
-    parts = [Query(_aggregate_sql(source_sql, AGG_DIMS, part=i, last=i == len(groups) - 1),
-                   {**params, f"source_{i}": list(SOURCE_PARTS) if i == len(groups) - 1 else g})
-             for i, g in enumerate(groups)]
+    parts = [Query(_aggregate_sql(source_sql, AGG_DIMS, part=i), {**params, f"source_{i}": [v]})
+             for i, v in enumerate(SOURCE_PARTS)]
+    rest = len(SOURCE_PARTS)
+    parts.append(Query(_aggregate_sql(source_sql, AGG_DIMS, part=rest, last=True),
+                       {**params, f"source_{rest}": list(SOURCE_PARTS)}))
     return Parts(parts, order_by=("rm", "street", "e", *AGG_DIMS))
 
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -50,6 +49,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tools.measure_speed import stop_server
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -202,7 +203,7 @@ class AppServer:
             if ok:
                 self.base_url = f"http://127.0.0.1:{port}"
                 return self.base_url
-            self._stop(proc)
+            stop_server(proc)
             if "already in use" not in last_error:
                 break
         raise RuntimeError(f"Streamlit did not become healthy:\n{last_error}")
@@ -265,24 +266,9 @@ class AppServer:
             time.sleep(0.25)
         return False, f"no 'ok' from {url} in {SERVER_START_TIMEOUT_S}s; log {log}:\n{_tail(log)}"
 
-    @staticmethod
-    def _stop(proc: subprocess.Popen) -> None:
-        if proc.poll() is not None:
-            return
-        for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(timeout=wait_s)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
     def stop_all(self) -> None:
         for proc in self.procs:
-            self._stop(proc)
+            stop_server(proc)
 
 
 def _tail(path: Path, n: int = 4000) -> str:
