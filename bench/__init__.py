@@ -1,6 +1,6 @@
 """Gridboard benchmarks (``make bench`` = ``python -m bench``).
 
-One run generates a synthetic store (``metrics.sample.generate_city``; default 10 million work
+One run generates a synthetic store (``metrics.demo.city.generate_city``; default 10 million work
 orders), then measures on that same data:
 
 * ingest: units first, then the orders extract through the real pipeline

@@ -108,7 +108,7 @@ def phase_generate(workdir: Path, orders: int, seed: int) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from metrics.sample import generate_city
+    from metrics.demo.city import generate_city
 
     t0 = time.perf_counter()
     city = generate_city(seed=seed, scale=orders / ORDERS_PER_SCALE)
@@ -147,9 +147,9 @@ def phase_generate(workdir: Path, orders: int, seed: int) -> dict:
 def phase_ingest(workdir: Path) -> dict:
     """units, then the orders, through ``metrics.ingest.ingest`` into a fresh store. Sub-steps
     are timed by wrapping the pipeline's own functions (no behaviour changes)."""
-    import metrics.ingest as ing
+    import metrics.store.ingest as ing
     from metrics.settings import load_settings
-    from metrics.store import Store
+    from metrics.store.versions import Store
 
     store_dir = workdir / "store"
     shutil.rmtree(store_dir, ignore_errors=True)
@@ -221,10 +221,10 @@ def _latest_month(workdir: Path) -> str:
 
 
 def phase_product(workdir: Path, month: str, months: int, repeat: int) -> dict:
-    from metrics import domains
     from metrics.db import connect
+    from metrics.domains import registry as domains
     from metrics.settings import load_settings
-    from metrics.store import Store
+    from metrics.store.versions import Store
 
     store_dir = workdir / "store"
     store = Store(store_dir)
@@ -256,7 +256,7 @@ def phase_product(workdir: Path, month: str, months: int, repeat: int) -> dict:
 def _source_filter(con, settings, month: str, repeat: int) -> dict:
     """The one-month street report under a 工单来源 filter, from the by-source aggregate and
     from the raw orders (the path it took before that aggregate), in the same run; equal."""
-    from metrics import issues
+    from metrics.domains import issues
     from metrics.selection import Selection
 
     sel = Selection.make("street", period=month, filters={"source": ["12345热线"]})

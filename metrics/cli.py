@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import schema as S
-from .definitions import DOMAIN_KEYS, METRICS, format_value
-from .selection import LEVELS, Selection, SelectionError, month_str
-from .settings import load_settings
-from .store import NoSuchVersion, Store, StoreBusy
+from metrics.contract import schema as S
+from metrics.definitions import DOMAIN_KEYS, METRICS, format_value
+from metrics.selection import LEVELS, Selection, SelectionError, month_str
+from metrics.settings import load_settings
+from metrics.store.versions import NoSuchVersion, Store, StoreBusy
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PACKAGE_ROOT / "data" / "store"
@@ -49,8 +49,8 @@ def ensure_demo(data_dir: Path, is_default: bool) -> None:
 
 
 def write_sample(store: Store, *, seed: int, scale: float) -> list[dict]:
-    from .ingest import ingest_frames
-    from .sample import generate_city
+    from metrics.demo.city import generate_city
+    from metrics.store.ingest import ingest_frames
 
     frames = generate_city(seed=seed, scale=scale)
     settings = load_settings(store.root)
@@ -63,7 +63,7 @@ def write_sample(store: Store, *, seed: int, scale: float) -> list[dict]:
 
 def _write_demo_boundaries(store: Store, units: pd.DataFrame, seed: int) -> None:
     try:
-        from .boundaries import generate_boundaries
+        from metrics.contract.boundaries import generate_boundaries
     except ImportError:
         return
     fc = generate_boundaries(units, seed=seed)
@@ -108,7 +108,7 @@ def frame_records(df: pd.DataFrame) -> list[dict]:
 
 def report_payload(domain: str, sel: Selection, df: pd.DataFrame, settings, targets: dict | None,
                    extra: dict | None = None) -> dict:
-    from .targets import time_elapsed
+    from metrics.domains.targets import time_elapsed
 
     as_of = df.attrs["as_of"]
     out = {
@@ -156,7 +156,7 @@ def _selection(args: argparse.Namespace) -> Selection:
             raise UsageError("--as-of 不带时区(按北京时间)")
     scope = getattr(args, "scope", None)
     if getattr(args, "user", None):
-        from .auth import AccountStore
+        from metrics.accounts import AccountStore
 
         acct = AccountStore(args.data_dir_resolved).get(args.user)
         if acct is None:
@@ -171,9 +171,9 @@ def _selection(args: argparse.Namespace) -> Selection:
 
 
 def cmd_report(args: argparse.Namespace, store: Store) -> int:
-    from .db import connect
-    from .domains import report
-    from .targets import with_targets
+    from metrics.db import connect
+    from metrics.domains.registry import report
+    from metrics.domains.targets import with_targets
 
     settings = load_settings(store.root)
     sel = _selection(args)
@@ -189,7 +189,7 @@ def cmd_report(args: argparse.Namespace, store: Store) -> int:
         print(json.dumps(report_payload(args.domain, sel, df, settings, targets),
                          ensure_ascii=False))
     elif args.format == "csv":
-        from .xlsx import safe_csv_text
+        from metrics.exports.xlsx import safe_csv_text
 
         sys.stdout.buffer.write(safe_csv_text(df[["unit_code", "unit_name",
                                                   *DOMAIN_KEYS[args.domain]]]))
@@ -207,7 +207,7 @@ def cmd_report(args: argparse.Namespace, store: Store) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, store: Store) -> int:
-    from .ingest import Rejected, Source, ingest
+    from metrics.store.ingest import Rejected, Source, ingest
 
     if args.table not in S.TABLES:
         raise UsageError(f"未知的表 {args.table}(可用：{', '.join(S.TABLES)})")
@@ -276,7 +276,7 @@ def cmd_sample(args: argparse.Namespace, store: Store) -> int:
 
 
 def cmd_template(args: argparse.Namespace, store: Store) -> int:
-    from .templates import template_xlsx
+    from metrics.contract.templates import template_xlsx
 
     if args.table not in S.TABLES:
         raise UsageError(f"未知的表 {args.table}")
@@ -286,7 +286,7 @@ def cmd_template(args: argparse.Namespace, store: Store) -> int:
 
 
 def cmd_export(args: argparse.Namespace, store: Store) -> int:
-    from . import exports
+    from metrics.exports import build as exports
 
     sel = _selection(args)
     settings = load_settings(store.root)
@@ -297,7 +297,7 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
 
 
 def cmd_user(args: argparse.Namespace, store: Store) -> int:
-    from .auth import ROLE_LABELS, AccountStore, AuthError
+    from metrics.accounts import ROLE_LABELS, AccountStore, AuthError
 
     settings = load_settings(store.root)
     accounts = AccountStore(store.root, max_failures=settings.login_max_failures,

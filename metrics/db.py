@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import schema as S
-from .settings import Settings
-from .store import Store
+from metrics.contract import schema as S
+from metrics.settings import Settings
+from metrics.store.versions import Store
 
 SQL_TYPES = {
     S.CODE: "VARCHAR", S.TEXT: "VARCHAR", S.ENUM: "VARCHAR", S.BOOL: "BOOLEAN", S.INT: "BIGINT",
@@ -80,7 +80,7 @@ def empty_ddl(table: S.Table) -> str:
 
 def connect(store: Store, settings: Settings) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with one relation per table (current version) and the aggregates."""
-    from . import coverage, issues  # the domains own their aggregate definitions
+    from metrics.domains import coverage, issues  # the domains own their aggregate definitions
 
     con = duckdb.connect(config={"threads": 2})
     for name, table in S.TABLES.items():
@@ -134,7 +134,7 @@ def _agg_meta(vdir: Path | None) -> dict:
 def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str, out_dir: Path,
                      settings: Settings) -> None:
     """Write a table's aggregates beside its data at ingest (pages read these, not raw rows)."""
-    from . import coverage, issues
+    from metrics.domains import coverage, issues
 
     module = {"issues": issues, "organizations": coverage}.get(table)
     if module is None:

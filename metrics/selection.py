@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 
-from .schema import LEVEL_CODE_LENGTH
+from metrics.contract.schema import LEVEL_CODE_LENGTH
 
 LEVELS = ("city", "district", "street", "community", "grid")
 LEVEL_OF_LENGTH = {v: k for k, v in LEVEL_CODE_LENGTH.items()}

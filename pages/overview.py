@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from metrics import cache
 from metrics.definitions import METRICS, format_value
-from metrics.ranking import rank
+from metrics.domains.ranking import rank
+from ui import cache
 from ui import components as C
 from ui.state import current, freshness
 

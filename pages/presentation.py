@@ -7,10 +7,10 @@ from functools import partial
 
 import streamlit as st
 
-from metrics.exports import filename, version_string
-from metrics.pptx_export import deck_to_pptx
-from metrics.slides import DEFAULT_TITLE, Deck, build_deck
-from metrics.xlsx_report import report_workbook
+from metrics.exports.build import filename, version_string
+from metrics.exports.pptx import deck_to_pptx
+from metrics.exports.report_xlsx import report_workbook
+from metrics.exports.slides import DEFAULT_TITLE, Deck, build_deck
 from ui import slides_view
 from ui.state import current
 

@@ -12,13 +12,12 @@ from functools import partial
 
 import streamlit as st
 
-from metrics import cache
-from metrics import schema as S
-from metrics.ingest import Rejected
-from metrics.store import NoSuchVersion, StoreBusy
-from metrics.templates import template_filename, template_xlsx
-from ui import admin, auth_gate
-from ui import upload as U
+from metrics.contract import schema as S
+from metrics.contract.templates import template_filename, template_xlsx
+from metrics.store import upload as U
+from metrics.store.ingest import Rejected
+from metrics.store.versions import NoSuchVersion, StoreBusy
+from ui import admin, auth_gate, cache
 from ui.state import current
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -363,7 +362,7 @@ def upload_section() -> None:
 
 @st.cache_data(max_entries=64, show_spinner="正在比较版本…")
 def _diff(data_dir: str, table: str, new: str, old: str | None) -> dict:
-    from metrics.store import Store
+    from metrics.store.versions import Store
 
     return U.version_diff(Store(data_dir), table, new, old)
 
@@ -405,7 +404,7 @@ def versions_section() -> None:
     n_warn = meta.get("warning_count", 0)
     if n_warn and not account.scope:
         with st.expander(f"该版本的 {n_warn:,} 条提示"):
-            from metrics.validate import Problem
+            from metrics.contract.validate import Problem
 
             st.dataframe(U.problems_frame([Problem(**w) for w in meta.get("warnings", [])]),
                          hide_index=True)

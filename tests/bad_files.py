@@ -318,7 +318,7 @@ def baseline_dir() -> Path:
     global _BASELINE_DIR
     if _BASELINE_DIR is None:
         from metrics.settings import Settings
-        from metrics.store import Store
+        from metrics.store.versions import Store
 
         tmp = Path(tempfile.mkdtemp(prefix="gridboard-baseline-"))
         atexit.register(shutil.rmtree, tmp, True)
@@ -330,7 +330,7 @@ def baseline_dir() -> Path:
 def build_baseline(store, settings) -> None:
     """Publish the baseline into ``store`` (every table, so references resolve and every table
     has a current version a faulty rejection could disturb)."""
-    from metrics.ingest import Source, ingest
+    from metrics.store.ingest import Source, ingest
 
     for table, (file_name, content) in baseline_files().items():
         ingest(store, table, Source(file_name, content=content), user="baseline",

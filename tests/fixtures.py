@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 
 from metrics.db import connect
-from metrics.ingest import ingest_frames
 from metrics.settings import Settings
-from metrics.store import Store
+from metrics.store.ingest import ingest_frames
+from metrics.store.versions import Store
 
 # --- codes ----------------------------------------------------------------------------------
 

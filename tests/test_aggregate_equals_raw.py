@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from metrics import issues
 from metrics.db import connect
 from metrics.definitions import DOMAIN_KEYS
-from metrics.ingest import ingest_frames
+from metrics.domains import issues
 from metrics.selection import Selection
 from metrics.settings import Settings
-from metrics.store import Store
+from metrics.store.ingest import ingest_frames
+from metrics.store.versions import Store
 from tests import fixtures as F
 
 KEYS = DOMAIN_KEYS["issues"]

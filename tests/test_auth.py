@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from metrics import auth
-from metrics.auth import Account, AccountStore, AuthError, load_oidc_mapping, roles_from_claims
+from metrics import accounts as auth
+from metrics.accounts import Account, AccountStore, AuthError, load_oidc_mapping, roles_from_claims
 
 PW = "correct horse 7"
 

@@ -8,17 +8,18 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from metrics import bulletin as B
-from metrics import domains, ranking
-from metrics import targets as T
 from metrics.db import connect
 from metrics.definitions import METRICS
-from metrics.ingest import ingest_frames
-from metrics.sample import generate_city
+from metrics.demo.city import generate_city
+from metrics.domains import ranking
+from metrics.domains import registry as domains
+from metrics.domains import targets as T
+from metrics.exports import bulletin as B
+from metrics.exports.slides import HEADLINE, gather
 from metrics.selection import Selection
 from metrics.settings import Settings
-from metrics.slides import HEADLINE, gather
-from metrics.store import Store
+from metrics.store.ingest import ingest_frames
+from metrics.store.versions import Store
 
 # --- the tiny city: four districts, one street and one community each ------------------------
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics import schema as S
+from metrics.contract import schema as S
 from metrics.definitions import DOMAIN_KEYS, METRICS
-from metrics.store import Store
+from metrics.store.versions import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2026-10"
@@ -338,7 +338,7 @@ def test_rollback_to_unknown_version_exit_1(data_dir):
 
 def test_template_writes_an_xlsx(tmp_path):
     try:
-        import metrics.templates  # noqa: F401
+        import metrics.contract.templates  # noqa: F401
     except ImportError as e:
         pytest.skip(f"metrics/templates.py not importable yet (another engineer's work): {e}")
     import openpyxl
@@ -369,12 +369,12 @@ def test_explicit_empty_data_dir_is_not_filled_with_the_demo(tmp_path):
 
 
 def test_ensure_demo_fills_only_the_default_dir(tmp_path, monkeypatch):
-    import metrics.sample
+    import metrics.demo.city
     from metrics import cli
 
-    real = metrics.sample.generate_city
+    real = metrics.demo.city.generate_city
     # The full demo city takes half a minute; the branch under test does not depend on its size.
-    monkeypatch.setattr(metrics.sample, "generate_city", lambda seed, scale: real(seed=seed, scale=0.02))
+    monkeypatch.setattr(metrics.demo.city, "generate_city", lambda seed, scale: real(seed=seed, scale=0.02))
     explicit = tmp_path / "explicit"
     cli.ensure_demo(explicit, is_default=False)
     assert Store(explicit).is_empty()

@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics.ingest import Source, ingest
 from metrics.settings import Settings
-from metrics.store import Store
+from metrics.store.ingest import Source, ingest
+from metrics.store.versions import Store
 from tests import bad_files as B
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,5 +1,5 @@
 """推进会 exports: the deck model, the PPTX (native charts, fonts, labels) and the XLSX workbook,
-checked against ``metrics.domains.report`` for the same selection."""
+checked against ``metrics.domains.registry.report`` for the same selection."""
 
 from __future__ import annotations
 
@@ -17,19 +17,27 @@ from pptx import Presentation
 from pptx.oxml.ns import qn
 from pptx.util import Inches
 
-from metrics import bulletin as B
-from metrics import domains, exports, ranking
-from metrics import targets as T
 from metrics.db import connect
 from metrics.definitions import DOMAIN_KEYS, DOMAIN_LABELS, METRICS
-from metrics.ingest import ingest_frames
-from metrics.pptx_export import FONT, deck_to_pptx
-from metrics.sample import generate_city
+from metrics.demo.city import generate_city
+from metrics.domains import ranking
+from metrics.domains import registry as domains
+from metrics.domains import targets as T
+from metrics.exports import build as exports
+from metrics.exports import bulletin as B
+from metrics.exports.pptx import FONT, deck_to_pptx
+from metrics.exports.report_xlsx import (
+    BAD_FILL,
+    BELOW_FONT,
+    GOOD_FILL,
+    TABLE_START,
+    report_workbook,
+)
+from metrics.exports.slides import DEFAULT_TITLE, DOMAINS, HEADLINE, build_deck
 from metrics.selection import Selection, month_str
 from metrics.settings import Settings
-from metrics.slides import DEFAULT_TITLE, DOMAINS, HEADLINE, build_deck
-from metrics.store import Store
-from metrics.xlsx_report import BAD_FILL, BELOW_FONT, GOOD_FILL, TABLE_START, report_workbook
+from metrics.store.ingest import ingest_frames
+from metrics.store.versions import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")

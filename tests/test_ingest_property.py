@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics import schema as S
-from metrics.ingest import Rejected, Source, ingest
+from metrics.contract import schema as S
 from metrics.settings import Settings
-from metrics.store import Store
+from metrics.store.ingest import Rejected, Source, ingest
+from metrics.store.versions import Store
 from tests import bad_files as B
 
 TABLES = list(S.TABLES)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from metrics import coverage, domains
 from metrics.definitions import DOMAIN_KEYS
+from metrics.domains import coverage
+from metrics.domains import registry as domains
 from metrics.selection import Selection, SelectionError
 from tests import fixtures as F
 from tests.fixtures import C1, C2, C3, C4, D_A, D_B, S_EAST, S_SOUTH, S_WEST, assert_row

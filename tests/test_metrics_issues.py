@@ -13,10 +13,11 @@ import json
 import pandas as pd
 import pytest
 
-from metrics import domains, issues
 from metrics.cli import report_payload
 from metrics.db import connect
 from metrics.definitions import DOMAIN_KEYS
+from metrics.domains import issues
+from metrics.domains import registry as domains
 from metrics.selection import ScopeError, Selection, SelectionError
 from metrics.settings import Settings
 from tests import fixtures as F

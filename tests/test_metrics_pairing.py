@@ -10,8 +10,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from metrics import domains, pairing
 from metrics.definitions import DOMAIN_KEYS
+from metrics.domains import pairing
+from metrics.domains import registry as domains
 from metrics.selection import Selection
 from tests import fixtures as F
 from tests.fixtures import C1, C2, C3, C4, D_A, D_B, S_EAST, S_SOUTH, S_WEST, assert_row, ts

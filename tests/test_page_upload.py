@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics.auth import Account, AccountStore, AuthError
+from metrics.accounts import Account, AccountStore, AuthError
 from metrics.settings import Settings, load_settings, save_settings
-from metrics.store import Store
+from metrics.store.versions import Store
 from tests import bad_files as B
 from tests import upload_helpers as H
 
@@ -259,7 +259,7 @@ def test_multi_row_files_list_every_bad_row(monkeypatch, baseline):
 
 
 def test_error_report_download_highlights_bad_rows(baseline):
-    from ui import upload as U
+    from metrics.store import upload as U
 
     bf = next(b for b in B.bad_files() if b.name == "organizations_employees_text")
     res = U.check_upload(Store(baseline), bf.table, bf.file_name, bf.content, replace=False)
@@ -383,7 +383,7 @@ def test_store_busy_shows_a_clear_message_and_changes_nothing(monkeypatch, basel
 
 def test_a_publish_by_someone_else_meanwhile_is_not_overwritten_blindly(monkeypatch, baseline,
                                                                         tmp_path):
-    from metrics.ingest import Source, ingest
+    from metrics.store.ingest import Source, ingest
 
     root = H.copy_store(baseline, tmp_path / "data")
     at = to_upload(open_app(monkeypatch, root, ANA))
@@ -588,7 +588,7 @@ def test_admin_manages_accounts_settings_and_sees_the_audit_log(monkeypatch, sto
 
 
 def test_admin_uploads_boundaries_atomically_keeping_the_previous(monkeypatch, store_dir):
-    from metrics.boundaries import generate_boundaries
+    from metrics.contract.boundaries import generate_boundaries
 
     root = store_dir
     before = (root / "boundaries.geojson").read_text(encoding="utf-8")
@@ -616,7 +616,7 @@ def test_admin_uploads_boundaries_atomically_keeping_the_previous(monkeypatch, s
 
 
 def test_templates_section_offers_every_table(monkeypatch, store_dir):
-    from metrics import schema as S
+    from metrics.contract import schema as S
 
     at = to_upload(open_app(monkeypatch, store_dir, ANA))
     at.button_group(key="up_section").set_value("模板下载").run()

@@ -37,10 +37,10 @@ from streamlit.testing.v1 import AppTest
 from metrics.cli import main as cli_main
 from metrics.cli import write_sample
 from metrics.definitions import DOMAIN_KEYS, METRICS
-from metrics.ingest import ingest_frames
 from metrics.selection import month_index, month_str
 from metrics.settings import Settings
-from metrics.store import Store
+from metrics.store.ingest import ingest_frames
+from metrics.store.versions import Store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120
@@ -592,7 +592,7 @@ def test_definitions_and_sql_open_on_request(monkeypatch, hand):
 
 
 def test_page_run_keys_caches_by_the_same_data_version_as_the_metrics_layer(hand):
-    from metrics import cache
+    from ui import cache
     from ui.state import Ctx
 
     store = Store(hand)

@@ -7,10 +7,10 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from metrics import parse as P
-from metrics import schema as S
-from metrics.readers import read_extract
-from metrics.validate import RefContext, check
+from metrics.contract import parse as P
+from metrics.contract import schema as S
+from metrics.contract.readers import read_extract
+from metrics.contract.validate import RefContext, check
 from tests import bad_files as B
 
 

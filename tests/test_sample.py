@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.boundaries import generate_boundaries, validate_boundaries
-from metrics.sample import (
+from metrics.contract.boundaries import generate_boundaries, validate_boundaries
+from metrics.demo.city import (
     COLUMNS,
     EXTRACT_AT,
     credit_code_check_digit,

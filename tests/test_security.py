@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics.auth import Account, AccountStore, AuthError
+from metrics.accounts import Account, AccountStore, AuthError
 from metrics.selection import ScopeError, Selection
 from metrics.settings import Settings, save_settings
-from metrics.store import Store
+from metrics.store.versions import Store
 from tests import bad_files as B
 from tests import upload_helpers as H
 
@@ -245,7 +245,7 @@ def _cells(content: bytes) -> list:
 
 
 def test_error_report_writes_dangerous_cells_as_text(baseline_dir):
-    from ui import upload as U
+    from metrics.store import upload as U
 
     rows = [{**B.BAD_BASE["pairings"], "pairing_id": f"JD9{i}", "partner_name": v,
              "partner_level": "国家级"} for i, v in enumerate(DANGEROUS)]

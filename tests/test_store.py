@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics.ingest import Source, ingest
 from metrics.settings import Settings
-from metrics.store import NoSuchVersion, Store, StoreBusy
+from metrics.store.ingest import Source, ingest
+from metrics.store.versions import NoSuchVersion, Store, StoreBusy
 from tests import bad_files as B
 
 SETTINGS = Settings()
@@ -278,7 +278,7 @@ def test_file_name_with_path_parts_is_stored_as_its_base_name(tmp_path, store_ba
 
 
 def test_rejected_file_name_is_also_sanitised_in_the_audit(store):
-    from metrics.ingest import Rejected
+    from metrics.store.ingest import Rejected
 
     with pytest.raises(Rejected):
         ingest(store, "issues", Source("../../../bad.csv", content=b"x,y\n1,2\n"), user="t",

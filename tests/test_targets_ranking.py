@@ -12,8 +12,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from metrics import domains, ranking, targets
 from metrics.definitions import DOMAIN_KEYS, METRICS
+from metrics.domains import ranking, targets
+from metrics.domains import registry as domains
 from metrics.selection import Selection, SelectionError, month_index
 from metrics.settings import Settings
 from tests.fixtures import C1, C2, C3, C4, D_A, D_B, S_EAST, S_SOUTH, S_WEST, ts

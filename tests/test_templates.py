@@ -8,10 +8,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from metrics import schema as S
-from metrics.parse import parse_column
-from metrics.readers import read_extract
-from metrics.templates import (
+from metrics.contract import schema as S
+from metrics.contract.parse import parse_column
+from metrics.contract.readers import read_extract
+from metrics.contract.templates import (
     DEMO_COMMUNITY,
     DEMO_DISTRICT,
     DEMO_GRID,
@@ -25,8 +25,8 @@ from metrics.templates import (
     choices,
     template_xlsx,
 )
-from metrics.validate import RefContext, check
-from metrics.xlsx import safe_sheet_name
+from metrics.contract.validate import RefContext, check
+from metrics.exports.xlsx import safe_sheet_name
 
 TABLES = list(S.TABLES)
 

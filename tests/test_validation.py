@@ -17,10 +17,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from metrics import schema as S
-from metrics.ingest import Rejected, Source, ingest, prepare
+from metrics.contract import schema as S
 from metrics.settings import Settings
-from metrics.store import Store
+from metrics.store.ingest import Rejected, Source, ingest, prepare
+from metrics.store.versions import Store
 from tests import bad_files as B
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -192,7 +192,7 @@ def test_warning_is_reported_and_file_published(store, f):
 
 
 def test_credit_code_check_digit_follows_gb32100():
-    from metrics.validate import credit_code_valid
+    from metrics.contract.validate import credit_code_valid
 
     # Check digits computed independently from the contract's weights.
     for body in ("91990101MA0000001", "52990101MJ0000002", "12100000400000624"):

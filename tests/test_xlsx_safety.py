@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from metrics import schema as S
-from metrics.readers import read_extract
-from metrics.validate import RefContext, check
-from metrics.xlsx import (
+from metrics.contract import schema as S
+from metrics.contract.readers import read_extract
+from metrics.contract.validate import RefContext, check
+from metrics.exports.xlsx import (
     PROBLEM_FILL,
     error_report_xlsx,
     frames_to_xlsx,

@@ -12,10 +12,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from metrics import schema as S
-from metrics.auth import AccountStore
+from metrics.accounts import AccountStore
 from metrics.cli import write_sample
-from metrics.store import Store
+from metrics.contract import schema as S
+from metrics.store.versions import Store
 
 PASSWORD = "correct horse 7"
 REPO = Path(__file__).resolve().parents[1]

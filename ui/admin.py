@@ -13,15 +13,14 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from metrics import cache
-from metrics.auth import ROLE_LABELS, ROLES, Account, AuthError
+from metrics.accounts import ROLE_LABELS, ROLES, Account, AuthError
+from metrics.exports.xlsx import safe_csv_text
 from metrics.settings import LABELS, Settings, save_settings
-from metrics.store import StoreBusy
-from metrics.xlsx import safe_csv_text
-
-from . import upload as U
-from .auth_gate import accounts
-from .state import Ctx
+from metrics.store import upload as U
+from metrics.store.versions import StoreBusy
+from ui import cache
+from ui.auth_gate import accounts
+from ui.state import Ctx
 
 # (min, max, step) per setting; a value outside is refused before anything is saved.
 BOUNDS = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.auth import (
+from metrics.accounts import (
     ROLE_LABELS,
     Account,
     AccountStore,
@@ -21,10 +21,9 @@ from metrics.auth import (
     load_oidc_mapping,
     roles_from_claims,
 )
-from metrics.store import Store
-
-from .state import Ctx
-from .upload import md
+from metrics.store.upload import md
+from metrics.store.versions import Store
+from ui.state import Ctx
 
 # Session keys a logout (or a change of account) must not leave behind: the unit filter (a
 # scope), the upload and admin pages' state.

@@ -12,14 +12,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from _plotly_utils.utils import convert_to_base64
 
-from metrics import cache
 from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, METRICS, format_value
-from metrics.ranking import chart_rows, rank
-from metrics.targets import time_elapsed
-from metrics.xlsx import frames_to_xlsx, safe_csv_text
-
-from . import charts
-from .state import Ctx, View, drill_to
+from metrics.domains.ranking import chart_rows, rank
+from metrics.domains.targets import time_elapsed
+from metrics.exports.xlsx import frames_to_xlsx, safe_csv_text
+from ui import cache, charts
+from ui.state import Ctx, View, drill_to
 
 
 class BuiltFigure(go.Figure):

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from metrics import cache
 from metrics.definitions import METRICS
-
-from . import charts
-from . import components as C
-from .state import Ctx, View, domain_filters, freshness
+from ui import cache, charts
+from ui import components as C
+from ui.state import Ctx, View, domain_filters, freshness
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Draw one slide of ``metrics.slides.Deck`` for the big screen (large type, plotly charts)."""
+"""Draw one slide of ``metrics.exports.slides.Deck`` for the big screen (large type, plotly charts)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
-from metrics.slides import ChartSpec, Deck, Slide, TableSpec
-
-from .charts import FONT, MET, NEUTRAL, NOT_MET, TARGET
+from metrics.exports.slides import ChartSpec, Deck, Slide, TableSpec
+from ui.charts import FONT, MET, NEUTRAL, NOT_MET, TARGET
 
 BIG = 22
 

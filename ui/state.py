@@ -18,12 +18,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from metrics import cache, domains
 from metrics.cli import ensure_demo, is_demo, resolve_data_dir
 from metrics.definitions import DOMAIN_LABELS
+from metrics.domains import registry as domains
 from metrics.selection import Selection, child_level, index_of, month_index, month_str
 from metrics.settings import Settings, load_settings
-from metrics.store import Store
+from metrics.store.versions import Store
+from ui import cache
 
 TABLE_LABELS = {
     "units": "区划", "organizations": "两新组织台账", "issues": "工单", "pairings": "结对关系",
@@ -296,7 +297,7 @@ def drill_to(code: str | None) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def filter_options(_con: duckdb.DuckDBPyConnection, name: str, signature: str) -> list[str]:
-    from metrics import schema as S
+    from metrics.contract import schema as S
 
     fixed = {"org_type": S.ORG_TYPES, "sector": S.SECTORS, "source": S.SOURCES,
              "partner_level": S.PARTNER_LEVELS, "kind": S.PROJECT_KINDS}
@@ -311,7 +312,7 @@ def filter_options(_con: duckdb.DuckDBPyConnection, name: str, signature: str) -
 
 
 def domain_filters(ctx: Ctx, domain: str) -> dict[str, list[str]]:
-    from metrics.domains import MODULES
+    from metrics.domains.registry import MODULES
 
     out = {}
     st.sidebar.markdown(f"**{DOMAIN_LABELS[domain]}筛选**")

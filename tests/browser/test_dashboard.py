@@ -22,7 +22,7 @@ from playwright.sync_api import Page
 from metrics.cli import write_sample
 from metrics.definitions import METRICS
 from metrics.selection import month_index, month_str
-from metrics.store import Store
+from metrics.store.versions import Store
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() \
@@ -330,8 +330,8 @@ CLIPPED_BAR_LABELS = """() => [...document.querySelectorAll('[data-testid="stMai
 
 @pytest.fixture(scope="module")
 def hand_dir(tmp_path_factory) -> Path:
-    from metrics.ingest import ingest_frames
     from metrics.settings import Settings
+    from metrics.store.ingest import ingest_frames
     from tests.test_pages import hand_frames
 
     path = tmp_path_factory.mktemp("hand")

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from pptx import Presentation
 
 from metrics.cli import write_sample
-from metrics.store import Store
+from metrics.store.versions import Store
 from tests.browser.conftest import wait_for_streamlit
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from metrics.cli import write_sample
-from metrics.store import Store
+from metrics.store.versions import Store
 from tools.measure_speed import CACHED_GOAL_S, measure, report, table
 
 # The goal (CACHED_GOAL_S, one second) is what the README's figures show. This machine's speed

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import schema as S
+from metrics.contract import schema as S
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """推进会 slides as a pure data model: what each slide shows, with the numbers already computed.
 
 ``build_deck(con, sel, settings=…, is_demo=…, data_version=…)`` reads the three domains through
-``metrics.domains.report`` (and the follow-up lists of coverage/issues/pairing) and returns a
+``metrics.domains.registry.report`` (and the follow-up lists of coverage/issues/pairing) and returns a
 ``Deck``: a list of ``Slide`` objects that the Streamlit presentation page draws and
-``metrics.pptx_export.deck_to_pptx`` writes. Nothing here draws or imports Streamlit.
+``metrics.exports.pptx.deck_to_pptx`` writes. Nothing here draws or imports Streamlit.
 
 The selection's unit (``sel.prefix()``: its ``unit`` within the viewer's ``scope``; none = the
 whole city) is the subject; rankings are of the units one level below it (districts for the city,
@@ -25,14 +25,15 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from . import bulletin as B
-from . import coverage as cov
-from . import domains, issues, pairing, ranking
-from . import targets as T
-from .db import scalar
-from .definitions import DOMAIN_LABELS, METRICS
-from .schema import LEVEL_LABELS
-from .selection import (
+from metrics.contract.schema import LEVEL_LABELS
+from metrics.db import scalar
+from metrics.definitions import DOMAIN_LABELS, METRICS
+from metrics.domains import coverage as cov
+from metrics.domains import issues, pairing, ranking
+from metrics.domains import registry as domains
+from metrics.domains import targets as T
+from metrics.exports import bulletin as B
+from metrics.selection import (
     DOMAIN_FILTERS,
     LEVELS,
     Selection,
@@ -41,7 +42,7 @@ from .selection import (
     level_of_code,
     month_str,
 )
-from .settings import Settings
+from metrics.settings import Settings
 
 DEFAULT_TITLE = "党建引领基层治理工作推进会"
 DOMAINS = ("coverage", "issues", "pairing")

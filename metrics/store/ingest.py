@@ -18,12 +18,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import schema as S
-from .db import build_aggregates, select_typed, sql_literal_path
-from .readers import RawFrame, ReadError, detect_format, iter_parquet, read_extract
-from .settings import Settings
-from .store import Store, crash_point, now_local
-from .validate import UNIQUE, Checked, Problem, RefContext, check
+from metrics.contract import schema as S
+from metrics.contract.readers import RawFrame, ReadError, detect_format, iter_parquet, read_extract
+from metrics.contract.validate import UNIQUE, Checked, Problem, RefContext, check
+from metrics.db import build_aggregates, select_typed, sql_literal_path
+from metrics.settings import Settings
+from metrics.store.versions import Store, crash_point, now_local
 
 # Sort order of each stored table: rows a page reads together sit in the same row groups.
 SORT = {

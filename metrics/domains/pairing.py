@@ -9,10 +9,10 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from .common import Period, latest_month, prefix_filter, rate, rollup, unit_key
-from .db import Query
-from .definitions import DOMAIN_KEYS
-from .selection import Selection, month_start
+from metrics.db import Query
+from metrics.definitions import DOMAIN_KEYS
+from metrics.domains.common import Period, latest_month, prefix_filter, rate, rollup, unit_key
+from metrics.selection import Selection, month_start
 
 KEYS = DOMAIN_KEYS["pairing"]
 COUNTS = ["communities", "pairings_active", "communities_paired", "projects", "projects_due",

@@ -28,12 +28,12 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from .common import Period, prefix_filter, rate, rollup, unit_key
-from .db import Parts, Query, scalar
-from .definitions import DOMAIN_KEYS
-from .schema import SOURCES
-from .selection import Selection, month_start
-from .settings import Settings
+from metrics.contract.schema import SOURCES
+from metrics.db import Parts, Query, scalar
+from metrics.definitions import DOMAIN_KEYS
+from metrics.domains.common import Period, prefix_filter, rate, rollup, unit_key
+from metrics.selection import Selection, month_start
+from metrics.settings import Settings
 
 KEYS = DOMAIN_KEYS["issues"]
 COUNTS = [k for k in KEYS if k not in (

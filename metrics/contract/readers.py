@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import schema as S
+from metrics.contract import schema as S
 
 
 class ReadError(Exception):

@@ -22,9 +22,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from metrics import schema as S
+from metrics.contract import schema as S
+from metrics.contract.readers import ReadError, read_extract
+from metrics.contract.validate import Problem
 from metrics.db import select_typed, sql_literal_path
-from metrics.ingest import (
+from metrics.exports.xlsx import error_report_xlsx
+from metrics.settings import Settings
+from metrics.store.ingest import (
     Prepared,
     Rejected,
     Source,
@@ -32,14 +36,10 @@ from metrics.ingest import (
     prepare,
     publish,
 )
-from metrics.ingest import (
+from metrics.store.ingest import (
     audit_rejection as audit_rejected_source,
 )
-from metrics.readers import ReadError, read_extract
-from metrics.settings import Settings
-from metrics.store import Store, write_atomic
-from metrics.validate import Problem
-from metrics.xlsx import error_report_xlsx
+from metrics.store.versions import Store, write_atomic
 
 log = logging.getLogger(__name__)
 TABLE_NAMES = list(S.TABLES)
@@ -481,7 +481,7 @@ def parse_boundaries(content: bytes, codes: set[str]) -> tuple[dict | None, list
         fc = json.loads(text)
     except ValueError as e:
         return None, [f"不是有效的 JSON：第 {getattr(e, 'lineno', '?')} 行附近格式错误"]
-    from metrics.boundaries import validate_boundaries
+    from metrics.contract.boundaries import validate_boundaries
 
     problems = validate_boundaries(fc, codes)
     if not problems and not fc["features"]:

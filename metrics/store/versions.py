@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import schema as S
+from metrics.contract import schema as S
 
 
 class StoreBusy(Exception):

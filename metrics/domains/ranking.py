@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .definitions import METRICS
+from metrics.definitions import METRICS
 
 
 def rank(df: pd.DataFrame, key: str, *, n: int = 3) -> pd.DataFrame:

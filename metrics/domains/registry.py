@@ -7,10 +7,10 @@ from types import ModuleType
 import duckdb
 import pandas as pd
 
-from . import coverage, issues, pairing
-from .definitions import DOMAIN_KEYS, METRICS
-from .selection import Selection, SelectionError
-from .settings import Settings
+from metrics.definitions import DOMAIN_KEYS, METRICS
+from metrics.domains import coverage, issues, pairing
+from metrics.selection import Selection, SelectionError
+from metrics.settings import Settings
 
 MODULES: dict[str, ModuleType] = {"coverage": coverage, "issues": issues, "pairing": pairing}
 LEVELS = {

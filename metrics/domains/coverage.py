@@ -12,11 +12,11 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from .common import Period, latest_month, prefix_filter, rate, rollup, unit_key
-from .db import Query, scalar
-from .definitions import DOMAIN_KEYS
-from .selection import Selection, month_start, month_str
-from .settings import Settings
+from metrics.db import Query, scalar
+from metrics.definitions import DOMAIN_KEYS
+from metrics.domains.common import Period, latest_month, prefix_filter, rate, rollup, unit_key
+from metrics.selection import Selection, month_start, month_str
+from metrics.settings import Settings
 
 KEYS = DOMAIN_KEYS["coverage"]
 COUNTS = ["orgs_total", "orgs_with_party_org", "orgs_standalone", "orgs_work_covered",

@@ -16,12 +16,13 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from . import coverage, domains, issues, pairing
-from .db import connect
-from .selection import Selection, month_str
-from .settings import Settings
-from .store import Store
-from .targets import with_targets
+from metrics.db import connect
+from metrics.domains import coverage, issues, pairing
+from metrics.domains import registry as domains
+from metrics.domains.targets import with_targets
+from metrics.selection import Selection, month_str
+from metrics.settings import Settings
+from metrics.store.versions import Store
 
 
 def connection(data_dir: str, signature: tuple, settings: Settings) -> duckdb.DuckDBPyConnection:

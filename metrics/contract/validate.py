@@ -16,9 +16,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import schema as S
-from .parse import cell_text, parse_column
-from .readers import RawFrame
+from metrics.contract import schema as S
+from metrics.contract.parse import cell_text, parse_column
+from metrics.contract.readers import RawFrame
 
 MAX_PROBLEMS = 200_000  # beyond this a report is no more useful, only slower
 

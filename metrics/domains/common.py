@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from .db import Query, scalar
-from .selection import Selection, level_length, month_start
+from metrics.db import Query, scalar
+from metrics.selection import Selection, level_length, month_start
 
 CITY_NAME = "全市"
 

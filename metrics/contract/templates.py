@@ -14,8 +14,8 @@ import unicodedata
 import pandas as pd
 from xlsxwriter.utility import xl_col_to_name
 
-from . import schema as S
-from .xlsx import (
+from metrics.contract import schema as S
+from metrics.exports.xlsx import (
     AUTHOR,
     cell_format,
     column_width,

@@ -6,8 +6,8 @@ chart formats it: rates as ``72.3%`` (one decimal, rounded half away from zero l
 72.3% − 71.2% reads 1.1个百分点, never 1.2 from unrounded data), counts as plain integers (no
 thousands separators), scores as ``88.1分``. Codes never appear in the text.
 
-The functions here only format; the facts come from ``metrics.slides.domain_facts`` (which
-reads ``metrics.domains.report``), so the deck, the workbook and the text share one set of
+The functions here only format; the facts come from ``metrics.exports.slides.domain_facts`` (which
+reads ``metrics.domains.registry.report``), so the deck, the workbook and the text share one set of
 numbers. ``parse_numbers`` reads the numbers back (tests compare them with the report).
 """
 
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from .selection import month_str
+from metrics.selection import month_str
 
 CN_DIGITS = "零一二三四五六七八九十"
 
@@ -177,7 +177,7 @@ class RankedUnit:
 
 @dataclass
 class DomainFacts:
-    """What a domain's 通报 says, already computed (see ``metrics.slides.domain_facts``)."""
+    """What a domain's 通报 says, already computed (see ``metrics.exports.slides.domain_facts``)."""
 
     domain: str
     key: str  # the headline metric

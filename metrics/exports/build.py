@@ -6,11 +6,11 @@ download buttons call; it opens its own DuckDB connection over the store's curre
 
 from __future__ import annotations
 
-from . import schema as S
-from .db import connect
-from .selection import Selection, SelectionError
-from .settings import Settings
-from .store import Store
+from metrics.contract import schema as S
+from metrics.db import connect
+from metrics.selection import Selection, SelectionError
+from metrics.settings import Settings
+from metrics.store.versions import Store
 
 KINDS = ("pptx", "xlsx")
 MEDIA_TYPES = {
@@ -45,7 +45,7 @@ def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
           title: str | None = None) -> bytes:
     """The file's bytes. A selection that cannot be answered (no data, a unit outside the
     viewer's scope) raises ``metrics.cli.UsageError`` with a Chinese message (CLI exit 2)."""
-    from .cli import UsageError, is_demo
+    from metrics.cli import UsageError, is_demo
 
     if kind not in KINDS:
         raise UsageError(f"导出类型应为 {'/'.join(KINDS)}：{kind}")
@@ -54,13 +54,13 @@ def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
     con = connect(store, settings)
     try:
         if kind == "pptx":
-            from .pptx_export import deck_to_pptx
-            from .slides import build_deck
+            from metrics.exports.pptx import deck_to_pptx
+            from metrics.exports.slides import build_deck
 
             deck = build_deck(con, sel, settings=settings, title=title, is_demo=demo,
                               data_version=version)
             return deck_to_pptx(deck)
-        from .xlsx_report import report_workbook
+        from metrics.exports.report_xlsx import report_workbook
 
         return report_workbook(con, sel, settings=settings, data_version=version, is_demo=demo)
     except SelectionError as e:

@@ -26,7 +26,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from . import schema as S
+from metrics.contract import schema as S
 
 # Leading characters that make Excel (or LibreOffice, Google Sheets) evaluate a cell.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

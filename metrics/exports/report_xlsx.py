@@ -21,16 +21,16 @@ import duckdb
 import pandas as pd
 import xlsxwriter
 
-from . import bulletin as B
-from . import coverage as cov
-from . import issues, pairing
-from .definitions import COMMON_NOTES, DOMAIN_KEYS, DOMAIN_LABELS, METRICS
-from .schema import LEVEL_LABELS
-from .selection import Selection
-from .settings import LABELS as SETTING_LABELS
-from .settings import Settings
-from .slides import AS_OF_FORMAT, DOMAINS, DomainData, Scope, gather
-from .xlsx import safe_sheet_name, text_width, write_cell, write_table
+from metrics.contract.schema import LEVEL_LABELS
+from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, DOMAIN_LABELS, METRICS
+from metrics.domains import coverage as cov
+from metrics.domains import issues, pairing
+from metrics.exports import bulletin as B
+from metrics.exports.slides import AS_OF_FORMAT, DOMAINS, DomainData, Scope, gather
+from metrics.exports.xlsx import safe_sheet_name, text_width, write_cell, write_table
+from metrics.selection import Selection
+from metrics.settings import LABELS as SETTING_LABELS
+from metrics.settings import Settings
 
 GOOD_FILL = "#C6EFCE"  # 红榜 rows (Excel's "Good")
 BAD_FILL = "#FFC7CE"  # 黑榜 rows (Excel's "Bad")

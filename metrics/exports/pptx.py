@@ -36,8 +36,8 @@ from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
-from .bulletin import fmt_rate, fmt_value
-from .slides import KPI, ChartSpec, Deck, Slide, TableSpec
+from metrics.exports.bulletin import fmt_rate, fmt_value
+from metrics.exports.slides import KPI, ChartSpec, Deck, Slide, TableSpec
 
 FONT = "Microsoft YaHei"
 SLIDE_W, SLIDE_H = 13.333, 7.5
