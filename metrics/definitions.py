@@ -4,6 +4,7 @@ metrics.md). Cards, charts, exports and the CLI all take labels and definitions 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 
 @dataclass(frozen=True)
@@ -104,14 +105,100 @@ def label(key: str) -> str:
     return METRICS[key].label
 
 
+# --- one rounding rule ----------------------------------------------------------------------
+# Every number is shown the way Excel shows it (the PPTX labels and the XLSX cells are drawn by
+# Office, which rounds half away from zero after taking 15 significant digits), so a card, a
+# slide, the 通报 text and a handout never differ in the last digit. A change (环比) or a gap to
+# a target is computed from the raw values and rounded once: 72.34% − 71.16% is 1.2个百分点,
+# whatever the two values round to on their own.
+
+
+def _missing(v: object) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(v != v)  # NaN; pd.NA raises
+    except TypeError:
+        return True
+
+
+def _dec(v: object) -> Decimal:
+    return Decimal(f"{float(v):.15g}")
+
+
+def round_half_up(v: object, places: int = 1) -> float | None:
+    """``v`` to ``places`` decimals, half away from zero (Excel's display rounding)."""
+    if _missing(v):
+        return None
+    q = Decimal(1).scaleb(-places)
+    return float(_dec(v).quantize(q, rounding=ROUND_HALF_UP))
+
+
+def display_number(kind: str, value: object) -> float | int | None:
+    """The number as displayed: a rate in percent with one decimal, a score or hours with one
+    decimal, a count as an integer; None for null."""
+    if _missing(value):
+        return None
+    if kind == "rate":
+        return float((_dec(value) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    if kind in ("score", "hours"):
+        return round_half_up(value, 1)
+    return int(value)
+
+
+def difference(kind: str, a: object, b: object) -> float | int | None:
+    """a − b in display units (percentage points for rates, points for scores, hours, a
+    whole number for counts), from the raw values, rounded once. None when either is null.
+    Used for 环比 (now − before) and target gaps (value − target)."""
+    if _missing(a) or _missing(b):
+        return None
+    d = _dec(a) - _dec(b)
+    if kind == "rate":
+        return float((d * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    if kind in ("score", "hours"):
+        return float(d.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return int(d)
+
+
+def change(key: str, now: object, before: object) -> float | int | None:
+    """环比 of metric ``key``: now − before (see ``difference``)."""
+    return difference(kind_of(key), now, before)
+
+
+def target_gap(key: str, value: object, target: object) -> float | int | None:
+    """Value − target of metric ``key`` in display units, rounded once (see ``difference``)."""
+    return difference(kind_of(key), value, target)
+
+
+def kind_of(key: str) -> str:
+    m = METRICS.get(key)
+    return m.kind if m else "count"
+
+
+POINT_UNITS = {"rate": "个百分点", "score": "分", "hours": "小时", "count": ""}
+
+
+def format_difference(kind: str, d: float | int | None, *, signed: bool = True,
+                      unit: bool = True) -> str:
+    """A change or gap as shown: +1.3个百分点, −0.4分, +12; 0 as 0.0/0 (callers say 持平)."""
+    if d is None:
+        return "—"
+    text = f"{abs(d):,d}" if kind == "count" else f"{abs(d):.1f}"
+    sign = ("+" if d > 0 else "-" if d < 0 else "") if signed else ""
+    return sign + text + (POINT_UNITS.get(kind, "") if unit else "")
+
+
 def format_value(key: str, value: object) -> str:
     """The UI's form: rates as percentages with one decimal, null as —."""
-    if value is None or (isinstance(value, float) and value != value):
+    return format_kind(kind_of(key), value)
+
+
+def format_kind(kind: str, value: object) -> str:
+    v = display_number(kind, value)
+    if v is None:
         return "—"
-    m = METRICS.get(key)
-    kind = m.kind if m else "count"
     if kind == "rate":
-        return f"{float(value) * 100:.1f}%"
+        return f"{v:.1f}%"
     if kind in ("hours", "score"):
-        return f"{float(value):.1f}"
-    return f"{int(value):,}"
+        return f"{v:,.1f}"
+    return f"{v:,}"

@@ -71,14 +71,15 @@ for domain in ("coverage", "issues", "pairing"):
             continue
         for code, t in per_unit.items():
             if t["target_met"] is False:
-                below.setdefault(k, []).append((t["target_gap"], ctx.name(code)))
+                below.setdefault(k, []).append((t["target_gap"], ctx.name(code), t))
 with c1:
     st.markdown("**未达年度目标**")
     if not below:
         st.success("各单位均已达标或未设目标")
     for k, items in below.items():
-        items.sort()
-        names = "、".join(f"{n}({C.gap_points(g)})" for g, n in items[:5])
+        items.sort(key=lambda x: (x[0], x[1]))
+        names = "、".join(f"{n}({C.gap_points(k, t['target'] + g, t['target'])})"
+                         for g, n, t in items[:5])
         st.markdown(f"- {METRICS[k].label}：{len(items)} 个，差距最大：{names}")
 
 

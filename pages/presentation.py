@@ -12,7 +12,7 @@ from metrics.exports.pptx import deck_to_pptx
 from metrics.exports.report_xlsx import report_workbook
 from metrics.exports.slides import DEFAULT_TITLE, Deck, build_deck
 from ui import slides_view
-from ui.state import current
+from ui.state import current, link_notices
 
 ctx, view = current()
 heading = st.empty()  # the page title, left out in 演示模式
@@ -49,6 +49,7 @@ with controls:
                         help="隐藏侧栏与工具栏，适合大屏；左右方向键翻页")
     print_all = c3.toggle("打印全部页", key="print_all", help="逐页排列，用浏览器打印为 PDF(每页一张)")
 
+link_notices(view)
 sel = view.selection()
 deck_key = repr((sel, title, ctx.signature))
 deck = _deck(sel, title, deck_key)

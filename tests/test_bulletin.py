@@ -199,7 +199,9 @@ def test_format_helpers():
     assert B.fmt_rate(0.72349) == "72.3%"
     assert B.fmt_rate(0.0625) == "6.3%"  # half away from zero, as Excel's 0.0% shows it
     assert B.fmt_rate(None) == "—"
-    assert B.change_points(0.7234, 0.7116) == 1.1  # 72.3 − 71.2, from the displayed values
+    # 72.34% − 71.16% = 1.18 points → 1.2: from the raw values, rounded once (the card's rule),
+    # not 72.3 − 71.2 = 1.1 from the two rounded values.
+    assert B.change_points(0.7234, 0.7116) == 1.2
     assert B.fmt_change(1.2) == "较上月提高1.2个百分点"
     assert B.fmt_change(-0.4, prev_word="上期") == "较上期下降0.4个百分点"
     assert B.fmt_change(0.0) == "与上月持平"
@@ -247,8 +249,7 @@ def _expected_numbers(con, domain: str, settings: Settings) -> list[float]:
     tg = T.with_targets(con, child, child.attrs["as_of"]).get(key, {})
     ranked = ranking.rank(child, key, n=settings.ranking_n)
     v, p = city[key].iloc[0], prev[key].iloc[0]
-    nums = [latest // 12, latest % 12 + 1, B.shown(v, kind), abs(B.diff1(B.shown(v, kind),
-                                                                        B.shown(p, kind)))]
+    nums = [latest // 12, latest % 12 + 1, B.shown(v, kind), abs(B.change_points(v, p, kind))]
     if nums[-1] == 0:
         nums.pop()
     if tg:

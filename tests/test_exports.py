@@ -125,7 +125,7 @@ def test_overview_kpis_equal_report(con, deck, latest):
         assert k.value == df[k.key].iloc[0]
         assert k.previous == prev[k.key].iloc[0]
         kind = METRICS[k.key].kind
-        assert k.change == B.diff1(B.shown(k.value, kind), B.shown(k.previous, kind))
+        assert k.change == B.change_points(k.value, k.previous, kind)
         tg = T.with_targets(con, df, df.attrs["as_of"]).get(k.key, {}).get(None)
         if tg:
             assert k.target == tg["target"] and k.target_met == tg["target_met"]

@@ -12,12 +12,21 @@ import plotly.graph_objects as go
 import streamlit as st
 from _plotly_utils.utils import convert_to_base64
 
-from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, METRICS, format_value
+from metrics.definitions import (
+    COMMON_NOTES,
+    DOMAIN_KEYS,
+    METRICS,
+    change,
+    format_difference,
+    format_kind,
+    format_value,
+    target_gap,
+)
 from metrics.domains.ranking import chart_rows, rank
 from metrics.domains.targets import time_elapsed
 from metrics.exports.xlsx import frames_to_xlsx, safe_csv_text
 from ui import cache, charts
-from ui.state import Ctx, View, drill_to
+from ui.state import Ctx, View, drill_to, link_notices
 
 
 class BuiltFigure(go.Figure):
@@ -68,7 +77,8 @@ def can_see_sql() -> bool:
 
 
 def breadcrumb(ctx: Ctx, view: View) -> None:
-    """全市 › 区 › 街道 › 社区, each a button back up."""
+    """全市 › 区 › 街道 › 社区, each a button back up (after any notice about a stale link)."""
+    link_notices(view)
     chain: list[str | None] = [None]
     if view.unit:
         chain += [view.unit[:n] for n in (6, 9, 12) if len(view.unit) >= n]
@@ -83,15 +93,12 @@ def breadcrumb(ctx: Ctx, view: View) -> None:
 
 
 def _delta(key: str, now: object, before: object) -> str | None:
-    if now is None or before is None or pd.isna(now) or pd.isna(before):
+    """The card's 环比: from the raw values, rounded once (the slides and exports use the same
+    ``definitions.change``)."""
+    d = change(key, now, before)
+    if d is None:
         return None
-    m = METRICS[key]
-    diff = float(now) - float(before)
-    if m.kind == "rate":
-        return f"{diff * 100:+.1f}个百分点"
-    if m.kind in ("hours", "score"):
-        return f"{diff:+.1f}"
-    return f"{int(diff):+,d}"
+    return format_difference(METRICS[key].kind, d)
 
 
 def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[str, dict],
@@ -128,8 +135,7 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
             m = METRICS[key]
             with col:
                 delta = _delta(key, row[key], prow[key] if prow is not None else None)
-                flat = delta is not None and delta.lstrip("+-").startswith(("0个", "0.0")) \
-                    or delta in ("+0", "-0")
+                flat = delta is not None and not delta.startswith(("+", "-"))
                 st.metric(
                     m.label, format_value(key, row[key]), delta="持平" if flat else delta,
                     delta_color="off" if flat else delta_colour(key),
@@ -140,16 +146,19 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
                 code = row["unit_code"] if isinstance(row["unit_code"], str) else None
                 t = tg.get(key, {}).get(code)
                 if t:
-                    st.markdown(target_line(t, elapsed), unsafe_allow_html=True)
+                    st.markdown(target_line(key, row[key], t, elapsed), unsafe_allow_html=True)
     return True
 
 
-def gap_points(gap: float) -> str:
-    """A target gap in percentage points; a miss smaller than 0.05 points is not "−0.0"."""
-    points = gap * 100
-    if 0 < abs(points) < 0.05:
-        return "−<0.1" if points < 0 else "+<0.1"
-    return f"{points:+.1f}"
+def gap_points(key: str, value: object, target: object) -> str:
+    """A target gap in percentage points, from the raw values, rounded once; a miss smaller
+    than 0.05 points is not "−0.0"."""
+    d = target_gap(key, value, target)
+    if d is None:
+        return "—"
+    if d == 0 and value != target:
+        return "−<0.1" if value < target else "+<0.1"
+    return format_difference(METRICS[key].kind, d, unit=False) if d else "0.0"
 
 
 def delta_colour(key: str) -> str:
@@ -160,13 +169,13 @@ def delta_colour(key: str) -> str:
     return "normal" if m.kind in ("rate", "score") else "off"
 
 
-def target_line(t: dict, elapsed: float) -> str:
+def target_line(key: str, value: object, t: dict, elapsed: float) -> str:
     ok, gap = t["target_met"], t["target_gap"]
     status = "—" if ok is None else ("达标" if ok else "未达标")
     colour = "#2E7D32" if ok else "#C62828"
-    gap_txt = "" if gap is None else f"，差距 {gap_points(gap)}个百分点"
-    return (f'<div class="gb-target">目标 {t["target"]:.1%} · '
-            f'<b style="color:{colour}">{status}</b>{gap_txt} · 时间进度 {elapsed:.1%}</div>')
+    gap_txt = "" if gap is None else f"，差距 {gap_points(key, value, t['target'])}个百分点"
+    return (f'<div class="gb-target">目标 {format_value(key, t["target"])} · '
+            f'<b style="color:{colour}">{status}</b>{gap_txt} · 时间进度 {format_kind("rate", elapsed)}</div>')
 
 
 def _on_chart_select(key: str) -> None:

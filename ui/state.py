@@ -101,24 +101,12 @@ def _units(_con: duckdb.DuckDBPyConnection, signature: str) -> UnitIndex:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _months(_con: duckdb.DuckDBPyConnection, signature: str) -> list[str]:
-    cur = _con.cursor()
-    try:
-        row = cur.execute("""
-            SELECT min(m), max(m) FROM (
-              SELECT min(rm) AS m FROM agg_issues_street UNION ALL SELECT max(rm) FROM agg_issues_street
-              UNION ALL SELECT min(year(period) * 12 + month(period) - 1) FROM organizations
-              UNION ALL SELECT max(year(period) * 12 + month(period) - 1) FROM organizations
-              UNION ALL SELECT min(year(period) * 12 + month(period) - 1) FROM checkins
-              UNION ALL SELECT max(year(period) * 12 + month(period) - 1) FROM checkins
-              UNION ALL SELECT min(year(started_on) * 12 + month(started_on) - 1) FROM pairings
-              UNION ALL SELECT max(year(started_on) * 12 + month(started_on) - 1) FROM pairings
-              UNION ALL SELECT max(year(completed_on) * 12 + month(completed_on) - 1) FROM projects
-              )""").fetchone()
-    finally:
-        cur.close()
-    if row is None or row[0] is None:
+    """The months the sidebar offers: those the monthly extracts cover (never a future start,
+    due or completion date); the last is the default, the month the exports default to."""
+    r = domains.month_range(_con)
+    if r is None:
         return []
-    return [month_str(m) for m in range(int(row[0]), int(row[1]) + 1)]
+    return [month_str(m) for m in range(r[0], r[1] + 1)]
 
 
 def data_dir() -> tuple[Path, bool]:
@@ -160,8 +148,26 @@ def _quick_pick(ctx_latest: str) -> None:
     st.session_state["quick"] = None
 
 
+def _month_label(m: str) -> str:
+    y, mo = m.split("-")
+    return f"{y}年{int(mo)}月"
+
+
+def _stale_month(asked: str, ctx: Ctx) -> str | None:
+    """Why a month of a link cannot be shown (None: it can)."""
+    if asked in ctx.months:
+        return None
+    try:
+        month_index(asked)
+    except ValueError:
+        return f"链接中的统计月份“{asked}”无法识别(应为 YYYY-MM，如 {ctx.latest})"
+    return (f"链接中的统计月份 {_month_label(asked)} 不在数据范围内"
+            f"(现有数据 {_month_label(ctx.months[0])} 至 {_month_label(ctx.months[-1])})")
+
+
 def _period_from_url(ctx: Ctx) -> None:
-    """On a session's first run, a shared link's ?period= (or ?from=&to=) sets the period."""
+    """On a session's first run, a shared link's ?period= (or ?from=&to=) sets the period. A
+    month the data does not have (or no month at all) leaves the default, and says so."""
     if st.session_state.get("_period_seeded"):
         return
     st.session_state["_period_seeded"] = True
@@ -170,6 +176,31 @@ def _period_from_url(ctx: Ctx) -> None:
         st.session_state.update({"pm": "区间", "from": qp["from"], "to": qp["to"]})
     elif qp.get("period") in months:
         st.session_state.update({"pm": "单月", "period": qp["period"]})
+    else:
+        for name in ("period", "from", "to"):
+            asked = qp.get(name)
+            why = _stale_month(asked, ctx) if asked else None
+            if why:
+                _notice(f"{why}，现显示 {_month_label(ctx.latest)}(最新月份)。")
+                break
+
+
+def _notice(text: str) -> None:
+    st.session_state.setdefault("_link_notices", []).append(text)
+
+
+def link_notices(view: View) -> None:
+    """What a stale link asked for and what is shown instead, while the view is the one the
+    link was answered with (a new choice in the sidebar retires the notice)."""
+    notices = st.session_state.get("_link_notices")
+    if not notices:
+        return
+    shown = st.session_state.setdefault("_link_notice_view", view.key())
+    if shown != view.key():
+        st.session_state.pop("_link_notices", None)
+        return
+    for text in notices:
+        st.warning(text, icon=":material/link_off:")
 
 
 def period_widgets(ctx: Ctx) -> tuple[str | None, str | None]:
@@ -239,6 +270,8 @@ def _unit_from_url(ctx: Ctx) -> None:
     code = st.query_params.get("unit", "")
     if code and code in ctx.unit_index.names:
         drill_to(code)
+    elif code:
+        _notice(f"链接中的区划代码“{code}”在区划表中不存在，现显示全市。")
 
 
 def unit_widgets(ctx: Ctx) -> str | None:
@@ -353,6 +386,9 @@ class View:
         return Selection.make(level or self.unit_level, period_from=self.period_from,
                               period_to=self.period_to, unit=self.unit, filters=filters,
                               scope=self.scope, as_of=as_of)
+
+    def key(self) -> tuple:
+        return (self.unit, self.period_from, self.period_to)
 
     def period_label(self) -> str:
         if not self.period_to:

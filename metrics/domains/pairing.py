@@ -27,10 +27,15 @@ DUE_PASSED = "(j.due_on < $as_of_date)"
 
 
 def latest(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The latest month with check-ins, else of pairing or project activity."""
+    """The latest month with check-ins (the domain's monthly extract); without any, the latest
+    month of pairing or project activity that has already happened (a pairing agreed to start
+    next month says nothing about which month the data describes)."""
     m = latest_month(con, "SELECT max(period) FROM checkins")
     if m is None:
-        m = latest_month(con, "SELECT greatest(max(started_on), (SELECT max(completed_on) FROM projects)) FROM pairings")
+        m = latest_month(con, """
+            SELECT greatest(
+              (SELECT max(started_on) FROM pairings WHERE started_on <= current_date),
+              (SELECT max(completed_on) FROM projects WHERE completed_on <= current_date))""")
     return m
 
 

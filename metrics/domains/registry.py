@@ -7,6 +7,7 @@ from types import ModuleType
 import duckdb
 import pandas as pd
 
+from metrics.db import scalar
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains import coverage, issues, pairing
 from metrics.selection import Selection, SelectionError
@@ -42,7 +43,48 @@ def report(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, *,
 
 
 def latest(con: duckdb.DuckDBPyConnection, domain: str) -> int | None:
+    """The month a report of ``domain`` without a period is about (month index)."""
     return MODULES[domain].latest(con)
+
+
+# The months the monthly extracts describe: report months of the orders, ledger months, check-in
+# months. Start, due and completion dates are plans (a pairing signed to start next month) and
+# never widen the list of months a page offers.
+_MONTHLY_RANGE_SQL = f"""
+SELECT min(lo), max(hi) FROM (
+  SELECT min(rm) AS lo, max(rm) AS hi FROM {issues.AGG_TABLE}
+  UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
+                   max(year(period) * 12 + month(period) - 1) FROM organizations
+  UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
+                   max(year(period) * 12 + month(period) - 1) FROM checkins)"""
+
+
+def month_range(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
+    """(first, last) month index the data covers, None for a store without data.
+
+    The range of the monthly extracts (issues, organizations, check-ins); the last is the
+    default month of every page and of the exports — the newest of the domains' ``latest``.
+    A store with only pairings and projects falls back to their months that have happened.
+    """
+    cur = con.cursor()
+    try:
+        lo, hi = cur.execute(_MONTHLY_RANGE_SQL).fetchone()
+    finally:
+        cur.close()
+    if hi is not None:
+        return int(lo), int(hi)
+    last = pairing.latest(con)
+    if last is None:
+        return None
+    first = scalar(con, "SELECT min(started_on) FROM pairings")
+    first_i = first.year * 12 + first.month - 1 if first is not None else last
+    return min(first_i, last), last
+
+
+def default_month(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The month shown when none is chosen (month index): the newest the data covers."""
+    r = month_range(con)
+    return None if r is None else r[1]
 
 
 def explain(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, *,

@@ -2,9 +2,9 @@
 
 Every number in a paragraph is one that a chart or card of the deck shows, formatted the way the
 chart formats it: rates as ``72.3%`` (one decimal, rounded half away from zero like Excel's
-``0.0%``), changes and gaps as ``1.2个百分点`` computed from the *displayed* values (so that
-72.3% − 71.2% reads 1.1个百分点, never 1.2 from unrounded data), counts as plain integers (no
-thousands separators), scores as ``88.1分``. Codes never appear in the text.
+``0.0%``), changes and gaps as ``1.2个百分点`` computed from the raw values and rounded once
+(``metrics.definitions.difference``: the dashboard's cards, the slides, the PPTX and the XLSX use
+the same function), counts as plain integers (no thousands separators), scores as ``88.1分``. Codes never appear in the text.
 
 The functions here only format; the facts come from ``metrics.exports.slides.domain_facts`` (which
 reads ``metrics.domains.registry.report``), so the deck, the workbook and the text share one set of
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 
+from metrics import definitions as D
 from metrics.selection import month_str
 
 CN_DIGITS = "零一二三四五六七八九十"
@@ -46,23 +46,14 @@ def _is_missing(v: object) -> bool:
         return True
 
 
-def _dec(v: float) -> Decimal:
-    # 15 significant digits first, as Excel does before it formats a number.
-    return Decimal(f"{float(v):.15g}")
-
-
 def round1(v: float | None) -> float | None:
     """One decimal, half away from zero (Excel's display rounding)."""
-    if _is_missing(v):
-        return None
-    return float(_dec(v).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return D.round_half_up(v, 1)
 
 
 def pct1(rate: float | None) -> float | None:
     """A rate (fraction) as the percentage shown: 0.72349 → 72.3."""
-    if _is_missing(rate):
-        return None
-    return float((_dec(rate) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return D.display_number("rate", rate)
 
 
 def shown(value: float | None, kind: str) -> float | None:
@@ -70,16 +61,15 @@ def shown(value: float | None, kind: str) -> float | None:
     return pct1(value) if kind == "rate" else round1(value)
 
 
-def diff1(a: float | None, b: float | None) -> float | None:
-    """a − b of two displayed one-decimal numbers, exactly (no 1.0999999)."""
-    if a is None or b is None:
-        return None
-    return float(Decimal(str(a)) - Decimal(str(b)))
-
-
 def change_points(cur: float | None, prev: float | None, kind: str = "rate") -> float | None:
-    """环比 change in percentage points (rates) or points (scores), from the displayed values."""
-    return diff1(shown(cur, kind), shown(prev, kind))
+    """环比 change in percentage points (rates) or points (scores): from the raw values, rounded
+    once (``metrics.definitions.difference``), the same number the dashboard's card shows."""
+    return D.difference(kind, cur, prev)
+
+
+def gap_points(value: float | None, target: float | None, kind: str = "rate") -> float | None:
+    """Value − target in percentage points (or points), from the raw values, rounded once."""
+    return D.difference(kind, value, target)
 
 
 def fmt_rate(v: float | None) -> str:
@@ -402,7 +392,7 @@ def next_step(f: DomainFacts, *, max_names: int = 8) -> str:
         shown_units = below[:max_names]
         names = "、".join(
             f"{u.name}({fmt_value(u.value, f.kind)}，"
-            f"低于目标{fmt_points(diff1(shown(u.target, f.kind), shown(u.value, f.kind)), f.kind)})"
+            f"低于目标{fmt_points(gap_points(u.target, u.value, f.kind), f.kind)})"
             for u in shown_units)
         more = f"等{len(below)}个{f.level_label}" if len(below) > len(shown_units) else ""
         head = f"{names}{more}{short}未达到年度目标，要对标补差。"

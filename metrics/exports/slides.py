@@ -103,13 +103,13 @@ class KPI:
     value: float | None
     display: str
     previous: float | None
-    change: float | None  # points (percentage points for rates), from the displayed values
+    change: float | None  # points (percentage points for rates), from the raw values, rounded once
     change_display: str  # 较上月提高1.2个百分点 / 与上月持平 …
     target: float | None = None
     target_display: str = ""  # 目标70.0%，已达标 / 目标90.0%，差1.3个百分点
     target_state: str = ""  # 已达标 / 差1.3个百分点 / —
     target_met: bool | None = None
-    target_gap: float | None = None  # displayed value − displayed target, in points
+    target_gap: float | None = None  # value − target in points, from the raw values, rounded once
     time_elapsed: float | None = None  # 时间进度, for cumulative metrics
 
 
@@ -190,10 +190,9 @@ def resolve(con: duckdb.DuckDBPyConnection, sel: Selection) -> Scope:
     code = prefix or None
     level = level_of_code(code) if code else "city"
     if sel.period_to is None:
-        latest = [m for m in (domains.latest(con, d) for d in DOMAINS) if m is not None]
-        if not latest:
+        m = domains.default_month(con)  # the month the dashboard opens on
+        if m is None:
             raise SelectionError("没有数据，无法生成推进会材料")
-        m = max(latest)
         sel = sel.with_(period_from=month_str(m), period_to=month_str(m))
     first, last = sel.months(None)
     depth = LEVELS.index(level)
@@ -323,9 +322,9 @@ def _kpi(data: DomainData, key: str, unit_code: str | None, elapsed: float) -> K
     if t is not None:
         k.target, k.target_met = t["target"], t["target_met"]
         if value is not None:
-            k.target_gap = B.diff1(B.shown(value, kind), B.shown(t["target"], kind))
+            k.target_gap = B.gap_points(value, t["target"], kind)
             state = ("已达标" if k.target_met else
-                     f"差{B.fmt_points(B.diff1(B.shown(t['target'], kind), B.shown(value, kind)), kind)}")
+                     f"差{B.fmt_points(B.gap_points(t['target'], value, kind), kind)}")
         else:
             state = "—"
         k.target_state = state
