@@ -24,7 +24,9 @@ SQL_TYPES = {
     S.CODE: "VARCHAR", S.TEXT: "VARCHAR", S.ENUM: "VARCHAR", S.BOOL: "BOOLEAN", S.INT: "BIGINT",
     S.NUMBER: "DOUBLE", S.RATE: "DOUBLE", S.DATE: "DATE", S.DATETIME: "TIMESTAMP", S.MONTH: "DATE",
 }
-RAW_AS_VIEWS = ("issues", "organizations")
+# The monthly snapshots stay Parquet views too: stored by period, a report's ``period =
+# $snapshot`` reads only that period's row groups.
+RAW_AS_VIEWS = ("issues", "organizations", "grids", "compounds")
 
 
 @dataclass(frozen=True)

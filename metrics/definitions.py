@@ -12,7 +12,7 @@ class Metric:
     key: str
     label: str
     domain: str
-    kind: str  # "count" | "rate" | "hours" | "score"
+    kind: str  # "count" | "rate" | "hours" | "score" | "ratio" (a quotient that is not a share)
     definition: str
     # Rankings: rates and scores best-first descending; counts where fewer is better ascending.
     fewer_is_better: bool = False
@@ -87,17 +87,80 @@ _add(PAIRING, "members_reported", "报到党员数", "count", "同上，报到�
 _add(PAIRING, "activities", "活动次数", "count", "统计期内各月开展活动次数之和")
 _add(PAIRING, "service_hours", "服务时长(小时)", "hours", "统计期内各月服务时长之和")
 
+# 网格与小区 ---------------------------------------------------------------------------------
+# Two monthly snapshots (tables grids and compounds), each taken, like the organizations ledger,
+# as the latest period at or before the range's last month; the two may be different months.
+GRIDS = "grids"
+_G = "(网格快照)"
+_add(GRIDS, "grids", "网格数", "count",
+     f"网格快照中、所选区划内的网格数(一个网格一行；区划表中有而快照未报的网格不计){_G}")
+_add(GRIDS, "grids_with_party_org", "已建党组织网格数", "count",
+     "网格党组织为 网格党支部 或 网格党小组 的网格数")
+_add(GRIDS, "grids_party_branch", "网格党支部数", "count", "网格党组织为 网格党支部 的网格数")
+_add(GRIDS, "grid_party_org_rate", "网格党组织覆盖率", "rate",
+     "已建党组织网格数 ÷ 网格数；网格数为 0 时为空")
+_add(GRIDS, "gap_grids_no_party_org", "未建党组织网格数", "count",
+     "网格数 − 已建党组织网格数(网格党组织为 未建 的网格)", fewer=True)
+_add(GRIDS, "grids_with_leader", "配备网格长网格数", "count", "是否配备网格长为 是 的网格数")
+_add(GRIDS, "grid_leader_rate", "网格长配备率", "rate", "配备网格长网格数 ÷ 网格数；网格数为 0 时为空")
+_add(GRIDS, "grids_staffed", "配备网格员网格数", "count",
+     "专职网格员数 + 兼职网格员数 ≥ 1 的网格数")
+_add(GRIDS, "grid_staffed_rate", "网格员配备率", "rate", "配备网格员网格数 ÷ 网格数；网格数为 0 时为空")
+_add(GRIDS, "gap_grids_unstaffed", "无网格员网格数", "count",
+     "网格数 − 配备网格员网格数(专职、兼职网格员都为 0 的网格)", fewer=True)
+_add(GRIDS, "fulltime_workers", "专职网格员数", "count", "各网格专职网格员数之和")
+_add(GRIDS, "parttime_workers", "兼职网格员数", "count", "各网格兼职网格员数之和")
+_add(GRIDS, "grid_workers", "网格员总数", "count", "专职网格员数 + 兼职网格员数")
+_add(GRIDS, "grid_households", "网格户数", "count", "各网格户数之和")
+_add(GRIDS, "households_per_worker", "每名网格员服务户数", "ratio",
+     "网格户数 ÷ 网格员总数(全部网格的户数之和除以全部网格员之和，含无网格员网格的户数)；"
+     "网格员总数为 0 时为空", fewer=True)
+_C = "(小区快照)"
+_add(GRIDS, "compounds", "小区数", "count",
+     f"小区快照中、所属社区在所选区划内的小区数(一个小区一行){_C}")
+_add(GRIDS, "compounds_with_party_org", "已建党组织小区数", "count",
+     "小区党组织为 小区党支部 或 楼栋党小组 的小区数")
+_add(GRIDS, "compound_party_org_rate", "小区党组织覆盖率", "rate",
+     "已建党组织小区数 ÷ 小区数；小区数为 0 时为空")
+_add(GRIDS, "compounds_build_eligible", "应建党支部小区数", "count",
+     "居住党员数 ≥ 3 的小区数(党章：有正式党员三人以上的应成立党的基层组织)")
+_add(GRIDS, "compounds_build_done", "已建党支部小区数", "count",
+     "应建党支部且小区党组织为 小区党支部 的小区数；楼栋党小组 不是党支部，不算已建")
+_add(GRIDS, "compound_build_rate", "小区党支部应建尽建率", "rate",
+     "已建党支部小区数 ÷ 应建党支部小区数；应建党支部小区数为 0 时为空")
+_add(GRIDS, "gap_compounds_should_build", "小区应建未建数", "count",
+     "应建党支部小区数 − 已建党支部小区数(居住党员 ≥ 3 而小区党组织为 楼栋党小组 或 未建)",
+     fewer=True)
+_add(GRIDS, "compounds_with_property", "有物业小区数", "count",
+     "物业服务为 专业物业、红色物业 或 自管 的小区数(物业管理覆盖含业主自管)")
+_add(GRIDS, "property_coverage_rate", "物业覆盖率", "rate", "有物业小区数 ÷ 小区数；小区数为 0 时为空")
+_add(GRIDS, "gap_compounds_no_property", "无物业小区数", "count",
+     "物业服务为 无 的小区数(小区数 − 有物业小区数)", fewer=True)
+_add(GRIDS, "compounds_red_property", "红色物业数", "count", "物业服务为 红色物业 的小区数")
+_add(GRIDS, "compounds_owners_committee", "已成立业委会小区数", "count", "是否成立业委会为 是 的小区数")
+_add(GRIDS, "owners_committee_rate", "业委会组建率", "rate",
+     "已成立业委会小区数 ÷ 小区数(全部小区，不论物业服务方式)；小区数为 0 时为空")
+_add(GRIDS, "model_compounds", "示范小区数", "count", "是否示范小区为 是 的小区数(快照时点的存量)")
+_add(GRIDS, "compound_households", "小区户数", "count", "各小区户数之和")
+_add(GRIDS, "compound_party_members", "居住党员数", "count", "各小区居住党员数之和")
+_add(GRIDS, "heads_area", "片长数", "count", "各小区片长数之和")
+_add(GRIDS, "heads_group", "组长数", "count", "各小区组长数之和")
+_add(GRIDS, "heads_neighbor", "邻长数", "count", "各小区邻长数之和")
+_add(GRIDS, "heads_neighbor_per_100", "每百户邻长数", "ratio",
+     "100 × 邻长数 ÷ 小区户数；小区户数为 0 时为空")
+
 METRICS: dict[str, Metric] = {m.key: m for m in _M}
 DOMAIN_KEYS: dict[str, list[str]] = {
-    d: [m.key for m in _M if m.domain == d] for d in ("coverage", "issues", "pairing")
+    d: [m.key for m in _M if m.domain == d] for d in ("coverage", "issues", "pairing", "grids")
 }
-DOMAIN_LABELS = {"coverage": "两个覆盖", "issues": "问题解决", "pairing": "结对联建"}
+DOMAIN_LABELS = {"coverage": "两个覆盖", "issues": "问题解决", "pairing": "结对联建",
+                 "grids": "网格与小区"}
 
 COMMON_NOTES = {
     "as_of": "截止时点：默认为统计期结束后的第一个时刻(下月1日0时)；问题解决不晚于已上传工单中最新时间之后1秒。"
              "时间早于截止时点才算已发生；日期早于截止时点的日期才算已到。",
     "rate": "比率的分母为 0 时为空(显示为“—”)，不是 0。",
-    "period": "存量指标(覆盖、结对、累计报到)取统计期末的状态；流量指标(工单、活动、服务时长)为统计期内各月之和。",
+    "period": "存量指标(覆盖、结对、累计报到、网格与小区)取统计期末的状态；流量指标(工单、活动、服务时长)为统计期内各月之和。",
 }
 
 
@@ -141,7 +204,7 @@ def display_number(kind: str, value: object) -> float | int | None:
         return None
     if kind == "rate":
         return float((_dec(value) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-    if kind in ("score", "hours"):
+    if kind in ("score", "hours", "ratio"):
         return round_half_up(value, 1)
     return int(value)
 
@@ -155,7 +218,7 @@ def difference(kind: str, a: object, b: object) -> float | int | None:
     d = _dec(a) - _dec(b)
     if kind == "rate":
         return float((d * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-    if kind in ("score", "hours"):
+    if kind in ("score", "hours", "ratio"):
         return float(d.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
     return int(d)
 
@@ -175,7 +238,7 @@ def kind_of(key: str) -> str:
     return m.kind if m else "count"
 
 
-POINT_UNITS = {"rate": "个百分点", "score": "分", "hours": "小时", "count": ""}
+POINT_UNITS = {"rate": "个百分点", "score": "分", "hours": "小时", "count": "", "ratio": ""}
 
 
 def format_difference(kind: str, d: float | int | None, *, signed: bool = True,
@@ -199,6 +262,6 @@ def format_kind(kind: str, value: object) -> str:
         return "—"
     if kind == "rate":
         return f"{v:.1f}%"
-    if kind in ("hours", "score"):
+    if kind in ("hours", "score", "ratio"):
         return f"{v:,.1f}"
     return f"{v:,}"

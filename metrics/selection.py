@@ -21,6 +21,7 @@ DOMAIN_FILTERS = {
     "coverage": ("org_type", "sector"),
     "issues": ("source", "category"),
     "pairing": ("partner_level", "kind"),
+    "grids": (),
 }
 
 

@@ -241,6 +241,49 @@ def targets_frame() -> pd.DataFrame:
     return pd.DataFrame(TARGET_ROWS, columns=TARGET_COLUMNS)
 
 
+# --- grids and compounds (网格与小区) --------------------------------------------------------
+
+GRID_COLUMNS = ["period", "grid_code", "grid_party_org", "grid_leader", "fulltime_workers",
+                "parttime_workers", "households"]
+# Snapshots for 2026-08 and 2026-10 (none for 2026-09); 南一网格一 is missing from October's.
+GRID_ROWS = [
+    ("2026-08", G11, "网格党小组", "是", 1, 1, 290),
+    ("2026-08", G12, "未建", "否", 0, 0, 190),
+    ("2026-08", G21, "未建", "否", 0, 0, 150),
+    ("2026-08", G41, "网格党支部", "是", 2, 0, 0),      # no households: 0 per worker, not null
+    ("2026-10", G11, "网格党支部", "是", 1, 2, 300),
+    ("2026-10", G12, "网格党小组", "否", 0, 1, 200),    # a 党小组 covers the grid; one 兼职 staffs it
+    ("2026-10", G21, "未建", None, 0, 0, 150),          # leader empty → 否; no 网格员: per worker null
+]
+
+COMPOUND_COLUMNS = ["period", "compound_id", "compound_name", "community_code", "households",
+                    "party_members_resident", "party_org", "property_service", "owners_committee",
+                    "model_compound", "heads_area", "heads_group", "heads_neighbor"]
+# Snapshots for 2026-09 and 2026-10 (a month other than the grids').
+COMPOUND_ROWS = [
+    ("2026-09", "X1", "东一花园", C1, 400, 5, "楼栋党小组", "红色物业", "否", "否", 2, 8, 30),
+    ("2026-09", "X4", "东二小区", C2, 300, 2, "未建", "专业物业", "是", "否", 1, 5, 25),
+    ("2026-09", "X6", "南一家园", C4, 500, 10, "小区党支部", "无", "否", "否", 3, 10, 45),
+    ("2026-10", "X1", "东一花园", C1, 400, 5, "小区党支部", "红色物业", "是", "是", 2, 8, 40),
+    ("2026-10", "X2", "东一新村", C1, 120, 3, "楼栋党小组", "自管", "否", "否", 1, 3, 12),
+    #   exactly 3 members: should build; a 楼栋党小组 is not a 党支部 → 应建未建
+    ("2026-10", "X3", "东一公寓", C1, 0, 0, "未建", "无", None, None, 0, 0, 0),
+    #   not yet occupied: no members, no 物业; empty booleans → 否
+    ("2026-10", "X4", "东二小区", C2, 300, 2, "小区党支部", "专业物业", "是", "否", 1, 5, 25),
+    #   2 members: a branch anyway, but not eligible (not in 应建)
+    ("2026-10", "X5", "东二老楼", C2, 80, 4, "未建", "无", "否", "否", 1, 2, 5),  # 应建未建, 无物业
+    ("2026-10", "X6", "南一家园", C4, 500, 10, "小区党支部", "专业物业", "是", "是", 3, 10, 50),
+]
+
+
+def grids_frame(rows=None) -> pd.DataFrame:
+    return pd.DataFrame(rows if rows is not None else GRID_ROWS, columns=GRID_COLUMNS)
+
+
+def compounds_frame(rows=None) -> pd.DataFrame:
+    return pd.DataFrame(rows if rows is not None else COMPOUND_ROWS, columns=COMPOUND_COLUMNS)
+
+
 def city_frames() -> dict[str, pd.DataFrame]:
     """Every table of the fixture city."""
     return {
@@ -251,6 +294,8 @@ def city_frames() -> dict[str, pd.DataFrame]:
         "projects": projects_frame(),
         "checkins": checkins_frame(),
         "targets": targets_frame(),
+        "grids": grids_frame(),
+        "compounds": compounds_frame(),
     }
 
 

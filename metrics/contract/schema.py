@@ -1,4 +1,4 @@
-"""The seven tables of the data contract: columns, Chinese aliases, types and keys.
+"""The tables of the data contract: columns, Chinese aliases, types and keys.
 
 This is the product's own copy of data-contract.md; validation, templates, storage types
 and the upload page's explanations all read it from here.
@@ -116,6 +116,13 @@ RATE_METRIC_LABELS = {
     "response_rate": "响应率", "resolve_rate": "解决率", "satisfaction_rate": "满意率",
     "pairing_coverage_rate": "结对覆盖率", "project_completion_rate": "项目完成率",
     "project_on_time_rate": "项目按期完成率",
+}
+# 网格与小区 rates (metrics.md "网格与小区").
+RATE_METRIC_LABELS |= {
+    "grid_party_org_rate": "网格党组织覆盖率", "grid_leader_rate": "网格长配备率",
+    "grid_staffed_rate": "网格员配备率", "compound_party_org_rate": "小区党组织覆盖率",
+    "compound_build_rate": "小区党支部应建尽建率", "property_coverage_rate": "物业覆盖率",
+    "owners_committee_rate": "业委会组建率",
 }
 RATE_METRICS = tuple(RATE_METRIC_LABELS)
 
@@ -243,6 +250,65 @@ _table(Table(
                rule="比率类指标的英文键或中文名，如 org_coverage_rate 或 组织覆盖率"),
         Column("unit_code", "区划代码", CODE, required=False, rule="区县或街道代码；全市留空"),
         Column("target", "目标值", RATE, rule="0–1；95% 与 0.95 同义"),
+    ),
+))
+
+
+# 网格与小区: two monthly snapshots like the organizations ledger ------------------------------
+GRID_PARTY_ORG = ("网格党支部", "网格党小组", "未建")
+COMPOUND_PARTY_ORG = ("小区党支部", "楼栋党小组", "未建")
+PROPERTY_SERVICE = ("专业物业", "红色物业", "自管", "无")
+_NOT_BUILT = {"未组建": "未建", "未建立": "未建", "无": "未建"}
+
+_table(Table(
+    name="grids", label="网格党建与力量配备",
+    description="每月一次的网格快照，每个网格每月一行：网格党组织、网格长、专职/兼职网格员与户数；"
+                "上传某月的数据会替换该月已有数据。",
+    key=("period", "grid_code"), merge="replace_periods",
+    columns=(
+        Column("period", "统计月份", MONTH, rule="必填，如 2026-03；同一网格同月只能一行"),
+        Column("grid_code", "网格代码", CODE, ("所属网格代码", "网格编码"),
+               rule="已有的网格代码(15位)"),
+        Column("grid_party_org", "网格党组织", ENUM, ("网格党组织建立情况",),
+               enum=GRID_PARTY_ORG,
+               enum_aliases={"党支部": "网格党支部", "党小组": "网格党小组", **_NOT_BUILT},
+               rule="网格党支部 / 网格党小组 / 未建"),
+        Column("grid_leader", "是否配备网格长", BOOL, ("网格长",), default=False, required=False,
+               rule="是/否，空白视为否"),
+        Column("fulltime_workers", "专职网格员数", INT, ("专职网格员",), rule="≥0 的整数"),
+        Column("parttime_workers", "兼职网格员数", INT, ("兼职网格员",), rule="≥0 的整数"),
+        Column("households", "户数", INT, ("网格户数", "住户数"), rule="≥0 的整数"),
+    ),
+))
+
+_table(Table(
+    name="compounds", label="小区党建与治理",
+    description="每月一次的小区(住宅小区)快照，每个小区每月一行：小区党组织、物业服务、业委会、"
+                "示范小区与片长/组长/邻长；上传某月的数据会替换该月已有数据。",
+    key=("period", "compound_id"), merge="replace_periods",
+    columns=(
+        Column("period", "统计月份", MONTH, rule="必填，如 2026-03"),
+        Column("compound_id", "小区编号", CODE, ("小区代码", "小区编码"), rule="同月内唯一"),
+        Column("compound_name", "小区名称", TEXT, rule="不能为空"),
+        Column("community_code", "所属社区代码", CODE, ("社区代码",), rule="已有的社区代码"),
+        Column("households", "户数", INT, ("小区户数", "住户数"), rule="≥0 的整数"),
+        Column("party_members_resident", "居住党员数", INT, ("在册党员数", "小区党员数"),
+               rule="≥0 的整数；居住在小区的党员"),
+        Column("party_org", "小区党组织", ENUM, ("小区党组织建立情况",), enum=COMPOUND_PARTY_ORG,
+               enum_aliases={"党支部": "小区党支部", "党小组": "楼栋党小组", **_NOT_BUILT},
+               rule="小区党支部 / 楼栋党小组 / 未建"),
+        Column("property_service", "物业服务", ENUM, ("物业服务方式", "物业管理方式"),
+               enum=PROPERTY_SERVICE,
+               enum_aliases={"物业公司": "专业物业", "专业化物业": "专业物业", "自治管理": "自管",
+                             "业主自管": "自管", "无物业": "无"},
+               rule="专业物业 / 红色物业 / 自管 / 无"),
+        Column("owners_committee", "是否成立业委会", BOOL, ("业委会",), default=False,
+               required=False, rule="是/否，空白视为否"),
+        Column("model_compound", "是否示范小区", BOOL, ("示范小区",), default=False,
+               required=False, rule="是/否，空白视为否"),
+        Column("heads_area", "片长数", INT, ("片长",), rule="≥0 的整数"),
+        Column("heads_group", "组长数", INT, ("组长",), rule="≥0 的整数"),
+        Column("heads_neighbor", "邻长数", INT, ("邻长",), rule="≥0 的整数；多于户数仅提示"),
     ),
 ))
 

@@ -87,6 +87,17 @@ EXAMPLE_ROWS: dict[str, dict[str, object]] = {
     "targets": {
         "year": 2026, "metric": "组织覆盖率", "unit_code": DEMO_DISTRICT, "target": 0.95,
     },
+    # 网格与小区
+    "grids": {
+        "period": "2026-03", "grid_code": DEMO_GRID, "grid_party_org": "网格党支部",
+        "grid_leader": "是", "fulltime_workers": 1, "parttime_workers": 2, "households": 420,
+    },
+    "compounds": {
+        "period": "2026-03", "compound_id": "XQ990101001001001", "compound_name": "幸福里小区",
+        "community_code": DEMO_COMMUNITY, "households": 860, "party_members_resident": 23,
+        "party_org": "小区党支部", "property_service": "红色物业", "owners_committee": "是",
+        "model_compound": "否", "heads_area": 4, "heads_group": 16, "heads_neighbor": 72,
+    },
 }
 
 GENERAL_NOTES = (

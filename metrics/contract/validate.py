@@ -268,6 +268,9 @@ UNIQUE = {
     "projects": (["project_id"], "project_id", "项目编号重复"),
     "checkins": (["period", "community_code"], "community_code", "同一社区同一月份有多行"),
     "targets": (["year", "metric", "unit_code"], "metric", "同一年度、指标、区划的目标重复"),
+    # 网格与小区
+    "grids": (["period", "grid_code"], "grid_code", "同一网格同一月份有多行"),
+    "compounds": (["period", "compound_id"], "compound_id", "同一统计月份内小区编号重复"),
 }
 
 
@@ -409,6 +412,25 @@ def _rules_targets(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dic
     col.add(_exists(f["unit_code"], known), "unit_code", "区划代码不是已有的区县或街道代码")
 
 
+# 网格与小区 ------------------------------------------------------------------------------------
+
+
+def _rules_grids(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    known = ctx.codes("grid")
+    col.add(_exists(f["grid_code"], known), "grid_code",
+            "网格代码不存在(请先在区划与网格表中登记该网格)")
+    _nonneg(f, col, ["fulltime_workers", "parttime_workers", "households"])
+
+
+def _rules_compounds(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    _community_check(f, col, ctx, "community_code")
+    _nonneg(f, col, ["households", "party_members_resident", "heads_area", "heads_group",
+                     "heads_neighbor"])
+    more = (f["heads_neighbor"].notna() & f["households"].notna()
+            & (f["heads_neighbor"].astype("Float64") > f["households"].astype("Float64")))
+    col.add(more.fillna(False), "heads_neighbor", "邻长数多于小区户数，请核对", warning=True)
+
+
 _RULES = {
     "units": _rules_units,
     "organizations": _rules_organizations,
@@ -417,4 +439,6 @@ _RULES = {
     "projects": _rules_projects,
     "checkins": _rules_checkins,
     "targets": _rules_targets,
+    "grids": _rules_grids,
+    "compounds": _rules_compounds,
 }

@@ -1,4 +1,4 @@
-"""The three domains behind one interface, for the CLI, the pages and the exports."""
+"""The domains behind one interface, for the CLI, the pages and the exports."""
 
 from __future__ import annotations
 
@@ -9,21 +9,24 @@ import pandas as pd
 
 from metrics.db import scalar
 from metrics.definitions import DOMAIN_KEYS, METRICS
-from metrics.domains import coverage, issues, pairing
+from metrics.domains import coverage, grids, issues, pairing
 from metrics.selection import Selection, SelectionError
 from metrics.settings import Settings
 
-MODULES: dict[str, ModuleType] = {"coverage": coverage, "issues": issues, "pairing": pairing}
+MODULES: dict[str, ModuleType] = {"coverage": coverage, "issues": issues, "pairing": pairing,
+                                  "grids": grids}
 LEVELS = {
     "coverage": ("city", "district", "street", "community"),
     "issues": ("city", "district", "street", "community", "grid"),
     "pairing": ("city", "district", "street", "community"),
+    "grids": grids.LEVELS,
 }
 # Tables each domain reads: a cached result is keyed by exactly these versions.
 TABLES = {
     "coverage": ("units", "organizations", "targets"),
     "issues": ("units", "issues", "targets"),
     "pairing": ("units", "pairings", "projects", "checkins", "targets"),
+    "grids": ("units", "grids", "compounds", "targets"),
 }
 
 
@@ -48,7 +51,7 @@ def latest(con: duckdb.DuckDBPyConnection, domain: str) -> int | None:
 
 
 # The months the monthly extracts describe: report months of the orders, ledger months, check-in
-# months. Start, due and completion dates are plans (a pairing signed to start next month) and
+# months, grid and compound snapshot months. Start, due and completion dates are plans (a pairing signed to start next month) and
 # never widen the list of months a page offers.
 _MONTHLY_RANGE_SQL = f"""
 SELECT min(lo), max(hi) FROM (
@@ -56,7 +59,11 @@ SELECT min(lo), max(hi) FROM (
   UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
                    max(year(period) * 12 + month(period) - 1) FROM organizations
   UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
-                   max(year(period) * 12 + month(period) - 1) FROM checkins)"""
+                   max(year(period) * 12 + month(period) - 1) FROM checkins
+  UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
+                   max(year(period) * 12 + month(period) - 1) FROM grids
+  UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
+                   max(year(period) * 12 + month(period) - 1) FROM compounds)"""
 
 
 def month_range(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:

@@ -35,6 +35,9 @@ SORT = {
     "projects": "project_id",
     "checkins": "period, community_code",
     "targets": "year, metric, unit_code",
+    # Snapshots by period first: a report reads one period's row groups.
+    "grids": "period, grid_code",
+    "compounds": "period, community_code, compound_id",
 }
 MAX_WARNINGS_KEPT = 1000  # in version metadata; the count is always exact
 
@@ -379,7 +382,8 @@ def ingest_frames(store: Store, frames: dict[str, pd.DataFrame], *, user: str,
     """Publish in-memory frames (the demo city) through the same validation, in dependency
     order, each as a Parquet upload."""
     out = []
-    order = ["units", "organizations", "issues", "pairings", "projects", "checkins", "targets"]
+    order = ["units", "organizations", "issues", "pairings", "projects", "checkins", "targets",
+             "grids", "compounds"]
     with tempfile.TemporaryDirectory(prefix="gridboard-sample-") as work:
         for name in order:
             if name not in frames:

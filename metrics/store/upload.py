@@ -299,6 +299,8 @@ _UNIT_SQL = {
     "pairings": "community_code",
     "checkins": "community_code",
     "targets": "coalesce(unit_code, '')",
+    "grids": "grid_code",
+    "compounds": "community_code",
     "projects": "coalesce((SELECT p.community_code FROM pairings_ref p "
                 "WHERE p.pairing_id = {alias}.pairing_id), '')",
 }
