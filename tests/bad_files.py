@@ -292,6 +292,66 @@ BAD_BASE: dict[str, dict] = {
 }
 
 
+# 网格与小区: the grid and compound snapshots, in a block of their own.
+HEADERS |= {
+    "grids": [
+        ("period", "统计月份"), ("grid_code", "网格代码"), ("grid_party_org", "网格党组织"),
+        ("grid_leader", "是否配备网格长"), ("fulltime_workers", "专职网格员数（人）"),
+        ("parttime_workers", "兼职网格员数"), ("households", "户数（户）"),
+    ],
+    "compounds": [
+        ("period", "统计月份"), ("compound_id", "小区编号"), ("compound_name", "小区名称"),
+        ("community_code", "所属社区代码"), ("households", "户数"),
+        ("party_members_resident", "居住党员数"), ("party_org", "小区党组织"),
+        ("property_service", "物业服务"), ("owners_committee", "是否成立业委会"),
+        ("model_compound", "是否示范小区"), ("heads_area", "片长数"), ("heads_group", "组长数"),
+        ("heads_neighbor", "邻长数"),
+    ],
+}
+BASELINE_ROWS |= {
+    "grids": [
+        {"period": "2026-03", "grid_code": GRID, "grid_party_org": "网格党支部", "grid_leader": "是",
+         "fulltime_workers": "1", "parttime_workers": "2", "households": "420"},
+        {"period": "2026-03", "grid_code": GRID2, "grid_party_org": "未建", "grid_leader": "",
+         "fulltime_workers": "0", "parttime_workers": "1", "households": "380"},
+    ],
+    "compounds": [
+        {"period": "2026-03", "compound_id": "XQ001", "compound_name": "东华小区",
+         "community_code": COMM, "households": "860", "party_members_resident": "23",
+         "party_org": "小区党支部", "property_service": "红色物业", "owners_committee": "是",
+         "model_compound": "是", "heads_area": "4", "heads_group": "16", "heads_neighbor": "72"},
+    ],
+}
+GOOD_ROWS |= {
+    "grids": [
+        {"period": "2026-04", "grid_code": GRID, "grid_party_org": "党支部", "grid_leader": "Y",
+         "fulltime_workers": "1", "parttime_workers": "3", "households": "1,020"},
+        {"period": "2026年4月", "grid_code": GRID2, "grid_party_org": "网格党小组",
+         "grid_leader": "", "fulltime_workers": "０", "parttime_workers": "1", "households": "0"},
+    ],
+    "compounds": [
+        {"period": "2026-04", "compound_id": "XQ001", "compound_name": "东华小区",
+         "community_code": COMM, "households": "860", "party_members_resident": "24",
+         "party_org": "小区党支部", "property_service": "红色物业", "owners_committee": "是",
+         "model_compound": "", "heads_area": "4", "heads_group": "16", "heads_neighbor": "72"},
+        {"period": "2026-04", "compound_id": "XQ002", "compound_name": "西华新村",
+         "community_code": COMM2, "households": "0", "party_members_resident": "0",
+         "party_org": "未建", "property_service": "无", "owners_committee": "",
+         "model_compound": "否", "heads_area": "0", "heads_group": "0", "heads_neighbor": "0"},
+    ],
+}
+BAD_BASE |= {
+    "grids": {"period": "2026-05", "grid_code": GRID, "grid_party_org": "网格党小组",
+              "grid_leader": "否", "fulltime_workers": "0", "parttime_workers": "2",
+              "households": "300"},
+    "compounds": {"period": "2026-05", "compound_id": "XQ199", "compound_name": "南华苑",
+                  "community_code": COMM, "households": "240", "party_members_resident": "3",
+                  "party_org": "楼栋党小组", "property_service": "自管", "owners_committee": "否",
+                  "model_compound": "否", "heads_area": "1", "heads_group": "4",
+                  "heads_neighbor": "20"},
+}
+
+
 def header_list(table: str) -> list[str]:
     return [h for _, h in HEADERS[table]]
 
@@ -515,12 +575,68 @@ def _targets() -> list[BadFile]:
     ]
 
 
+def _grids() -> list[BadFile]:
+    t = "grids"
+    return [
+        _case("grids_period_empty", t, "period", "必填", period=""),
+        _case("grids_period_unreadable", t, "period", "月份格式", period="2026-00"),
+        _case("grids_duplicate_period_grid", t, "grid_code", "同一网格同一月份",
+              period="2026-04", grid_code=GRID2),
+        _case("grids_grid_code_empty", t, "grid_code", "必填", grid_code=""),
+        _case("grids_grid_code_unknown", t, "grid_code", "网格代码不存在",
+              grid_code="990101001001009"),
+        _case("grids_grid_code_is_a_community", t, "grid_code", "网格代码不存在", grid_code=COMM),
+        _case("grids_party_org_unknown", t, "grid_party_org", "取值不在允许范围内",
+              grid_party_org="联合组建"),
+        _case("grids_party_org_empty", t, "grid_party_org", "必填", grid_party_org=""),
+        _case("grids_leader_not_boolean", t, "grid_leader", "是/否", grid_leader="待定"),
+        _case("grids_fulltime_negative", t, "fulltime_workers", "不能为负数", fulltime_workers="-1"),
+        _case("grids_fulltime_fraction", t, "fulltime_workers", "整数", fulltime_workers="0.5"),
+        _case("grids_parttime_negative", t, "parttime_workers", "不能为负数", parttime_workers="-2"),
+        _case("grids_parttime_empty", t, "parttime_workers", "必填", parttime_workers=""),
+        _case("grids_households_negative", t, "households", "不能为负数", households="-300"),
+        _case("grids_households_text", t, "households", "整数", households="约300户"),
+    ]
+
+
+def _compounds() -> list[BadFile]:
+    t = "compounds"
+    return [
+        _case("compounds_period_empty", t, "period", "必填", period=""),
+        _case("compounds_id_duplicate_in_period", t, "compound_id", "重复",
+              period="2026-04", compound_id="XQ002"),
+        _case("compounds_id_empty", t, "compound_id", "必填", compound_id=""),
+        _case("compounds_name_empty", t, "compound_name", "必填", compound_name=""),
+        _case("compounds_community_unknown", t, "community_code", "社区代码不存在",
+              community_code="990101001009"),
+        _case("compounds_community_is_a_grid", t, "community_code", "社区代码不存在",
+              community_code=GRID),
+        _case("compounds_households_negative", t, "households", "不能为负数", households="-1"),
+        _case("compounds_members_negative", t, "party_members_resident", "不能为负数",
+              party_members_resident="-3"),
+        _case("compounds_members_fraction", t, "party_members_resident", "整数",
+              party_members_resident="2.5"),
+        _case("compounds_party_org_unknown", t, "party_org", "取值不在允许范围内",
+              party_org="联合党支部"),
+        _case("compounds_property_unknown_xlsx", t, "property_service", "取值不在允许范围内",
+              fmt="xlsx", property_service="物业托管"),
+        _case("compounds_property_empty", t, "property_service", "必填", property_service=""),
+        _case("compounds_owners_committee_not_boolean", t, "owners_committee", "是/否",
+              owners_committee="筹备中"),
+        _case("compounds_model_not_boolean", t, "model_compound", "是/否", model_compound="市级"),
+        _case("compounds_heads_area_negative", t, "heads_area", "不能为负数", heads_area="-1"),
+        _case("compounds_heads_group_empty", t, "heads_group", "必填", heads_group=""),
+        _case("compounds_heads_neighbor_text", t, "heads_neighbor", "整数", heads_neighbor="二十"),
+    ]
+
+
 def _missing_columns() -> list[BadFile]:
     """A file lacking a required column: reported on the header row, by the column's label."""
     out = []
     for table, column in (("units", "level"), ("organizations", "org_type"), ("issues", "reported_at"),
                           ("pairings", "started_on"), ("projects", "status"),
-                          ("checkins", "activities"), ("targets", "target")):
+                          ("checkins", "activities"), ("targets", "target"),
+                          ("grids", "grid_code"), ("compounds", "property_service")):
         keep = [(c, h) for c, h in HEADERS[table] if c != column]
         rows = [[r.get(c, "") for c, _ in keep] for r in GOOD_ROWS[table]]
         content = csv_bytes([h for _, h in keep], rows)
@@ -676,7 +792,7 @@ def _broken() -> list[BadFile]:
 def bad_files() -> list[BadFile]:
     """Every single-bad-row file of every table, the other file forms, and unreadable files."""
     return [*_units(), *_organizations(), *_issues(), *_pairings(), *_projects(), *_checkins(),
-            *_targets(), *_missing_columns(), *_formats(), *_broken()]
+            *_targets(), *_grids(), *_compounds(), *_missing_columns(), *_formats(), *_broken()]
 
 
 def multi_row_bad_files() -> list[BadFile]:
@@ -730,6 +846,11 @@ def warning_files() -> list[BadFile]:
                 table_csv("issues", [*GOOD_ROWS["issues"],
                                      {**BAD_BASE["issues"], "closed_at": "", "resolved": "是"}]),
                 4, "是否解决", "未办结"),
+        BadFile("compounds_neighbor_heads_over_households", "compounds", "compounds_heads.csv",
+                table_csv("compounds", [*GOOD_ROWS["compounds"],
+                                        {**BAD_BASE["compounds"], "households": "12",
+                                         "heads_neighbor": "13"}]),
+                4, "邻长数", "多于小区户数"),
     ]
 
 
