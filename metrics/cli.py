@@ -123,8 +123,9 @@ def report_payload(domain: str, sel: Selection, df: pd.DataFrame, settings, targ
         "time_elapsed": time_elapsed(as_of),
         "targets": targets or {},
     }
-    if "snapshot" in df.attrs:
-        out["snapshot"] = df.attrs["snapshot"]
+    for key in ("snapshot", "grid_snapshot", "compound_snapshot"):
+        if key in df.attrs:
+            out[key] = df.attrs[key]
     out.update(extra or {})
     return out
 
@@ -382,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("report", parents=[common], help="a domain's metrics for every unit")
-    p.add_argument("domain", choices=("coverage", "issues", "pairing"))
+    p.add_argument("domain", choices=("coverage", "issues", "pairing", "grids"))
     _selection_options(p, level_default=None)
     p.add_argument("--format", choices=("json", "csv", "table"), default="json")
 

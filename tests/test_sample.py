@@ -26,6 +26,9 @@ RATE_METRICS = {
     "org_coverage_rate", "work_coverage_rate", "standalone_rate", "close_rate", "on_time_rate",
     "response_rate", "resolve_rate", "satisfaction_rate", "pairing_coverage_rate",
     "project_completion_rate", "project_on_time_rate",
+    # 网格与小区
+    "grid_party_org_rate", "grid_leader_rate", "grid_staffed_rate", "compound_party_org_rate",
+    "compound_build_rate", "property_coverage_rate", "owners_committee_rate",
 }
 PERSONAL = ("姓名", "身份证", "证件号", "手机", "电话", "联系方式", "住址", "地址")
 
@@ -82,7 +85,7 @@ def test_different_seed_gives_different_data(city):
 
 def test_tables_have_the_contract_columns_in_order(city):
     assert list(city) == ["units", "organizations", "issues", "pairings", "projects",
-                          "checkins", "targets"]
+                          "checkins", "targets", "grids", "compounds"]
     for name, frame in city.items():
         assert list(frame.columns) == COLUMNS[name], name
         assert len(frame) > 0, name

@@ -1,6 +1,6 @@
 """示例数据: a fictional city (示例市, code prefix 9901) for demos, tests and benchmarks.
 
-``generate_city(seed=..., scale=...)`` returns the seven tables of the data contract as pandas
+``generate_city(seed=..., scale=...)`` returns the tables of the data contract as pandas
 DataFrames, deterministic for a given seed and scale. Column names and order are those of the
 contract. Value forms:
 
@@ -60,6 +60,13 @@ COLUMNS: dict[str, list[str]] = {
         "service_hours",
     ],
     "targets": ["year", "metric", "unit_code", "target"],
+    "grids": ["period", "grid_code", "grid_party_org", "grid_leader", "fulltime_workers",
+              "parttime_workers", "households"],
+    "compounds": [
+        "period", "compound_id", "compound_name", "community_code", "households",
+        "party_members_resident", "party_org", "property_service", "owners_committee",
+        "model_compound", "heads_area", "heads_group", "heads_neighbor",
+    ],
 }
 
 LEVELS = ["district", "street", "community", "grid"]
@@ -75,6 +82,9 @@ RATE_METRICS = [
     "org_coverage_rate", "work_coverage_rate", "standalone_rate", "close_rate",
     "on_time_rate", "response_rate", "resolve_rate", "satisfaction_rate",
     "pairing_coverage_rate", "project_completion_rate", "project_on_time_rate",
+    # 网格与小区
+    "grid_party_org_rate", "grid_leader_rate", "grid_staffed_rate", "compound_party_org_rate",
+    "compound_build_rate", "property_coverage_rate", "owners_committee_rate",
 ]
 
 # ---------------------------------------------------------------- GB 32100-2015 check digit
@@ -997,6 +1007,133 @@ def _checkins(rng: np.random.Generator, u: _Units) -> pd.DataFrame:
     })
 
 
+# ---------------------------------------------------------------- grids and compounds
+
+GRID_PERIODS = _months("2025-11", 12)
+GRID_PARTY_ORGS = ["网格党支部", "网格党小组", "未建"]
+COMPOUND_PARTY_ORGS = ["小区党支部", "楼栋党小组", "未建"]
+PROPERTY_SERVICES = ["专业物业", "红色物业", "自管", "无"]
+_COMPOUND_SUFFIX = ["花园", "小区", "新村", "家园", "苑", "华庭", "公寓", "雅居", "名苑", "佳园"]
+
+
+def _ramp(start: np.ndarray, end: np.ndarray, n: int) -> np.ndarray:
+    """(entities, months) probabilities moving linearly from start to end over n months."""
+    t = np.linspace(0.0, 1.0, n)[None, :]
+    return start[:, None] + (end - start)[:, None] * t
+
+
+def _grids_compounds(rng: np.random.Generator, u: _Units) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly grid and compound snapshots (2025-11 .. 2026-10).
+
+    Each grid and compound has fixed latent draws, and a state holds from the month its
+    probability passes the draw, so coverage only grows (a built 党支部 stays built) and the
+    year shows the steady progress a 推进会 reports. A few streets clearly lag on every measure.
+    """
+    n_p = len(GRID_PERIODS)
+    n_s = len(u.s_codes)
+    lag_s = np.zeros(n_s, dtype=bool)
+    lag_s[_lagging(rng, u, share=0.05)] = True
+
+    # grids -------------------------------------------------------------------------------
+    n_g = len(u.g_codes)
+    g_comm = u.g_comm
+    g_village = u.c_village[g_comm]
+    g_lag = lag_s[u.c_street[g_comm]]
+    households = np.rint(np.where(g_village, 160.0, 380.0) * rng.lognormal(0.0, 0.3, n_g)
+                         * np.sqrt(u.c_size[g_comm])).astype(np.int64)
+    cover = _ramp(np.where(g_lag, 0.35, 0.68), np.where(g_lag, 0.52, 0.90), n_p)
+    has_org = rng.random(n_g)[:, None] < cover
+    branch = (rng.random(n_g) < np.where(g_village, 0.35, 0.55))[:, None]
+    org = np.where(has_org, np.where(branch, 0, 1), 2)
+    leader = rng.random(n_g)[:, None] < _ramp(np.where(g_lag, 0.70, 0.90),
+                                              np.where(g_lag, 0.80, 0.98), n_p)
+    fulltime0 = np.where(g_village, rng.random(n_g) < 0.35, _choice(rng, n_g, [0.08, 0.82, 0.10]))
+    parttime0 = rng.poisson(np.where(g_village, 1.0, 1.6), n_g)
+    # a lagging street leaves some grids without anyone for most of the year
+    empty = g_lag & (rng.random(n_g) < 0.35)
+    staffed_from = np.where(empty, rng.integers(6, n_p + 4, n_g), 0)
+    month = np.arange(n_p)[None, :]
+    nobody = month < staffed_from[:, None]
+    fulltime = np.where(nobody, 0, fulltime0[:, None]).astype(np.int64)
+    parttime = np.where(nobody, 0, np.maximum(parttime0[:, None]
+                                              + (rng.random((n_g, n_p)) < 0.05), 0))
+    parttime = np.where((fulltime == 0) & (parttime == 0) & ~nobody, 1, parttime).astype(np.int64)
+    growth = 1.0 + 0.004 * month
+    hh = np.rint(households[:, None] * growth).astype(np.int64)
+    row_g = np.repeat(np.arange(n_g), n_p)
+    row_p = np.tile(np.arange(n_p), n_g)
+    grids = _frame({
+        "period": _take(GRID_PERIODS, row_p),
+        "grid_code": _take(u.g_codes_pa, row_g),
+        "grid_party_org": _enum(GRID_PARTY_ORGS, org.ravel()),
+        "grid_leader": _bools(leader.ravel()),
+        "fulltime_workers": fulltime.ravel(),
+        "parttime_workers": parttime.ravel(),
+        "households": hh.ravel(),
+    })
+
+    # compounds ---------------------------------------------------------------------------
+    n_c = len(u.c_codes)
+    per_comm = np.where(u.c_village, (rng.random(n_c) < 0.3).astype(np.int64),
+                        np.clip(np.rint(2 + 4 * u.c_size * rng.lognormal(0, 0.3, n_c)), 1, 14)
+                        ).astype(np.int64)
+    k_comm = np.repeat(np.arange(n_c), per_comm)
+    n_k = k_comm.size
+    k_no = np.arange(n_k) - np.repeat(np.cumsum(per_comm) - per_comm, per_comm) + 1
+    k_lag = lag_s[u.c_street[k_comm]]
+    k_codes = [f"XQ{u.c_codes[c]}{j:03d}" for c, j in zip(k_comm.tolist(), k_no.tolist())]
+    names = _place_names(rng, _PLACE_A, _PLACE_B, max(n_k, 1))
+    suffix = rng.integers(0, len(_COMPOUND_SUFFIX), n_k)
+    k_names = [names[i] + _COMPOUND_SUFFIX[suffix[i]] for i in range(n_k)]
+    k_hh = np.clip(np.rint(620 * rng.lognormal(0.0, 0.7, n_k)
+                           * np.where(u.c_village[k_comm], 0.4, 1.0)), 24, 4800).astype(np.int64)
+    members = rng.poisson(k_hh * 0.028 * rng.lognormal(0.0, 0.5, n_k))
+    eligible = members >= 3
+    c_branch = rng.random(n_k)[:, None] < _ramp(
+        np.where(k_lag, 0.25, 0.55), np.where(k_lag, 0.35, 0.80), n_p)
+    c_group = (rng.random(n_k) < np.where(eligible, 0.5, 0.25))[:, None]
+    c_org = np.where(eligible[:, None] & c_branch, 0, np.where(c_group, 1, 2))
+    c_org = np.where(~eligible[:, None] & (rng.random(n_k) < 0.04)[:, None], 0, c_org)
+    prop0 = _choice(rng, n_k, [0.66, 0.0, 0.14, 0.20])
+    prop0 = np.where(k_lag & (rng.random(n_k) < 0.3), 3, prop0)
+    # compounds without 物业 get one during the year; some professional ones turn 红色物业
+    gets = rng.random(n_k)[:, None] < _ramp(np.zeros(n_k), np.where(k_lag, 0.25, 0.7), n_p)
+    red = (prop0 == 0)[:, None] & (rng.random(n_k)[:, None] < _ramp(
+        np.full(n_k, 0.08), np.where(k_lag, 0.1, 0.24), n_p))
+    fallback = np.where(rng.random(n_k) < 0.5, 2, 0)[:, None]
+    prop = np.where(prop0[:, None] == 3, np.where(gets, fallback, 3), prop0[:, None])
+    prop = np.where(red, 1, prop)
+    committee = rng.random(n_k)[:, None] < _ramp(
+        np.where(k_lag, 0.15, 0.38), np.where(k_lag, 0.2, 0.55), n_p)
+    committee &= prop != 3
+    model = (rng.random(n_k)[:, None] < _ramp(np.full(n_k, 0.03), np.where(k_lag, 0.03, 0.08),
+                                               n_p)) & (c_org == 0) & (prop != 3)
+    per_neighbor = np.where(k_lag, 28.0, 11.0) * rng.lognormal(0.0, 0.2, n_k)
+    neighbor = np.rint(k_hh / per_neighbor).astype(np.int64)[:, None] \
+        + np.rint(_ramp(np.zeros(n_k), k_hh / per_neighbor * 0.12, n_p)).astype(np.int64)
+    group = np.maximum(np.rint(neighbor / 4.8), 1).astype(np.int64)
+    area = np.maximum(np.rint(group / 4.0), 1).astype(np.int64)
+    members_t = members[:, None] + (rng.random((n_k, n_p)) < 0.04).cumsum(axis=1)
+    row_k = np.repeat(np.arange(n_k), n_p)
+    row_p = np.tile(np.arange(n_p), n_k)
+    compounds = _frame({
+        "period": _take(GRID_PERIODS, row_p),
+        "compound_id": _take(k_codes, row_k),
+        "compound_name": _take(k_names, row_k),
+        "community_code": _take(u.c_codes_pa, k_comm[row_k]),
+        "households": k_hh[row_k],
+        "party_members_resident": members_t.ravel().astype(np.int64),
+        "party_org": _enum(COMPOUND_PARTY_ORGS, c_org.ravel()),
+        "property_service": _enum(PROPERTY_SERVICES, prop.ravel()),
+        "owners_committee": _bools(committee.ravel()),
+        "model_compound": _bools(model.ravel()),
+        "heads_area": area.ravel(),
+        "heads_group": group.ravel(),
+        "heads_neighbor": neighbor.ravel(),
+    })
+    return grids, compounds
+
+
 # ---------------------------------------------------------------- targets
 
 _CITY_TARGETS = {
@@ -1014,6 +1151,14 @@ _CITY_TARGETS = {
 }
 _TARGETS_2025 = {"org_coverage_rate": 0.65, "work_coverage_rate": 0.80, "standalone_rate": 0.75,
                  "pairing_coverage_rate": 0.85}
+# 网格与小区
+_CITY_TARGETS |= {
+    "grid_party_org_rate": 0.85, "grid_leader_rate": 0.95, "grid_staffed_rate": 0.98,
+    "compound_party_org_rate": 0.80, "compound_build_rate": 0.75,
+    "property_coverage_rate": 0.95, "owners_committee_rate": 0.50,
+}
+_TARGETS_2025 |= {"grid_party_org_rate": 0.75, "compound_build_rate": 0.60,
+                  "property_coverage_rate": 0.85}
 
 
 def _targets(u: _Units, lag_cov: np.ndarray) -> pd.DataFrame:
@@ -1043,7 +1188,7 @@ def generate_city(*, seed: int = 2026, scale: float = 1.0) -> dict[str, pd.DataF
     """The demo city 示例市 as the seven contract tables.
 
     Returns {"units", "organizations", "issues", "pairings", "projects", "checkins",
-    "targets"}. ``scale`` multiplies the number of streets, communities, organizations, work
+    "targets", "grids", "compounds"}. ``scale`` multiplies the number of streets, communities, organizations, work
     orders and pairings (1.0: ~60 streets, ~500 communities, ~20k organizations a month,
     ~300k work orders); the same seed and scale always give identical frames.
     """
@@ -1063,6 +1208,7 @@ def generate_city(*, seed: int = 2026, scale: float = 1.0) -> dict[str, pd.DataF
     pairings, projects = _pairings_projects(rng(4), u, lag_cov, scale)
     checkins = _checkins(rng(5), u)
     targets = _targets(u, lag_cov)
+    grids, compounds = _grids_compounds(rng(6), u)
     return {
         "units": units,
         "organizations": organizations,
@@ -1071,4 +1217,6 @@ def generate_city(*, seed: int = 2026, scale: float = 1.0) -> dict[str, pd.DataF
         "projects": projects,
         "checkins": checkins,
         "targets": targets,
+        "grids": grids,
+        "compounds": compounds,
     }
