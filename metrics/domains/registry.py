@@ -51,8 +51,8 @@ def latest(con: duckdb.DuckDBPyConnection, domain: str) -> int | None:
 
 
 # The months the monthly extracts describe: report months of the orders, ledger months, check-in
-# months, grid and compound snapshot months. Start, due and completion dates are plans (a pairing signed to start next month) and
-# never widen the list of months a page offers.
+# months, grid and compound snapshot months. Start, due and completion dates are plans (a pairing
+# signed to start next month) and never widen the list of months a page offers.
 _MONTHLY_RANGE_SQL = f"""
 SELECT min(lo), max(hi) FROM (
   SELECT min(rm) AS lo, max(rm) AS hi FROM {issues.AGG_TABLE}
