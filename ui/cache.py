@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics.db import connect
-from metrics.domains import coverage, issues, pairing
+from metrics.domains import coverage, grids, issues, pairing
 from metrics.domains import registry as domains
 from metrics.domains.targets import with_targets
 from metrics.selection import Selection, month_str
@@ -104,6 +104,8 @@ def _breakdown(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, by
         return issues.breakdown(_con, _sel, by, settings=_settings)
     if domain == "coverage":
         return coverage.breakdown(_con, _sel, by)
+    if domain == "grids":
+        return grids.breakdown(_con, _sel, by)
     return pairing.breakdown(_con, _sel, by)
 
 
@@ -119,6 +121,8 @@ def _follow_up(_con: duckdb.DuckDBPyConnection, which: str, _sel: Selection, key
         return issues.overdue_orders(_con, _sel)
     if which == "overdue_projects":
         return pairing.overdue_projects(_con, _sel)
+    if which in grids.FOLLOW_UPS:
+        return grids.follow_up(_con, _sel, which)
     raise ValueError(which)
 
 

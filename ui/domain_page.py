@@ -54,6 +54,21 @@ def readable(df: pd.DataFrame) -> pd.DataFrame:
     return out.astype(object).where(out.notna(), "")
 
 
+def snapshot_note(attrs: dict, month: str | None) -> str:
+    """Which grid and compound snapshots a 网格与小区 report used (each the latest at or before
+    the selected month)."""
+    parts = []
+    for key, name in (("grid_snapshot", "网格快照"), ("compound_snapshot", "小区快照")):
+        snap = attrs.get(key)
+        if snap is None:
+            parts.append(f"{name}：所选月份之前没有数据")
+        elif snap != month:
+            parts.append(f"{name}：取最近一期 {snap}")
+        else:
+            parts.append(f"{name}：{snap}")
+    return "；".join(parts)
+
+
 def render(ctx: Ctx, view: View, page: DomainPage) -> None:
     st.title(page.title)
     if not ctx.months:
@@ -76,6 +91,8 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
     freshness(ctx, df_unit.attrs.get("as_of"))
     if note:
         st.caption("两新组织台账 " + note)
+    if page.domain == "grids":
+        st.caption(snapshot_note(df_unit.attrs, view.period_to))
 
     level = view.child_level(page.domain)
     if level is not None:
