@@ -12,7 +12,8 @@ from ui.state import current, freshness
 HEADLINE = [("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"),
             ("issues", "close_rate"), ("issues", "on_time_rate"),
             ("issues", "satisfaction_rate"), ("issues", "score"),
-            ("pairing", "pairing_coverage_rate"), ("pairing", "project_completion_rate")]
+            ("pairing", "pairing_coverage_rate"), ("pairing", "project_completion_rate"),
+            ("grids", "grid_party_org_rate"), ("grids", "property_coverage_rate")]
 LEVEL_NAMES = {"district": "区县", "street": "街道", "community": "社区"}
 
 ctx, view = current()
@@ -34,7 +35,7 @@ if level is None:
 
 # One frame of the level below: every headline value, for the compact ranking and the map.
 frames = []
-for domain in ("coverage", "issues", "pairing"):
+for domain in ("coverage", "issues", "pairing", "grids"):
     keys = [k for d, k in HEADLINE if d == domain]
     df = cache.report(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
     frames.append(df[["unit_code", "unit_name", *keys]].set_index(["unit_code", "unit_name"]))
@@ -64,7 +65,7 @@ st.dataframe(shown, hide_index=True)
 st.subheader("需要关注")
 c1, c2, c3 = st.columns(3)
 below = {}
-for domain in ("coverage", "issues", "pairing"):
+for domain in ("coverage", "issues", "pairing", "grids"):
     tg = cache.targets(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
     for k, per_unit in tg.items():
         if (domain, k) not in HEADLINE:

@@ -266,7 +266,8 @@ def hand(tmp_path_factory) -> Path:
 HAND_CITY = {
     "overview": {"组织覆盖率": "50.0%", "工作覆盖率": "66.7%", "办结率": "75.0%",
                  "按期办结率": "50.0%", "满意率": "66.7%", "综合得分": "65.0",
-                 "结对覆盖率": "33.3%", "项目完成率": "33.3%"},
+                 "结对覆盖率": "33.3%", "项目完成率": "33.3%",
+                 "网格党组织覆盖率": "—", "物业覆盖率": "—"},  # no grid or compound snapshot
     "coverage": {"组织覆盖率": "50.0%", "工作覆盖率": "66.7%", "应建尽建率": "66.7%",
                  "两新组织数": "6", "已建党组织数": "3", "工作覆盖数": "4", "应建未建数": "1",
                  "工作未覆盖数": "2"},
@@ -287,12 +288,12 @@ def test_page_renders_with_cli_numbers(monkeypatch, small, page):
 
     assert [t.value for t in at.title] == [PAGES[page]]
     cards = kpis(at)
-    assert len(cards) == 8
+    assert len(cards) == (10 if page == "overview" else 8)
     assert set(cards) <= set(LABEL_TO_KEY), set(cards) - set(LABEL_TO_KEY)
     if page != "overview":
         assert {METRICS[LABEL_TO_KEY[c]].domain for c in cards} == {page}
     assert_formats(cards)
-    rows = {d: cli_row(small, d) for d in DOMAIN_PAGES}  # city, latest month
+    rows = {d: cli_row(small, d) for d in (*DOMAIN_PAGES, "grids")}  # city, latest month
     assert cards == expected_cards(cards, rows)
     assert [b.label for b in at.button if b.key and b.key.startswith("crumb_")] == ["全市"]
 

@@ -349,6 +349,8 @@ def domain_filters(ctx: Ctx, domain: str) -> dict[str, list[str]]:
     from metrics.domains.registry import MODULES
 
     out = {}
+    if not MODULES[domain].FILTERS:
+        return {}
     st.sidebar.markdown(f"**{DOMAIN_LABELS[domain]}筛选**")
     for name in MODULES[domain].FILTERS:
         opts = filter_options(ctx.con, name, repr(ctx.fingerprint))
