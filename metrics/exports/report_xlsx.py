@@ -24,6 +24,7 @@ import xlsxwriter
 from metrics.contract.schema import LEVEL_LABELS
 from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, DOMAIN_LABELS, METRICS
 from metrics.domains import coverage as cov
+from metrics.domains import grids as grid_domain
 from metrics.domains import issues, pairing
 from metrics.exports import bulletin as B
 from metrics.exports.slides import AS_OF_FORMAT, DOMAINS, DomainData, Scope, gather
@@ -39,7 +40,7 @@ HEADER = {"bold": True, "bg_color": "#DDEBF7", "border": 1, "border_color": "#9B
           "valign": "vcenter", "align": "center", "text_wrap": True}
 TITLE = {"bold": True, "font_size": 16}
 INFO = {"font_color": "#595959"}
-NUM_FORMATS = {"rate": "0.0%", "score": "0.0", "hours": "0.0", "count": "#,##0"}
+NUM_FORMATS = {"rate": "0.0%", "score": "0.0", "hours": "0.0", "count": "#,##0", "ratio": "0.0"}
 TABLE_START = 3  # title, info line, blank, then the header
 LIST_LIMIT = 100_000
 
@@ -269,8 +270,9 @@ def _list_sheet(wb, fm: _Formats, ws, df: pd.DataFrame, which: str, title: str) 
 def _definitions_sheet(wb, fm: _Formats, ws, settings: Settings) -> None:
     write_cell(ws, 0, 0, "口径说明", fm.get(TITLE))
     rows = [("通用", c, "", "", d) for c, d in GENERAL_COLUMNS]
-    kinds = {"count": "数量", "rate": "比率", "hours": "时长(小时)", "score": "得分"}
-    for d in DOMAINS:
+    kinds = {"count": "数量", "rate": "比率", "hours": "时长(小时)", "score": "得分",
+             "ratio": "比值"}
+    for d in (*DOMAINS, "grids"):
         for k in DOMAIN_KEYS[d]:
             m = METRICS[k]
             rows.append((DOMAIN_LABELS[d], m.label, k, kinds.get(m.kind, m.kind), m.definition))
@@ -289,6 +291,49 @@ def _definitions_sheet(wb, fm: _Formats, ws, settings: Settings) -> None:
         ("response_hours", "w_response", "w_resolve", "w_satisfaction", "ranking_n")))
     for i, line in enumerate(lines):
         write_cell(ws, r + i, 0, line, fm.get(INFO))
+
+
+# 网格与小区 ------------------------------------------------------------------------------------
+
+GRID_LIST_COLUMNS = {
+    "grid_name": "网格", "grid_code": "网格代码", "street_name": "街道", "community_name": "社区",
+    "grid_party_org": "网格党组织", "fulltime_workers": "专职网格员数",
+    "parttime_workers": "兼职网格员数", "households": "户数"}
+COMPOUND_LIST_COLUMNS = {
+    "compound_name": "小区名称", "compound_id": "小区编号", "street_name": "街道",
+    "community_name": "社区", "households": "户数", "party_members_resident": "居住党员数",
+    "party_org": "小区党组织", "property_service": "物业服务"}
+
+
+def _grids_sheets(wb, con: duckdb.DuckDBPyConnection, scope: Scope, taken: set[str]) -> None:
+    """网格与小区: every key for the unit and each unit of the level below (the numbers of
+    ``python -m metrics report grids``, unrounded in the cells), then the follow-up lists."""
+    keys = DOMAIN_KEYS["grids"]
+    level = scope.rank_level_for("grids")
+    sel_unit = scope.domain_sel("grids", scope.unit_level)
+    unit = grid_domain.report(con, sel_unit)
+    frames = [unit[unit["unit_code"].isna()] if scope.unit_code is None
+              else unit[unit["unit_code"] == scope.unit_code]]
+    if level is not None:
+        frames.append(grid_domain.report(con, scope.domain_sel("grids", level)))
+    df = pd.concat(frames, ignore_index=True)[["unit_code", "unit_name", *keys]]
+    df = df.astype(object).where(df.notna(), None)
+    df.columns = ["代码", "单位", *[METRICS[k].label for k in keys]]
+    ws = wb.add_worksheet(safe_sheet_name(DOMAIN_LABELS["grids"], taken))
+    note = (f"{scope.unit_name}{DOMAIN_LABELS['grids']}　网格快照 {unit.attrs['grid_snapshot'] or '—'}"
+            f"，小区快照 {unit.attrs['compound_snapshot'] or '—'}(各取不晚于统计期末的最近一期)")
+    write_cell(ws, 0, 0, note)
+    formats = {METRICS[k].label: {"num_format": NUM_FORMATS[METRICS[k].kind]} for k in keys}
+    write_table(ws, wb, df, start_row=2, formats=formats, freeze=False)
+    for which, title, columns in (
+            ("grids_no_party_org", "未建党组织网格", GRID_LIST_COLUMNS),
+            ("grids_unstaffed", "无网格员网格", GRID_LIST_COLUMNS),
+            ("compounds_should_build", "小区应建未建清单", COMPOUND_LIST_COLUMNS),
+            ("compounds_no_property", "无物业小区", COMPOUND_LIST_COLUMNS)):
+        lst = grid_domain.follow_up(con, sel_unit, which, limit=LIST_LIMIT)
+        ws = wb.add_worksheet(safe_sheet_name(title, taken))
+        write_cell(ws, 0, 0, f"{scope.unit_name}{title}(共 {len(lst)} 项)")
+        write_table(ws, wb, lst[list(columns)].rename(columns=columns), start_row=2, freeze=False)
 
 
 def report_workbook(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
@@ -320,6 +365,7 @@ def report_workbook(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings:
     _list_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("逾期未完成项目", taken)),
                 pairing.overdue_projects(con, usel["pairing"], limit=LIST_LIMIT),
                 "overdue_projects", f"{scope.unit_name}逾期未完成共建项目")
+    _grids_sheets(wb, con, scope, taken)
     _definitions_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("口径说明", taken)), settings)
     wb.close()
     return buf.getvalue()
