@@ -48,6 +48,7 @@ CITY_TITLES = [
     "两个覆盖：各区县组织覆盖率排名", "两个覆盖：组织覆盖率近12个月走势", "两个覆盖：问题清单（应建未建组织）",
     "问题解决：各区县办结率排名", "问题解决：办结率近12个月走势", "问题解决：问题清单（超期未办结工单）",
     "结对联建：各区县结对覆盖率排名", "结对联建：结对覆盖率近12个月走势", "结对联建：问题清单（逾期共建项目）",
+    "网格与小区：各区县网格党组织覆盖率排名", "网格与小区：网格党组织覆盖率近12个月走势",
     "下一步工作",
 ]
 
@@ -105,7 +106,8 @@ def _expected_ranking(con, domain: str, month: str):
 def test_deck_model(deck, latest):
     assert [s.title for s in deck.slides] == CITY_TITLES
     assert [s.kind for s in deck.slides] == (
-        ["title", "overview"] + ["ranking", "trend", "problems"] * 3 + ["closing"])
+        ["title", "overview"] + ["ranking", "trend", "problems"] * 3 + ["ranking", "trend"]
+        + ["closing"])
     assert deck.first == deck.last == latest
     assert deck.unit_name == "全市" and deck.unit_code is None
     overview = deck.slides[1]
@@ -156,7 +158,7 @@ def test_every_chart_is_native(prs, deck):
             assert ch.part.partname.endswith(".xml")
             assert ch.part.chart_workbook.xlsx_part is not None  # 编辑数据 works
             kinds.append(ch.chart_type)
-    assert len(kinds) == 9
+    assert len(kinds) == 11  # three per domain (ranking, trend, doughnut); two for 网格与小区
 
 
 def test_ranking_charts_equal_report(con, prs, deck, latest):

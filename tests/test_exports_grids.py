@@ -10,7 +10,9 @@ import pytest
 
 from metrics.db import connect
 from metrics.definitions import DOMAIN_KEYS, METRICS
+from metrics.exports.pptx import deck_to_pptx
 from metrics.exports.report_xlsx import report_workbook
+from metrics.exports.slides import build_deck
 from metrics.selection import Selection
 from metrics.settings import Settings
 from tests import fixtures as F
@@ -61,3 +63,24 @@ def test_definitions_sheet_has_every_grid_key(workbook):
     ws = workbook["口径说明"]
     keys = {r[2] for r in ws.iter_rows(values_only=True) if r and r[0] == "网格与小区"}
     assert keys == set(KEYS)
+
+
+def test_deck_and_pptx_rank_and_chart_grid_party_org_coverage(tmp_path):
+    from pptx import Presentation
+
+    store = F.build_store(tmp_path / "d", F.city_frames())
+    con = connect(store, Settings())
+    try:
+        deck = build_deck(con, Selection.make("city", period="2026-10"), settings=Settings(),
+                          is_demo=False, data_version="t")
+    finally:
+        con.close()
+    titles = [s.title for s in deck.slides]
+    i = titles.index("网格与小区：各区县网格党组织覆盖率排名")
+    assert titles[i + 1] == "网格与小区：网格党组织覆盖率近12个月走势"
+    prs = Presentation(io.BytesIO(deck_to_pptx(deck)))
+    (chart,) = [sh.chart for sh in prs.slides[i].shapes if sh.has_chart]
+    got = dict(zip(chart.plots[0].categories, chart.plots[0].series[0].values, strict=True))
+    # 甲区 2/3 (东街道), 乙区 no grid in October's snapshot (null: no bar value)
+    assert got["甲区"] == pytest.approx(OCT[F.D_A]["grid_party_org_rate"])
+    assert got["乙区"] is None

@@ -31,6 +31,7 @@ SUBJECT = {
     "score": ("接诉即办综合得分", "综合得分"),
     "pairing_coverage_rate": ("社区结对覆盖率", "结对覆盖率"),
     "project_completion_rate": ("共建项目完成率", "项目完成率"),
+    "grid_party_org_rate": ("网格党组织覆盖率", "网格党组织覆盖率"),
 }
 
 

@@ -48,7 +48,7 @@ DEFAULT_TITLE = "党建引领基层治理工作推进会"
 DOMAINS = ("coverage", "issues", "pairing")
 # The one rate each domain is ranked and charted by.
 HEADLINE = {"coverage": "org_coverage_rate", "issues": "close_rate",
-            "pairing": "pairing_coverage_rate"}
+            "pairing": "pairing_coverage_rate", "grids": "grid_party_org_rate"}
 OVERVIEW = (("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"),
             ("issues", "close_rate"), ("issues", "on_time_rate"),
             ("issues", "satisfaction_rate"), ("issues", "score"),
@@ -505,6 +505,8 @@ def build_deck(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Sett
                title: str | None = None, is_demo: bool, data_version: str) -> Deck:
     """The slide sequence for ``sel`` (period and unit); see the module docstring."""
     scope, data = gather(con, sel, settings=settings)
+    # 网格与小区: its ranking and trend follow the three domains (not in the 通报 text).
+    grid_data = domain_data(con, "grids", scope, settings=settings)
     as_of = scope.sel.as_of or max(d.as_of for d in data.values())
     elapsed = T.time_elapsed(as_of)
     meeting = title or DEFAULT_TITLE
@@ -537,6 +539,9 @@ def build_deck(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Sett
             slides.append(_ranking_slide(dd, scope, settings, as_of))
         slides.append(_trend_slide(dd, scope, as_of, with_bulletin=dd.ranked is None))
         slides.append(_problems_slide(con, dd, scope, as_of))
+    if grid_data.ranked is not None:
+        slides.append(_ranking_slide(grid_data, scope, settings, as_of))
+    slides.append(_trend_slide(grid_data, scope, as_of, with_bulletin=False))
 
     bullets = [f"{DOMAIN_LABELS[d]}：{B.next_step(data[d].facts)}" for d in DOMAINS]
     slides.append(Slide(kind="closing", title="下一步工作", subtitle=_subtitle(scope),
