@@ -150,6 +150,9 @@ _add(GRIDS, "heads_neighbor_per_100", "每百户邻长数", "ratio",
      "100 × 邻长数 ÷ 小区户数；小区户数为 0 时为空")
 
 METRICS: dict[str, Metric] = {m.key: m for m in _M}
+# Rates that accumulate over the year: judged against 年度目标 × 时间进度 (序时进度), not the
+# full-year target.
+PACED = frozenset({"project_completion_rate"})
 DOMAIN_KEYS: dict[str, list[str]] = {
     d: [m.key for m in _M if m.domain == d] for d in ("coverage", "issues", "pairing", "grids")
 }

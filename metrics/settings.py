@@ -36,6 +36,19 @@ class Settings:
     viewers_must_login: bool = False
     # Presentation mode auto-advance interval (0 = off).
     slide_advance_seconds: int = 0
+    # 督办与预警: behind the expected value by less than this many percentage points is 黄灯,
+    # by this or more 红灯; 黄灯 this many periods running (this one included) turns 红灯.
+    light_yellow_points: float = 5.0
+    light_yellow_months_to_red: int = 3
+    # 连续后进: on the 黑榜 or 红灯 this many periods running.
+    lagging_months: int = 3
+    # 督办通知: the 整改时限 is this many days after the notice's date.
+    rectification_days: int = 15
+    # Scheduled reports may be mailed through an intranet SMTP relay (empty host: not mailed).
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_sender: str = ""
+    smtp_timeout_seconds: float = 30.0
 
     def score_weights(self) -> dict[str, float]:
         return {
@@ -66,6 +79,14 @@ LABELS = {
     "lockout_minutes": "锁定时长(分钟)",
     "viewers_must_login": "浏览者须登录",
     "slide_advance_seconds": "演示自动翻页间隔(秒)",
+    "light_yellow_points": "黄灯阈值(落后百分点)",
+    "light_yellow_months_to_red": "连续黄灯转红灯(期)",
+    "lagging_months": "连续后进认定(期)",
+    "rectification_days": "督办整改时限(天)",
+    "smtp_host": "邮件中继服务器(内网SMTP)",
+    "smtp_port": "邮件中继端口",
+    "smtp_sender": "发件人地址",
+    "smtp_timeout_seconds": "邮件发送超时(秒)",
 }
 
 

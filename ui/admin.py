@@ -35,6 +35,12 @@ BOUNDS = {
     "login_max_failures": (1, 100, 1),
     "lockout_minutes": (0, 1440, 5),
     "slide_advance_seconds": (0, 3600, 5),
+    "light_yellow_points": (0.1, 100.0, 0.5),
+    "light_yellow_months_to_red": (1, 24, 1),
+    "lagging_months": (1, 24, 1),
+    "rectification_days": (1, 365, 1),
+    "smtp_port": (1, 65535, 1),
+    "smtp_timeout_seconds": (1.0, 600.0, 5.0),
 }
 EVENT_LABELS = {
     "publish": "发布数据", "rejected": "文件被拒(未发布)", "rollback": "回滚版本",
@@ -298,6 +304,8 @@ def settings_section(ctx: Ctx, account: Account) -> None:
                 if isinstance(value, bool):
                     st.checkbox(label, value=value, key=key,
                                 help="开启后，未登录的访客只能看到登录页" if f.name == "viewers_must_login" else None)
+                elif isinstance(value, str):
+                    st.text_input(label, value=value, key=key)
                 elif isinstance(value, int):
                     lo, hi, step = _bounds(f.name)
                     help_ = (f"服务器上限为 {hi} MB(.streamlit/config.toml 的 server.maxUploadSize)"
@@ -325,6 +333,8 @@ def _save_settings(ctx: Ctx, account: Account) -> None:
         v = st.session_state.get(f"adm_set_{f.name}_{old!r}", old)
         if isinstance(old, bool):
             v = bool(v)
+        elif isinstance(old, str):
+            v = str(v).strip()
         elif isinstance(old, int):
             v = int(v)
         else:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from metrics.contract.schema import LEVEL_LABELS
 from metrics.db import scalar
-from metrics.definitions import DOMAIN_LABELS, METRICS
+from metrics.definitions import DOMAIN_LABELS, METRICS, PACED
 from metrics.domains import coverage as cov
 from metrics.domains import issues, pairing, ranking
 from metrics.domains import registry as domains
@@ -54,7 +54,7 @@ OVERVIEW = (("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"
             ("issues", "satisfaction_rate"), ("issues", "score"),
             ("pairing", "pairing_coverage_rate"), ("pairing", "project_completion_rate"))
 # Cumulative over the year: shown beside 时间进度.
-CUMULATIVE = ("project_completion_rate",)
+CUMULATIVE = PACED  # shown beside 时间进度
 TREND_MONTHS = 12
 TABLE_ROWS = 8
 AS_OF_FORMAT = "%Y-%m-%d %H:%M"
