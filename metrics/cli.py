@@ -291,10 +291,47 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
 
     sel = _selection(args)
     settings = load_settings(store.root)
-    data = exports.build(store, settings, args.kind, sel)
+    data = exports.build(store, settings, args.kind, sel, page=args.page)
     Path(args.out).write_bytes(data)
     print(args.out)
     return 0
+
+
+def cmd_schedule(args: argparse.Namespace, store: Store) -> int:
+    from metrics import schedule as SCH
+
+    try:
+        if args.action == "run":
+            now = dt.datetime.fromisoformat(args.now) if args.now else None
+            results = SCH.run(store, load_settings(store.root), now=now,
+                              outbox=Path(args.outbox) if args.outbox else None, only=args.id)
+            for r in results:
+                print(json.dumps(vars(r), ensure_ascii=False))
+            return 1 if any(r.status == "failed" for r in results) else 0
+        schedules = SCH.load_schedules(store.root)
+        if args.action == "list":
+            for s in schedules:
+                print(json.dumps(s.as_dict(), ensure_ascii=False))
+            return 0
+        if not args.id:
+            raise UsageError("请给出计划编号")
+        if args.action == "remove":
+            kept = [s for s in schedules if s.id != args.id]
+            if len(kept) == len(schedules):
+                raise UsageError(f"没有这个计划：{args.id}")
+            SCH.save_schedules(store.root, kept)
+            return 0
+        new = SCH.Schedule(
+            id=args.id, name=args.name or args.id, frequency=args.frequency,
+            formats=tuple(x for x in (args.formats or "pptx,xlsx,pdf").split(",") if x),
+            level=args.level or "district", unit=args.unit,
+            recipients=tuple(x for x in (args.to or "").split(",") if x),
+            enabled=not args.disabled)
+        SCH.save_schedules(store.root, [s for s in schedules if s.id != new.id] + [new])
+        print(json.dumps(new.as_dict(), ensure_ascii=False))
+        return 0
+    except (SCH.ScheduleError, ValueError) as e:
+        raise UsageError(str(e)) from None
 
 
 def cmd_user(args: argparse.Namespace, store: Store) -> int:
@@ -400,10 +437,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("table")
     p.add_argument("--out", required=True)
 
-    p = sub.add_parser("export", parents=[common], help="推进会 slides (pptx) or 通报 workbook (xlsx)")
-    p.add_argument("kind", choices=("pptx", "xlsx"))
+    p = sub.add_parser("export", parents=[common],
+                       help="推进会 slides (pptx, pdf), 通报 workbook (xlsx) or 督办通知 (docx)")
+    p.add_argument("kind", choices=("pptx", "xlsx", "pdf", "docx"))
     p.add_argument("--out", required=True)
+    p.add_argument("--page", default="deck",
+                   choices=("deck", "overview", "coverage", "issues", "pairing"),
+                   help="pdf: the whole deck, or one dashboard page's summary")
     _selection_options(p, level_default="city")
+
+    p = sub.add_parser("schedule", parents=[common],
+                       help="scheduled 周报/月报: run the due ones into the outbox; list, add, remove")
+    p.add_argument("action", choices=("run", "list", "add", "remove"))
+    p.add_argument("id", nargs="?", help="schedule id (run: only this one)")
+    p.add_argument("--name")
+    p.add_argument("--frequency", choices=("weekly", "monthly"), default="monthly")
+    p.add_argument("--formats", help="comma-separated: pptx,xlsx,pdf,docx")
+    p.add_argument("--level", choices=LEVELS)
+    p.add_argument("--unit")
+    p.add_argument("--to", help="comma-separated recipients (mailed via the SMTP relay setting)")
+    p.add_argument("--disabled", action="store_true")
+    p.add_argument("--now", help="run as at this local time (YYYY-MM-DDTHH:MM:SS)")
+    p.add_argument("--outbox", help="folder for the files (default DATA_DIR/outbox)")
 
     p = sub.add_parser("user", parents=[common],
                        help="local accounts: add (or update), list, remove, unlock")
@@ -418,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {
     "sample": cmd_sample, "ingest": cmd_ingest, "report": cmd_report, "versions": cmd_versions,
     "rollback": cmd_rollback, "template": cmd_template, "export": cmd_export, "user": cmd_user,
+    "schedule": cmd_schedule,
 }
 
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 import pandas as pd
 
+from metrics import definitions as D
 from metrics.definitions import METRICS, PACED
 from metrics.domains import ranking
 from metrics.domains import registry as domains
@@ -61,12 +61,10 @@ def _num(v: float) -> str:
     return f"{v:g}"
 
 
-def points(v: float | None) -> float | None:
-    """A fraction difference as percentage points, rounded once to 0.1 (half away from zero)."""
-    if v is None or v != v:
-        return None
-    d = Decimal(f"{float(v) * 100:.12g}").quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return float(d)
+def points(value: float | None, expected: float | None) -> float | None:
+    """value − expected in percentage points, from the raw values rounded once (the same rule
+    as every 环比 and gap, ``definitions.difference``)."""
+    return D.difference("rate", value, expected)
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ def judge(key: str, value: float | None, target: float | None, *, elapsed: float
     first (only their run of 黄灯 matters). A missing value or target gives no light."""
     has_value = value is not None and value == value
     expected = expected_value(key, target, elapsed)
-    gap = points(float(value) - expected) if has_value and expected is not None else None
+    gap = points(value, expected) if has_value else None
     state = base_state(gap, settings.light_yellow_points)
     escalated = False
     need = settings.light_yellow_months_to_red - 1
@@ -125,10 +123,12 @@ def _report(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection,
 
 
 def explicit(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection) -> Selection:
-    """``sel`` with its period made explicit (the domain's latest month when it has none)."""
+    """``sel`` with its period made explicit: the default month of every page and export
+    (``registry.default_month``) when it has none. ``domain`` is kept for callers that judge
+    one domain; the month is the same for all, so every domain speaks of the same period."""
     if sel.period_to is not None:
         return sel
-    latest = domains.latest(con, domain)
+    latest = domains.default_month(con)
     if latest is None:
         return sel
     return sel.with_(period_from=month_str(latest), period_to=month_str(latest))
@@ -215,9 +215,7 @@ def _rank(v: object) -> int | None:
 
 def _gap(key: str, value: float | None, target: float | None, elapsed: float) -> float | None:
     expected = expected_value(key, target, elapsed)
-    if value is None or expected is None:
-        return None
-    return points(value - expected)
+    return points(value, expected)
 
 
 def _domain_keys(domain: str) -> list[str]:
@@ -377,7 +375,7 @@ def loss_reason(domain: str, row: dict, key: str, *, settings: Settings,
         v = _value(row, rk)
         if t is None or v is None:
             continue
-        gap = points(v - t["target"])
+        gap = points(v, t["target"])
         if gap is not None and gap < 0 and (best is None or gap < best[1]):
             best = (rk, gap, v, t["target"])
     if best is None:

@@ -51,8 +51,11 @@ def _orgs() -> pd.DataFrame:
         base = n
         for month, k in zip(MONTHS, built):
             for i in range(total):
+                # 南街道's last organization has three members and none: 应建未建.
+                members = 3 if comm == F.C4 and i == total - 1 else 1
                 rows.append((month, F.credit_code(base + i + 1), f"组织{base + i + 1}", "非公企业",
-                             "商务楼宇", comm, 10, 1, "联合组建" if i < k else "未组建", "否", "是"))
+                             "商务楼宇", comm, 10, members, "联合组建" if i < k else "未组建", "否",
+                             "是"))
         n += total
     return pd.DataFrame(rows, columns=F.ORG_COLUMNS)
 
@@ -136,10 +139,10 @@ def test_no_value_or_no_target_gives_no_light():
 
 
 def test_points_round_half_away_from_zero_once():
-    assert points(-0.05000000000000004) == -5.0
-    assert points(0.00049) == 0.0
-    assert points(-0.0005) == -0.1
-    assert points(None) is None
+    assert points(0.75, 0.8) == -5.0
+    assert points(0.80049, 0.8) == 0.0
+    assert points(0.7995, 0.8) == -0.1
+    assert points(None, 0.8) is None and points(0.5, None) is None
 
 
 def test_rule_text_names_the_thresholds_in_force():
@@ -236,3 +239,56 @@ def test_units_without_orders_are_named_separately(city):
     assert a.without_data == ["西街道"]
     text = bulletin_sentences(a, level_label="街道", settings=S)
     assert "西街道本期无受理工单，不参加排名。" in text
+
+
+# --- 督办通知 ----------------------------------------------------------------------------------------
+
+
+def test_one_notice_per_red_unit(city3):
+    import datetime as dt
+    import io
+
+    from docx import Document
+
+    from metrics.exports.notices import notices, notices_docx
+
+    data = notices(city3, _oct(), settings=S, issued_on=dt.date(2026, 11, 5))
+    assert [n.unit_name for n in data.notices] == ["西街道", "南街道"]
+    west, south = data.notices
+    assert west.number == "督办〔2026〕11-01号" and south.number == "督办〔2026〕11-02号"
+    assert [(m.key, m.gap_points, m.escalated) for m in west.metrics] == [
+        ("org_coverage_rate", -4.0, True)]
+    assert south.item_totals == {"应建未建组织": 1} and west.items == []
+    assert data.due_on == dt.date(2026, 11, 20)  # 15 days (rectification_days)
+
+    doc = Document(io.BytesIO(notices_docx(data)))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert text.count("督 办 通 知") == 2
+    assert "西街道：" in text and "南街道：" in text and "请于2026年11月20日前完成整改" in text
+    assert "组织65(正式党员3名，未组建)" in text
+    cells = [[c.text for c in r.cells] for t in doc.tables for r in t.rows]
+    assert ["两个覆盖", "组织覆盖率", "76.0%", "80.0%", "-4.0个百分点", "连续黄灯转红灯"] in cells
+    assert ["两个覆盖", "组织覆盖率", "75.0%", "80.0%", "-5.0个百分点", "落后超过黄灯阈值"] in cells
+    # One page each: exactly one page break between the two notices.
+    body = doc.element.body.xml
+    assert body.count('w:type="page"') == 1
+    # Every run names a Chinese (East Asian) face.
+    from docx.oxml.ns import qn
+    for p in doc.paragraphs:
+        for r in p.runs:
+            if r.text.strip():
+                assert r._element.rPr.rFonts.get(qn("w:eastAsia")), r.text
+
+
+def test_no_red_unit_gives_a_one_page_document_saying_so(city3):
+    import io
+
+    from docx import Document
+
+    from metrics.exports.notices import notices, notices_docx
+
+    data = notices(city3, _oct("district"), settings=Settings(light_yellow_points=50.0,
+                                                            light_yellow_months_to_red=99))
+    assert data.notices == []
+    text = "\n".join(p.text for p in Document(io.BytesIO(notices_docx(data))).paragraphs)
+    assert "本期无督办事项" in text

@@ -12,11 +12,15 @@ from metrics.selection import Selection, SelectionError
 from metrics.settings import Settings
 from metrics.store.versions import Store
 
-KINDS = ("pptx", "xlsx")
+KINDS = ("pptx", "xlsx", "pdf", "docx")
 MEDIA_TYPES = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
+# What a PDF may hold: the whole deck, or the summary of one dashboard page.
+PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing")
 # Short Chinese names of the tables, for the version string in footers and title rows.
 TABLE_SHORT = {"units": "区划", "organizations": "台账", "issues": "工单", "pairings": "结对",
                "projects": "项目", "checkins": "报到", "targets": "目标",
@@ -38,12 +42,17 @@ def version_string(signature: tuple[tuple[str, str | None], ...]) -> str:
 
 def filename(kind: str, deck_or_unit: str, period: str) -> str:
     """A download name such as 全市推进会_2026年10月.pptx."""
-    stem = "推进会" if kind == "pptx" else "通报表"
+    stem = {"pptx": "推进会", "xlsx": "通报表", "pdf": "推进会", "docx": "督办通知"}[kind]
     return f"{deck_or_unit}{stem}_{period}.{kind}"
 
 
+def notice_level(sel: Selection) -> Selection:
+    """督办通知 go to units: at the city level, to the districts."""
+    return sel.with_(level="district") if sel.level == "city" else sel
+
+
 def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
-          title: str | None = None) -> bytes:
+          title: str | None = None, page: str = "deck") -> bytes:
     """The file's bytes. A selection that cannot be answered (no data, a unit outside the
     viewer's scope) raises ``metrics.cli.UsageError`` with a Chinese message (CLI exit 2)."""
     from metrics.cli import UsageError, is_demo
@@ -61,6 +70,19 @@ def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
             deck = build_deck(con, sel, settings=settings, title=title, is_demo=demo,
                               data_version=version)
             return deck_to_pptx(deck)
+        if kind == "pdf":
+            from metrics.exports.pdf import deck_to_pdf, page_summary
+            from metrics.exports.slides import build_deck
+
+            if page not in PDF_PAGES:
+                raise UsageError(f"PDF 内容应为 {'/'.join(PDF_PAGES)}：{page}")
+            deck = build_deck(con, sel, settings=settings, title=title, is_demo=demo,
+                              data_version=version)
+            return deck_to_pdf(deck, slides=None if page == "deck" else page_summary(deck, page))
+        if kind == "docx":
+            from metrics.exports.notices import notices, notices_docx
+
+            return notices_docx(notices(con, notice_level(sel), settings=settings))
         from metrics.exports.report_xlsx import report_workbook
 
         return report_workbook(con, sel, settings=settings, data_version=version, is_demo=demo)
