@@ -226,7 +226,8 @@ def _run_one(store: Store, settings: Settings, sch: Schedule, key: str, sel: Sel
         status = "mailed" if mailed else "written"
         _log(data_dir, {"time": stamp, "schedule": sch.id, "period": key, "status": status,
                         "files": [p.name for p in files]})
-        return RunResult(sch.id, key, status, [p.name for p in files])
+        note = "有收件人但未设置邮件中继(smtp_host)，仅写入发件箱" if sch.recipients and not mailed else ""
+        return RunResult(sch.id, key, status, [p.name for p in files], note)
     except Exception as e:  # a failed run is logged and retried on the next
         message = str(e) or type(e).__name__
         _log(data_dir, {"time": stamp, "schedule": sch.id, "period": key, "status": "failed",

@@ -181,3 +181,9 @@ def test_cli_add_list_run(store):
         "甲区月报督办通知_2026-10.docx", "甲区月报通报表_2026-10.xlsx"]
     bad = cli("schedule", "add", "x", "--formats", "exe")
     assert bad.returncode == 2 and "文件类型" in bad.stderr
+
+
+def test_recipients_without_a_relay_are_written_and_say_why_not_mailed(store):
+    _add(store, formats=("xlsx",), recipients=("a@example.gov",))
+    out = SCH.run(store, Settings(), now=NOV_2)
+    assert [r.status for r in out] == ["written"] and "smtp_host" in out[0].message
