@@ -52,6 +52,31 @@ def rule_text(settings: Settings) -> str:
             f"或连续{n}期黄灯。无数据(分母为0)或无目标时不亮灯。")
 
 
+def short_rule(settings: Settings) -> str:
+    """The rule in one line, for legends under a chart or a map."""
+    y, n = _num(settings.light_yellow_points), settings.light_yellow_months_to_red
+    return (f"绿灯达到应达值；黄灯落后不足{y}个百分点；红灯落后{y}个百分点及以上或连续{n}期黄灯"
+            "(应达值：年度目标，按年累计的指标为年度目标×时间进度)")
+
+
+def by_unit(lights_frame: pd.DataFrame, key: str) -> dict[str, str | None]:
+    """unit code → light of ``key``, from a ``lights`` frame (empty when the key has none)."""
+    df = lights_frame[lights_frame["key"] == key] if not lights_frame.empty else lights_frame
+    return {c: s for c, s in zip(df.get("unit_code", []), df.get("light", []), strict=True)
+            if isinstance(c, str)}
+
+
+def light_of(lights_frame: pd.DataFrame, key: str, code: str | None) -> dict | None:
+    """The row of ``key`` for unit ``code`` (None: the city) of a ``lights`` frame, or None."""
+    if lights_frame.empty:
+        return None
+    for rec in lights_frame[lights_frame["key"] == key].to_dict("records"):
+        c = rec["unit_code"] if isinstance(rec["unit_code"], str) else None
+        if c == code:
+            return rec
+    return None
+
+
 def lagging_text(settings: Settings) -> str:
     return (f"连续后进：连续{settings.lagging_months}期进入黑榜或亮红灯的单位(按各板块排名指标)。"
             "进步/退步：与上一期(同样长度的前一统计期)相比的排名变化，正数为上升。")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from metrics.definitions import METRICS, format_value
 from metrics.domains.ranking import rank
-from ui import cache
+from ui import cache, supervision
 from ui import components as C
 from ui.state import current, freshness
 
@@ -102,3 +102,6 @@ with c3:
     st.page_link("pages/coverage.py", label="查看两个覆盖清单 →")
     st.page_link("pages/issues.py", label="查看超期工单 →")
     st.page_link("pages/pairing.py", label="查看逾期项目 →")
+
+supervision.overview_section(ctx, view, level)
+supervision.downloads(ctx, view, page="overview", key="overview")

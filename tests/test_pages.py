@@ -539,7 +539,7 @@ def charts_on(at: AppTest) -> list[str]:
 def test_detail_area_draws_only_the_open_tab(monkeypatch, hand):
     # Default tab 分项: the two breakdown charts; no table of units, no follow-up list.
     at = open_page(new_app(monkeypatch, hand), "coverage")
-    assert [t.label for t in at.tabs] == ["分项", "明细", "应建未建组织", "工作未覆盖组织"]
+    assert [t.label for t in at.tabs] == ["分项", "明细", "红黄绿灯", "应建未建组织", "工作未覆盖组织"]
     assert charts_on(at) == ["rank_coverage", "trend_coverage", "bd_coverage_sector",
                              "bd_coverage_org_type"]
     assert not at.dataframe

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from metrics import supervision
 from metrics.db import connect
 from metrics.domains import coverage, grids, issues, pairing
 from metrics.domains import registry as domains
@@ -151,3 +152,27 @@ def clear() -> None:
     dropping it frees memory at once."""
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def lights(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,
+           settings: Settings) -> pd.DataFrame:
+    """红黄绿灯 of every rate key for each unit of ``sel.level`` (``supervision.lights``)."""
+    return _lights(con, domain, sel, settings, _key("lights", domain, sel, sig, settings))
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _lights(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, _settings: Settings,
+            key: str) -> pd.DataFrame:
+    return supervision.lights(_con, domain, _sel, settings=_settings)
+
+
+def alerts(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, key: str, sig: tuple,
+           settings: Settings) -> supervision.Alerts:
+    """连续后进, 进步/退步, 后N名 and 失分原因 of ``key`` (``supervision.alerts``)."""
+    return _alerts(con, domain, sel, key, settings, _key("alerts", domain, sel, key, sig, settings))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _alerts(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, metric: str,
+            _settings: Settings, key: str) -> supervision.Alerts:
+    return supervision.alerts(_con, domain, _sel, metric, settings=_settings)

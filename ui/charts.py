@@ -144,17 +144,22 @@ def _rings(geometry: dict) -> list[list]:
     return [poly[0] for poly in geometry["coordinates"]]
 
 
-def choropleth(features: dict, df: pd.DataFrame, key: str, targets: dict | None) -> go.Figure:
+def choropleth(features: dict, df: pd.DataFrame, key: str, targets: dict | None, *,
+               lights: dict[str, str | None] | None = None, light_rule: str = "") -> go.Figure:
     """Units one level down, coloured by the metric, drawn from the GeoJSON polygons on plain
     axes (an equirectangular projection fitted to the features): no tile server and no base map
     to download. Each unit's label marker carries its code, so a click drills down.
 
     With targets the colour says met (green) or missed (red) and how far; without, a neutral
     blue scale from the lowest to the highest value (red and green only where they mean
-    something)."""
+    something). With ``lights`` (unit code → ``supervision`` state) a unit with a light takes
+    its 红黄绿灯 colour, the same as on cards, tables and slides, and the legend names the rule
+    (``light_rule``)."""
     import math
 
     from plotly.colors import sample_colorscale
+
+    from metrics.supervision import LIGHT_COLORS, LIGHT_LABELS
 
     m = METRICS[key]
     by_code = {f["properties"]["code"]: f for f in features["features"]}
@@ -173,8 +178,11 @@ def choropleth(features: dict, df: pd.DataFrame, key: str, targets: dict | None)
             continue
         v = values.get(code)
         t = targets.get(code)
+        state = (lights or {}).get(code)
         if v is None or pd.isna(v):
             colour = "#D5DAE1"
+        elif state is not None:
+            colour = LIGHT_COLORS[state]
         elif t is not None and t.get("target_met") is not None:
             # 0 at the target, full colour 10 points away.
             strength = min(1.0, abs(float(v) - t["target"]) / 0.10)
@@ -191,6 +199,8 @@ def choropleth(features: dict, df: pd.DataFrame, key: str, targets: dict | None)
         text = f"{name}<br>{m.label} {format_value(key, v)}"
         if t is not None:
             text += f"<br>目标 {t['target']:.1%}"
+        if state is not None:
+            text += f"<br>{LIGHT_LABELS[state]}"
         fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", fillcolor=colour, mode="lines",
                                  line={"color": "white", "width": 1.5}, hoveron="fills",
                                  text=text, hoverinfo="text", showlegend=False))
@@ -215,7 +225,14 @@ def choropleth(features: dict, df: pd.DataFrame, key: str, targets: dict | None)
     lat0 = sum(lats) / len(lats) if lats else 30.0
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / math.cos(math.radians(lat0)))
-    legend = "绿色达标、红色未达标，颜色越深差距越大" if targets else "颜色越深数值越" + ("小" if m.fewer_is_better else "大")
+    drawn = [s for s in (lights or {}).values() if s is not None]
+    if drawn:
+        legend = "、".join(f"{LIGHT_LABELS[s]}" for s in ("green", "yellow", "red") if s in drawn)
+        legend = f"颜色为红黄绿灯({legend})：{light_rule}" if light_rule else f"颜色为红黄绿灯({legend})"
+    else:
+        legend = None
+    if legend is None:
+        legend = "绿色达标、红色未达标，颜色越深差距越大" if targets else "颜色越深数值越" + ("小" if m.fewer_is_better else "大")
     fig.add_annotation(text=legend, xref="paper", yref="paper", x=0, y=-0.02, showarrow=False,
                        font={"size": 12, "color": "#5F6B7A"}, xanchor="left", yanchor="top")
     return _layout(fig, height=480)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable
 from functools import partial
@@ -12,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from _plotly_utils.utils import convert_to_base64
 
+from metrics import supervision
 from metrics.definitions import (
     COMMON_NOTES,
     DOMAIN_KEYS,
@@ -127,11 +129,12 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
             prev = cur.iloc[0:0]  # no ledger before: nothing to compare with
         tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings)
         rows[domain] = (cur.iloc[0], prev.iloc[0] if not prev.empty else None, tg,
-                        time_elapsed(cur.attrs["as_of"]))
+                        time_elapsed(cur.attrs["as_of"]),
+                        cache.lights(ctx.con, domain, sel, sig, ctx.settings))
     for start in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, (domain, key) in zip(cols, items[start:start + per_row], strict=False):
-            row, prow, tg, elapsed = rows[domain]
+            row, prow, tg, elapsed, lit = rows[domain]
             m = METRICS[key]
             with col:
                 delta = _delta(key, row[key], prow[key] if prow is not None else None)
@@ -146,7 +149,10 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
                 code = row["unit_code"] if isinstance(row["unit_code"], str) else None
                 t = tg.get(key, {}).get(code)
                 if t:
-                    st.markdown(target_line(key, row[key], t, elapsed), unsafe_allow_html=True)
+                    light = supervision.light_of(lit, key, code)
+                    st.markdown(target_line(key, row[key], t, elapsed, light=light,
+                                            rule=supervision.short_rule(ctx.settings)),
+                                unsafe_allow_html=True)
     return True
 
 
@@ -169,12 +175,22 @@ def delta_colour(key: str) -> str:
     return "normal" if m.kind in ("rate", "score") else "off"
 
 
-def target_line(key: str, value: object, t: dict, elapsed: float) -> str:
+def target_line(key: str, value: object, t: dict, elapsed: float, *, light: dict | None = None,
+                rule: str = "") -> str:
+    """The line under a card: target, met or not, the gap and 时间进度; with ``light`` (a row
+    of ``supervision.lights``) a 红黄绿灯 dot whose tooltip is the rule."""
     ok, gap = t["target_met"], t["target_gap"]
     status = "—" if ok is None else ("达标" if ok else "未达标")
     colour = "#2E7D32" if ok else "#C62828"
     gap_txt = "" if gap is None else f"，差距 {gap_points(key, value, t['target'])}个百分点"
-    return (f'<div class="gb-target">目标 {format_value(key, t["target"])} · '
+    dot = ""
+    if light is not None and light.get("light") is not None:
+        state = light["light"]
+        why = "(连续黄灯转红灯)" if light.get("escalated") else ""
+        dot = (f'<span class="gb-light" title="{html.escape(rule)}" '
+               f'style="color:{supervision.LIGHT_COLORS[state]}">●</span>'
+               f'<b style="color:{supervision.LIGHT_COLORS[state]}">{supervision.LIGHT_LABELS[state]}{why}</b> · ')
+    return (f'<div class="gb-target">{dot}目标 {format_value(key, t["target"])} · '
             f'<b style="color:{colour}">{status}</b>{gap_txt} · 时间进度 {format_kind("rate", elapsed)}</div>')
 
 
@@ -273,7 +289,9 @@ def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | No
         features = {"type": "FeatureCollection",
                     "features": [f for f in fc["features"] if f["properties"]["code"] in wanted]}
         tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings)
-        return charts.choropleth(features, df, key, tg.get(key))
+        lit = supervision.by_unit(cache.lights(ctx.con, domain, sel, sig, ctx.settings), key)
+        return charts.choropleth(features, df, key, tg.get(key), lights=lit,
+                                 light_rule=supervision.short_rule(ctx.settings))
 
     ck = f"map_{domain}"
     fig = figure(repr(("map", domain, sel, sig, ctx.settings, key, mtime)), build)
@@ -361,6 +379,8 @@ def _definitions(ctx: Ctx, domain: str) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     for note in COMMON_NOTES.values():
         st.caption(note)
+    st.caption(supervision.rule_text(ctx.settings))
+    st.caption(supervision.lagging_text(ctx.settings))
     if domain == "issues":
         s = ctx.settings
         st.caption(f"当前设置：响应时限 {s.response_hours:g} 小时；综合得分权重 响应率 {s.w_response:g}、"

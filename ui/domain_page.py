@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics.definitions import METRICS
-from ui import cache, charts
+from ui import cache, charts, supervision
 from ui import components as C
 from ui.state import Ctx, View, domain_filters, freshness
 
@@ -114,7 +114,8 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
     # The detail area is tabs of which only the open one is drawn: every element on the page
     # costs the browser time on every rerun, so what is not looked at is not sent.
     st.subheader("详细数据")
-    labels = (["分项"] if page.breakdowns else []) + ["明细"] + [f.label for f in page.follow_ups]
+    labels = ((["分项"] if page.breakdowns else []) + ["明细", "红黄绿灯"]
+              + [f.label for f in page.follow_ups])
     tabs = st.tabs(labels, key=f"{page.domain}_detail", on_change="rerun", bind="query-params")
     for tab, label in zip(tabs, labels, strict=True):
         with tab:
@@ -122,6 +123,8 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
                 continue
             if label == "分项":
                 _breakdowns(ctx, page, sel)
+            elif label == "红黄绿灯":
+                supervision.lights_tab(ctx, view, page.domain, filters)
             elif label == "明细":
                 if df is not None and not df.empty:
                     C.units_table(ctx, view, page.domain, df, name=page.title)
@@ -131,6 +134,7 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
                 f = next(f for f in page.follow_ups if f.label == label)
                 _follow_up(ctx, view, page.domain, f, filters)
 
+    supervision.downloads(ctx, view, page=page.domain, key=page.domain)
     C.definitions_panel(ctx, view, page.domain, filters)
 
 

@@ -1,10 +1,14 @@
-"""Exports of a selection: the 推进会 deck (PPTX) and the 通报 workbook (XLSX).
+"""Exports of a selection: the 推进会 deck (PPTX, PDF), the 通报 workbook (XLSX), a page's
+summary (PDF) and the 督办通知 of red units (DOCX).
 
-``build(store, settings, kind, sel)`` is what ``python -m metrics export`` and the 推进会 page's
-download buttons call; it opens its own DuckDB connection over the store's current versions.
+``build(store, settings, kind, sel)`` is what ``python -m metrics export`` and scheduled runs
+call; it opens its own DuckDB connection over the store's current versions. The pages call
+``render`` on the connection they already hold.
 """
 
 from __future__ import annotations
+
+import duckdb
 
 from metrics.contract import schema as S
 from metrics.db import connect
@@ -20,7 +24,7 @@ MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 # What a PDF may hold: the whole deck, or the summary of one dashboard page.
-PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing")
+PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing", "grids")
 # Short Chinese names of the tables, for the version string in footers and title rows.
 TABLE_SHORT = {"units": "区划", "organizations": "台账", "issues": "工单", "pairings": "结对",
                "projects": "项目", "checkins": "报到", "targets": "目标",
@@ -59,34 +63,39 @@ def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
 
     if kind not in KINDS:
         raise UsageError(f"导出类型应为 {'/'.join(KINDS)}：{kind}")
+    if kind == "pdf" and page not in PDF_PAGES:
+        raise UsageError(f"PDF 内容应为 {'/'.join(PDF_PAGES)}：{page}")
     version = version_string(store.signature(tuple(S.TABLES)))
-    demo = is_demo(store.root)
     con = connect(store, settings)
     try:
-        if kind == "pptx":
-            from metrics.exports.pptx import deck_to_pptx
-            from metrics.exports.slides import build_deck
-
-            deck = build_deck(con, sel, settings=settings, title=title, is_demo=demo,
-                              data_version=version)
-            return deck_to_pptx(deck)
-        if kind == "pdf":
-            from metrics.exports.pdf import deck_to_pdf, page_summary
-            from metrics.exports.slides import build_deck
-
-            if page not in PDF_PAGES:
-                raise UsageError(f"PDF 内容应为 {'/'.join(PDF_PAGES)}：{page}")
-            deck = build_deck(con, sel, settings=settings, title=title, is_demo=demo,
-                              data_version=version)
-            return deck_to_pdf(deck, slides=None if page == "deck" else page_summary(deck, page))
-        if kind == "docx":
-            from metrics.exports.notices import notices, notices_docx
-
-            return notices_docx(notices(con, notice_level(sel), settings=settings))
-        from metrics.exports.report_xlsx import report_workbook
-
-        return report_workbook(con, sel, settings=settings, data_version=version, is_demo=demo)
+        return render(con, kind, sel, settings=settings, title=title, page=page,
+                      is_demo=is_demo(store.root), data_version=version)
     except SelectionError as e:
         raise UsageError(str(e)) from None
     finally:
         con.close()
+
+
+def render(con: duckdb.DuckDBPyConnection, kind: str, sel: Selection, *, settings: Settings,
+           is_demo: bool, data_version: str, title: str | None = None, page: str = "deck") -> bytes:
+    """The file's bytes on an open connection (the pages pass theirs; ``build`` opens one).
+    ``page``: for a PDF, the whole deck or one page's summary (``PDF_PAGES``)."""
+    if kind in ("pptx", "pdf"):
+        from metrics.exports.slides import build_deck
+
+        deck = build_deck(con, sel, settings=settings, title=title, is_demo=is_demo,
+                          data_version=data_version)
+        if kind == "pptx":
+            from metrics.exports.pptx import deck_to_pptx
+
+            return deck_to_pptx(deck)
+        from metrics.exports.pdf import deck_to_pdf, page_summary
+
+        return deck_to_pdf(deck, slides=None if page == "deck" else page_summary(deck, page))
+    if kind == "docx":
+        from metrics.exports.notices import notices, notices_docx
+
+        return notices_docx(notices(con, notice_level(sel), settings=settings))
+    from metrics.exports.report_xlsx import report_workbook
+
+    return report_workbook(con, sel, settings=settings, data_version=data_version, is_demo=is_demo)
