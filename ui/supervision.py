@@ -35,7 +35,7 @@ def lights_wide(lt: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not keys:
         return pd.DataFrame(), pd.DataFrame()
     text_rows, state_rows = [], []
-    for (code, name), g in lt[lt["key"].isin(keys)].groupby(["unit_code", "unit_name"], sort=False,
+    for (_code, name), g in lt[lt["key"].isin(keys)].groupby(["unit_code", "unit_name"], sort=False,
                                                              dropna=False):
         recs = {r["key"]: r for r in g.to_dict("records")}
         text_rows.append({"单位": name, **{METRICS[k].label: light_cell(recs[k]) if k in recs else "—"
