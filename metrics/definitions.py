@@ -148,16 +148,33 @@ _add(GRIDS, "heads_group", "组长数", "count", "各小区组长数之和")
 _add(GRIDS, "heads_neighbor", "邻长数", "count", "各小区邻长数之和")
 _add(GRIDS, "heads_neighbor_per_100", "每百户邻长数", "ratio",
      "100 × 邻长数 ÷ 小区户数；小区户数为 0 时为空")
+# 重点任务督办 -------------------------------------------------------------------------------
+TASKS = "tasks"
+_add(TASKS, "tasks", "任务数", "count", "状态不是 已终止 的任务数(全市性任务只计入全市及责任单位)")
+_add(TASKS, "tasks_due", "应完成任务数", "count", "其中已完成，或完成时限已到的任务数")
+_add(TASKS, "tasks_done", "已完成任务数", "count", "实际完成日期已到的任务数")
+_add(TASKS, "tasks_done_on_time", "按期完成任务数", "count",
+     "已完成且实际完成日期不晚于完成时限的任务数(完成时限当天完成算按期)")
+_add(TASKS, "task_completion_rate", "任务完成率", "rate", "已完成任务数 ÷ 任务数")
+_add(TASKS, "task_on_time_rate", "任务按期完成率", "rate", "按期完成任务数 ÷ 应完成任务数")
+_add(TASKS, "tasks_overdue", "逾期未完成任务数", "count", "未完成且完成时限已到的任务数", fewer=True)
+_add(TASKS, "max_overdue_days", "最长逾期天数", "count",
+     "逾期未完成任务中 截止日期 − 完成时限 的最大天数；没有逾期任务时为空", fewer=True)
+_add(TASKS, "tasks_due_soon", "临期任务数", "count",
+     "未完成、完成时限未到、且完成时限早于 截止日期 + 临期天数 的任务数(即临期天数内到期)",
+     fewer=True)
+# --------------------------------------------------------------------------------------------
 
 METRICS: dict[str, Metric] = {m.key: m for m in _M}
 # Rates that accumulate over the year: judged against 年度目标 × 时间进度 (序时进度), not the
 # full-year target.
 PACED = frozenset({"project_completion_rate"})
 DOMAIN_KEYS: dict[str, list[str]] = {
-    d: [m.key for m in _M if m.domain == d] for d in ("coverage", "issues", "pairing", "grids")
+    d: [m.key for m in _M if m.domain == d]
+    for d in ("coverage", "issues", "pairing", "grids", "tasks")
 }
 DOMAIN_LABELS = {"coverage": "两个覆盖", "issues": "问题解决", "pairing": "结对联建",
-                 "grids": "网格与小区"}
+                 "grids": "网格与小区", "tasks": "重点任务督办"}
 
 COMMON_NOTES = {
     "as_of": "截止时点：默认为统计期结束后的第一个时刻(下月1日0时)；问题解决不晚于已上传工单中最新时间之后1秒。"

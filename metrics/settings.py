@@ -49,6 +49,9 @@ class Settings:
     smtp_port: int = 25
     smtp_sender: str = ""
     smtp_timeout_seconds: float = 30.0
+    # 重点任务督办: a task not yet due counts as 临期 (and is on the 督办清单) when its due date
+    # falls within this many days of the as_of date (due_on < date(as_of) + N).
+    task_due_soon_days: int = 7
 
     def score_weights(self) -> dict[str, float]:
         return {
@@ -87,6 +90,7 @@ LABELS = {
     "smtp_port": "邮件中继端口",
     "smtp_sender": "发件人地址",
     "smtp_timeout_seconds": "邮件发送超时(秒)",
+    "task_due_soon_days": "重点任务临期天数(天)",
 }
 
 

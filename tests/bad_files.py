@@ -163,6 +163,12 @@ HEADERS: dict[str, list[tuple[str, str]]] = {
         ("service_hours", "服务时长（小时）"),
     ],
     "targets": [("year", "年度"), ("metric", "指标"), ("unit_code", "区划代码"), ("target", "目标值")],
+    # 重点任务督办
+    "tasks": [
+        ("task_id", "任务编号"), ("title", "任务名称"), ("kind", "任务类别"), ("owner", "责任单位"),
+        ("unit_code", "所属区划代码"), ("due_on", "完成时限"), ("status", "状态"),
+        ("completed_on", "实际完成日期"), ("progress", "完成进度（%）"), ("acceptance", "检验标准"),
+    ],
 }
 
 
@@ -217,6 +223,12 @@ BASELINE_ROWS: dict[str, list[dict]] = {
     "targets": [
         {"year": "2026", "metric": "close_rate", "unit_code": "", "target": "95%"},
     ],
+    # 重点任务督办
+    "tasks": [
+        {"task_id": "RW001", "title": "老旧小区改造提升", "kind": "重点任务", "owner": "区住建局",
+         "unit_code": DISTRICT, "due_on": "2026-06-30", "status": "推进中", "completed_on": "",
+         "progress": "40%", "acceptance": "完成改造并通过竣工验收"},
+    ],
 }
 
 # Rows a bad file carries beside its bad row: valid against the baseline, new keys.
@@ -269,6 +281,15 @@ GOOD_ROWS: dict[str, list[dict]] = {
         {"year": "2026", "metric": "办结率", "unit_code": DISTRICT, "target": "0.96"},
         {"year": "2026", "metric": "response_rate", "unit_code": STREET, "target": "90%"},
     ],
+    # 重点任务督办: a whole-city task (no unit code) and a street's (kind empty → 其他)
+    "tasks": [
+        {"task_id": "RW101", "title": "一刻钟便民生活圈", "kind": "重点民生项目", "owner": "市商务局",
+         "unit_code": "", "due_on": "2026/9/30", "status": "已完成", "completed_on": "2026年9月28日",
+         "progress": "100%", "acceptance": "便民网点覆盖率达到90%"},
+        {"task_id": "RW102", "title": "网格党支部全覆盖", "kind": "", "owner": "东华街道党工委",
+         "unit_code": STREET, "due_on": "2026-12-31", "status": "未启动", "completed_on": "",
+         "progress": "", "acceptance": "每个网格建立党支部"},
+    ],
 }
 
 # A template for the bad row: valid, with a key no other row uses; each case overrides a field.
@@ -289,6 +310,9 @@ BAD_BASE: dict[str, dict] = {
     "checkins": {"period": "2026-05", "community_code": COMM2, "units_reported": "6",
                  "members_reported": "32", "activities": "1", "service_hours": "4"},
     "targets": {"year": "2027", "metric": "satisfaction_rate", "unit_code": "", "target": "0.9"},
+    "tasks": {"task_id": "RW199", "title": "背街小巷整治", "kind": "重点任务", "owner": "区城管局",
+              "unit_code": STREET, "due_on": "2026-10-31", "status": "推进中", "completed_on": "",
+              "progress": "0.5", "acceptance": "整治清单全部销号"},
 }
 
 
@@ -630,13 +654,47 @@ def _compounds() -> list[BadFile]:
     ]
 
 
+def _tasks() -> list[BadFile]:
+    t = "tasks"
+    return [
+        _case("tasks_duplicate_id", t, "task_id", "重复", task_id="RW101"),
+        _case("tasks_title_empty", t, "title", "必填", title=""),
+        _case("tasks_kind_unknown", t, "kind", "取值不在允许范围内", kind="临时任务"),
+        _case("tasks_owner_empty", t, "owner", "必填", owner=""),
+        _case("tasks_unit_is_a_community", t, "unit_code", "区县或街道", unit_code=COMM),
+        _case("tasks_unit_unknown", t, "unit_code", "区县或街道", unit_code="990199"),
+        _case("tasks_unit_code_read_as_float", t, "unit_code", "数字", unit_code="990101.0"),
+        _case("tasks_due_on_empty", t, "due_on", "必填", due_on=""),
+        _case("tasks_due_on_unreadable", t, "due_on", "日期格式", due_on="年底前"),
+        _case("tasks_status_empty", t, "status", "必填", status=""),
+        _case("tasks_status_unknown", t, "status", "取值不在允许范围内", status="暂停"),
+        _case("tasks_done_without_completed_on", t, "completed_on", "必须填写",
+              status="已完成", completed_on="", progress="1"),
+        _case("tasks_completed_on_without_done", t, "status", "应为已完成",
+              status="推进中", completed_on="2026-07-01"),
+        _case("tasks_completed_on_unreadable", t, "completed_on", "日期格式",
+              status="已完成", completed_on="上周", progress="1"),
+        _case("tasks_progress_above_one", t, "progress", "0–1", progress="120%"),
+        _case("tasks_progress_negative", t, "progress", "0–1", progress="-0.1"),
+        _case("tasks_progress_not_number", t, "progress", "数值", progress="过半"),
+        _case("tasks_title_with_mobile_number", t, "title", "个人信息",
+              title=f"背街小巷整治(联系{PII_PHONE})"),
+        _case("tasks_acceptance_with_id_number", t, "acceptance", "个人信息",
+              acceptance=f"经{PII_ID}签字确认"),
+        _case("tasks_owner_with_mobile_number", t, "owner", "个人信息", owner=f"区城管局{PII_PHONE}"),
+        _case("tasks_xlsx_title_row", t, "unit_code", "区县或街道", fmt="xlsx",
+              title_rows=["2026年重点任务督办台账"], unit_code=GRID),
+    ]
+
+
 def _missing_columns() -> list[BadFile]:
     """A file lacking a required column: reported on the header row, by the column's label."""
     out = []
     for table, column in (("units", "level"), ("organizations", "org_type"), ("issues", "reported_at"),
                           ("pairings", "started_on"), ("projects", "status"),
                           ("checkins", "activities"), ("targets", "target"),
-                          ("grids", "grid_code"), ("compounds", "property_service")):
+                          ("grids", "grid_code"), ("compounds", "property_service"),
+                          ("tasks", "due_on"), ("tasks", "owner")):
         keep = [(c, h) for c, h in HEADERS[table] if c != column]
         rows = [[r.get(c, "") for c, _ in keep] for r in GOOD_ROWS[table]]
         content = csv_bytes([h for _, h in keep], rows)
@@ -792,7 +850,8 @@ def _broken() -> list[BadFile]:
 def bad_files() -> list[BadFile]:
     """Every single-bad-row file of every table, the other file forms, and unreadable files."""
     return [*_units(), *_organizations(), *_issues(), *_pairings(), *_projects(), *_checkins(),
-            *_targets(), *_grids(), *_compounds(), *_missing_columns(), *_formats(), *_broken()]
+            *_targets(), *_grids(), *_compounds(), *_tasks(), *_missing_columns(), *_formats(),
+            *_broken()]
 
 
 def multi_row_bad_files() -> list[BadFile]:
@@ -828,6 +887,16 @@ def multi_row_bad_files() -> list[BadFile]:
     out.append(BadFile("checkins_three_negatives_title_row", t, "checkins_3_bad.csv",
                        csv_bytes(header_list(t), rows, title=["双报到月报 2026年6-7月"]),
                        (4, 5, 6), "", "不能为负数"))
+    t = "tasks"
+    rows = [
+        GOOD_ROWS[t][0],
+        {**BAD_BASE[t], "task_id": "RW201", "status": "已完成", "completed_on": "", "progress": "1"},  # 3
+        GOOD_ROWS[t][1],
+        {**BAD_BASE[t], "task_id": "RW202", "completed_on": "2026-08-01"},  # 5: not 已完成
+        {**BAD_BASE[t], "task_id": "RW203", "status": "已终止", "completed_on": "2026-08-02"},  # 6
+    ]
+    out.append(BadFile("tasks_three_completion_mismatches", t, "tasks_3_bad.csv",
+                       table_csv(t, rows), (3, 5, 6), "", "完成"))
     return out
 
 
@@ -851,6 +920,19 @@ def warning_files() -> list[BadFile]:
                                         {**BAD_BASE["compounds"], "households": "12",
                                          "heads_neighbor": "13"}]),
                 4, "邻长数", "多于小区户数"),
+        # 重点任务督办
+        BadFile("tasks_done_with_progress_below_full", "tasks", "tasks_progress.csv",
+                table_csv("tasks", [*GOOD_ROWS["tasks"],
+                                    {**BAD_BASE["tasks"], "status": "已完成",
+                                     "completed_on": "2026-10-20", "progress": "90%"}]),
+                4, "完成进度", "不足100%"),
+        BadFile("tasks_acceptance_empty", "tasks", "tasks_no_acceptance.csv",
+                table_csv("tasks", [{**BAD_BASE["tasks"], "acceptance": ""}, *GOOD_ROWS["tasks"]]),
+                2, "检验标准", "未填写检验标准"),
+        BadFile("tasks_owner_lists_several_units", "tasks", "tasks_owners.csv",
+                table_csv("tasks", [*GOOD_ROWS["tasks"],
+                                    {**BAD_BASE["tasks"], "owner": "区城管局、区住建局"}]),
+                4, "责任单位", "多个单位"),
     ]
 
 

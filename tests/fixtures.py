@@ -282,6 +282,54 @@ def grids_frame(rows=None) -> pd.DataFrame:
 
 def compounds_frame(rows=None) -> pd.DataFrame:
     return pd.DataFrame(rows if rows is not None else COMPOUND_ROWS, columns=COMPOUND_COLUMNS)
+# --- tasks (重点任务督办) ----------------------------------------------------------------------
+
+TASK_COLUMNS = ["task_id", "title", "kind", "owner", "unit_code", "due_on", "status",
+                "completed_on", "progress", "acceptance"]
+# With the default October as_of (date 2026-11-01) and task_due_soon_days = 7 (临期: due before
+# 2026-11-08). unit_code None = a whole-city task.
+TASK_ROWS = [
+    ("T01", "老旧小区改造", "重点任务", "区住建局", D_A, "2026-10-31", "已完成", "2026-10-31", 1.0,
+     "完成验收并公示"),                                         # completed exactly on due date
+    ("T02", "加装电梯", "民生项目", "区住建局", S_EAST, "2026-10-15", "已完成", "2026-10-20", None,
+     "电梯投入使用"),                                           # done late
+    ("T03", "党群服务中心提升", "重点任务", "东街道办事处", S_EAST, "2026-12-31", "已完成",
+     "2026-10-10", None, "通过区级验收"),                       # done early: due (done), on time
+    ("T04", "背街小巷整治", "重点任务", "西街道办事处", S_WEST, "2026-09-30", "推进中", None, 0.6,
+     "整治清单全部销号"),                                       # overdue 32 days
+    ("T05", "社区食堂", "民生项目", "区城管局", S_WEST, "2026-11-01", "未启动", None, None,
+     "食堂开业运营"),                                           # due on the as_of date: not yet; 临期 0
+    ("T06", "停车场建设", "重点任务", "区城管局", S_SOUTH, "2026-08-01", "已终止", None, None,
+     "停车场启用"),                                             # terminated: nowhere
+    ("T07", "营商环境提升行动", "重点任务", "市发展改革委", None, "2026-10-01", "已完成",
+     "2026-11-01", None, "评估报告印发"),                       # city-wide; completed on the as_of
+    #                                                            date: not done yet → overdue 31
+    ("T08", "一老一小服务", "民生项目", "市民政局", None, "2026-11-07", "推进中", None, 0.8,
+     "服务站点全覆盖"),                                         # city-wide; 临期, last day (6)
+    ("T09", "养老服务站", "民生项目", "市民政局", D_B, "2026-11-08", "推进中", None, None,
+     None),                                                     # due 11-08: just outside 临期
+    ("T10", "网格员队伍建设", "其他", "南街道办事处", S_SOUTH, "2026-10-31", "推进中", None, None,
+     "专职网格员配齐"),                                         # overdue 1 day
+    ("T11", "数字城管平台", "重点任务", "市发展改革委", None, "2026-06-30", "已完成", "2026-06-30",
+     1.0, "平台上线"),                                          # city-wide; on time
+    ("T12", "垃圾分类示范", "重点任务", "东街道办事处", S_EAST, "2026-10-20", "已完成",
+     "2026-10-18", None, "达标验收"),                           # on time
+    ("T13", "口袋公园", "其他", "区住建局", D_A, "2027-03-31", "未启动", None, None,
+     "公园开放"),                                               # not due, not 临期
+    ("T14", "文化惠民演出", "民生项目", "区文旅局", D_B, "2026-09-01", "已终止", None, None,
+     "演出场次完成"),                                           # owner with only a terminated task
+]
+
+
+def tasks_frame(rows=None) -> pd.DataFrame:
+    df = pd.DataFrame(rows if rows is not None else TASK_ROWS, columns=TASK_COLUMNS)
+    for c in ("due_on", "completed_on"):
+        df[c] = pd.to_datetime(df[c]).dt.date
+    df["progress"] = df["progress"].astype("float64")
+    return df
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def city_frames() -> dict[str, pd.DataFrame]:
@@ -296,6 +344,7 @@ def city_frames() -> dict[str, pd.DataFrame]:
         "targets": targets_frame(),
         "grids": grids_frame(),
         "compounds": compounds_frame(),
+        "tasks": tasks_frame(),
     }
 
 

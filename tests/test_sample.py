@@ -30,6 +30,7 @@ RATE_METRICS = {
     "grid_party_org_rate", "grid_leader_rate", "grid_staffed_rate", "compound_party_org_rate",
     "compound_build_rate", "property_coverage_rate", "owners_committee_rate",
 }
+ALL_RATE_METRICS = RATE_METRICS | {"task_completion_rate", "task_on_time_rate"}
 PERSONAL = ("姓名", "身份证", "证件号", "手机", "电话", "联系方式", "住址", "地址")
 
 
@@ -85,7 +86,7 @@ def test_different_seed_gives_different_data(city):
 
 def test_tables_have_the_contract_columns_in_order(city):
     assert list(city) == ["units", "organizations", "issues", "pairings", "projects",
-                          "checkins", "targets", "grids", "compounds"]
+                          "checkins", "targets", "grids", "compounds", "tasks"]
     for name, frame in city.items():
         assert list(frame.columns) == COLUMNS[name], name
         assert len(frame) > 0, name
@@ -348,13 +349,15 @@ def test_checkins_cumulative_counts_never_decrease(city, communities):
 def test_targets_reference_rate_metrics_and_existing_units(city, units):
     targets = city["targets"]
     assert targets["year"].between(2000, 2100).all()
-    assert _values(targets["metric"]) <= RATE_METRICS
+    assert _values(targets["metric"]) <= ALL_RATE_METRICS
     assert targets["target"].between(0, 1).all()
     allowed = set(units.loc[units["level"].isin(["district", "street"]), "code"])
     assert set(targets["unit_code"].dropna()) <= allowed
     city_rows = targets[targets["unit_code"].isna()]
+    task_rates = {"task_completion_rate", "task_on_time_rate"}  # set from 2026 on
     for year in (2025, 2026):
-        assert set(city_rows.loc[city_rows["year"] == year, "metric"].astype(str)) == RATE_METRICS
+        assert set(city_rows.loc[city_rows["year"] == year, "metric"].astype(str)) == (
+            RATE_METRICS | (task_rates if year == 2026 else set()))
     assert not targets.duplicated(["year", "metric", "unit_code"]).any()
     levels = dict(zip(units["code"], units["level"]))
     overrides = {levels[c] for c in targets["unit_code"].dropna()}
@@ -496,3 +499,56 @@ def test_validate_reports_missing_code_wrong_geometry_and_bad_coordinates(units)
     assert any("超出经纬度范围" in p for p in problems)
     assert any("不是数值" in p for p in problems)
     assert re.search(r"重复", " ".join(problems))
+
+
+# ---------------------------------------------------------------- tasks (重点任务督办)
+
+
+@pytest.fixture(scope="module")
+def demo_tasks() -> pd.DataFrame:
+    return generate_city(scale=1.0)["tasks"]
+
+
+def test_demo_ledger_has_the_meetings_258_key_tasks_and_15_livelihood_projects(demo_tasks):
+    kinds = demo_tasks["kind"].astype(str).value_counts().to_dict()
+    assert kinds["重点任务"] == 258 and kinds["民生项目"] == 15
+    assert demo_tasks["task_id"].is_unique
+    assert demo_tasks.loc[demo_tasks["kind"] == "民生项目", "title"].is_unique
+
+
+def test_demo_tasks_obey_the_contract(demo_tasks, demo_units):
+    t = demo_tasks
+    allowed = set(demo_units.loc[demo_units["level"].isin(["district", "street"]), "code"])
+    assert set(t["unit_code"].dropna()) <= allowed
+    assert t["unit_code"].isna().sum() > 0  # whole-city tasks
+    done = t["status"] == "已完成"
+    assert (t["completed_on"].notna() == done).all()
+    assert (t["completed_on"].dropna() < pd.Timestamp("2026-11-01")).all()
+    assert t["progress"].dropna().between(0, 1).all()
+    assert (t.loc[done, "progress"] == 1.0).all()
+    assert t["owner"].notna().all() and t["title"].notna().all()
+    assert 0 < t["acceptance"].isna().sum() <= 5  # a few rows the upload warns about
+    for text in pd.concat([t["title"], t["owner"], t["acceptance"].dropna()]):
+        assert not any(word in text for word in PERSONAL)
+
+
+def test_demo_tasks_are_deterministic():
+    a = generate_city(seed=7, scale=0.05)["tasks"]
+    b = generate_city(seed=7, scale=0.05)["tasks"]
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) >= 10
+
+
+def test_some_streets_and_owners_lag_on_tasks(demo_tasks):
+    t = demo_tasks[demo_tasks["status"] != "已终止"]
+    due = t["due_on"] < pd.Timestamp("2026-11-01")
+    done = t["completed_on"].notna()
+    overdue = due & ~done
+    streets = t[(t["unit_code"].str.len() == 9) & due].assign(done=done)
+    per_street = streets.groupby("unit_code")["done"].agg(["size", "mean"])
+    busy = per_street[per_street["size"] >= 5]  # the lagging streets carry most
+    assert len(busy) >= 2 and (busy["mean"] < 0.7).all()
+    assert done[due].mean() > 0.8  # the city's due tasks
+    assert 0.5 < done.mean() < 0.75
+    owners = t.assign(overdue=overdue).groupby("owner")["overdue"].sum()
+    assert owners.max() >= 2 and (owners > 0).sum() >= 10

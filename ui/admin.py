@@ -41,6 +41,7 @@ BOUNDS = {
     "rectification_days": (1, 365, 1),
     "smtp_port": (1, 65535, 1),
     "smtp_timeout_seconds": (1.0, 600.0, 5.0),
+    "task_due_soon_days": (1, 90, 1),
 }
 EVENT_LABELS = {
     "publish": "发布数据", "rejected": "文件被拒(未发布)", "rollback": "回滚版本",

@@ -30,6 +30,7 @@ TABLE_LABELS = {
     "units": "区划", "organizations": "两新组织台账", "issues": "工单", "pairings": "结对关系",
     "projects": "共建项目", "checkins": "双报到", "targets": "年度目标",
     "grids": "网格", "compounds": "小区",
+    "tasks": "重点任务",
 }
 FILTER_LABELS = {
     "org_type": "单位类型", "sector": "新兴领域", "source": "工单来源", "category": "问题类别",

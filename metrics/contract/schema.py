@@ -84,6 +84,8 @@ class Table:
     # "upsert": rows replace stored rows with the same key; "replace_periods": the periods in
     # the file replace the stored rows of those periods (the organizations ledger).
     merge: str = "upsert"
+    # Header words that mark personal data in this table besides PII_MARKERS.
+    pii_markers: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -107,6 +109,13 @@ SATISFACTION = ("满意", "基本满意", "不满意")
 PARTNER_LEVELS = ("省直", "市直", "区直", "驻区单位", "企业", "其他")
 PROJECT_KINDS = ("民生实事", "阵地建设", "志愿服务", "产业发展", "其他")
 PROJECT_STATUS = ("未启动", "推进中", "已完成", "已终止")
+# 重点任务督办 --------------------------------------------------------------------------------
+TASK_KINDS = ("重点任务", "民生项目", "其他")
+TASK_STATUS = PROJECT_STATUS  # the same four states and completed_on rules as projects
+# A 督办台账 often names people beside the owning unit (责任人, 联系人, 分管领导); the owner of
+# a task is a unit, so such columns go the way of residents' personal data.
+TASK_PII_MARKERS = ("责任人", "联系人", "负责人", "领导")
+# --------------------------------------------------------------------------------------------
 
 # Rate metrics a target may name (metrics.md), with their Chinese labels so a targets sheet
 # may name them either way.
@@ -116,6 +125,8 @@ RATE_METRIC_LABELS = {
     "response_rate": "响应率", "resolve_rate": "解决率", "satisfaction_rate": "满意率",
     "pairing_coverage_rate": "结对覆盖率", "project_completion_rate": "项目完成率",
     "project_on_time_rate": "项目按期完成率",
+    # 重点任务督办
+    "task_completion_rate": "任务完成率", "task_on_time_rate": "任务按期完成率",
 }
 # 网格与小区 rates (metrics.md "网格与小区").
 RATE_METRIC_LABELS |= {
@@ -311,6 +322,35 @@ _table(Table(
         Column("heads_neighbor", "邻长数", INT, ("邻长",), rule="≥0 的整数；多于户数仅提示"),
     ),
 ))
+# 重点任务督办 --------------------------------------------------------------------------------
+_table(Table(
+    name="tasks", label="重点任务督办",
+    description="重点任务、重点民生项目的督办台账，每项任务一行：责任单位、完成时限、检验标准与进展；"
+                "新上传按任务编号更新。",
+    key=("task_id",), pii_markers=TASK_PII_MARKERS,
+    columns=(
+        Column("task_id", "任务编号", CODE, ("督办编号", "事项编号"), rule="唯一"),
+        Column("title", "任务名称", TEXT, ("任务内容", "事项名称", "重点任务"), rule="不能为空"),
+        Column("kind", "任务类别", ENUM, ("任务类型",), enum=TASK_KINDS, default="其他",
+               required=False,
+               enum_aliases={"重点民生项目": "民生项目", "民生实事": "民生项目", "民生": "民生项目"},
+               rule="重点任务 / 民生项目 / 其他；空白视为“其他”"),
+        Column("owner", "责任单位", TEXT, ("牵头单位", "责任部门", "主责单位"),
+               rule="不能为空；填一个牵头单位(责任单位排名按此列计)"),
+        Column("unit_code", "所属区划代码", CODE, ("区划代码", "所属区划"), required=False,
+               rule="已有的区县或街道代码；全市性任务留空"),
+        Column("due_on", "完成时限", DATE, ("计划完成日期", "完成期限", "截止日期"), rule="必填"),
+        Column("status", "状态", ENUM, ("推进状态", "进展状态"), enum=TASK_STATUS,
+               rule="未启动 / 推进中 / 已完成 / 已终止"),
+        Column("completed_on", "实际完成日期", DATE, ("完成日期",), required=False,
+               rule="已完成的任务必填，其他状态必须留空"),
+        Column("progress", "完成进度", RATE, ("进度", "推进进度"), required=False,
+               rule="可空；0–1，80% 与 0.8 同义；已完成而进度不足100%仅提示"),
+        Column("acceptance", "检验标准", TEXT, ("验收标准", "完成标准"), required=False,
+               rule="完成的检验(验收)标准；留空仅提示"),
+    ),
+))
+# --------------------------------------------------------------------------------------------
 
 
 _BRACKET_UNIT = re.compile(r"\s*[\(\[][^\(\)\[\]]*[\)\]]\s*$")
@@ -324,9 +364,10 @@ def normalize_header(text: object) -> str:
     return s.lower()
 
 
-def is_pii_header(text: object) -> bool:
+def is_pii_header(text: object, table: Table | None = None) -> bool:
     s = normalize_header(text)
-    return any(m in s for m in PII_MARKERS)
+    markers = PII_MARKERS + (table.pii_markers if table is not None else ())
+    return any(m in s for m in markers)
 
 
 def header_index(table: Table) -> dict[str, str]:

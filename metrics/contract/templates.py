@@ -98,6 +98,12 @@ EXAMPLE_ROWS: dict[str, dict[str, object]] = {
         "party_org": "小区党支部", "property_service": "红色物业", "owners_committee": "是",
         "model_compound": "否", "heads_area": 4, "heads_group": 16, "heads_neighbor": 72,
     },
+    "tasks": {
+        "task_id": "RW20260001", "title": "老旧小区加装电梯", "kind": "民生项目",
+        "owner": "示例区住房城乡建设局", "unit_code": DEMO_DISTRICT, "due_on": "2026-12-31",
+        "status": "推进中", "completed_on": None, "progress": 0.6,
+        "acceptance": "年内完成加装并通过特种设备验收",
+    },
 }
 
 GENERAL_NOTES = (
@@ -213,6 +219,9 @@ def template_xlsx(table_name: str) -> bytes:
         notes.append(MONTH_NOTE)
     if S.RATE in kinds:
         notes.append(RATE_NOTE)
+    if table.pii_markers:
+        notes.append(f"本表表头含{'、'.join(table.pii_markers)}等指向个人的列也会被删除且不会保存；"
+                     "责任单位请填单位名称，不填个人。")
     lines = [f"{table.label}：{table.description}", *(f"{i}. {n}" for i, n in enumerate(notes, 1))]
     write_cell(guide, 0, 0, f"填写说明 — {table.label}", cell_format(wb, {"bold": True, "font_size": 12}))
     for i, line in enumerate(lines, start=1):

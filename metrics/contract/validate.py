@@ -102,7 +102,7 @@ class _Collector:
         return self.header_of.get(col) or self.label_of.get(col, col)
 
     def add(self, mask: pd.Series | np.ndarray, col: str, reason: str | pd.Series, *,
-            warning: bool = False) -> None:
+            warning: bool = False, hide_value: bool = False) -> None:
         # A rule over a column with gaps yields NA where it cannot tell: not a problem there
         # (the empty cell is reported by its own rule).
         mask = pd.Series(mask).fillna(False).to_numpy(dtype=bool)
@@ -123,13 +123,23 @@ class _Collector:
         title = self.column_title(col)
         reasons = reason.iloc[idx].to_numpy() if isinstance(reason, pd.Series) else None
         for k in range(len(idx)):
+            text = cell_text(values.iloc[k]) if values is not None else ""
             target.append(Problem(
                 row=int(rows[k]),
                 column=title,
-                value=cell_text(values.iloc[k]) if values is not None else "",
+                # A report (and the audit log) must not repeat personal data it refuses.
+                value=_masked(text) if hide_value else text,
                 reason=str(reasons[k]) if reasons is not None else reason,
             ))
 
+
+def _masked(text: str) -> str:
+    return _PERSONAL_NUMBER.sub(lambda m: m.group(0)[:3] + "*" * (len(m.group(0)) - 5)
+                                + m.group(0)[-2:], text)
+
+
+# A mobile number or a 身份证 number inside free text (digits not part of a longer number).
+_PERSONAL_NUMBER = re.compile(r"(?<![0-9])(?:1[3-9][0-9]{9}|[1-9][0-9]{16}[0-9Xx])(?![0-9])")
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_RE = re.compile(rf"^[{_CREDIT_CHARS}]{{18}}$")
@@ -177,7 +187,7 @@ def check(raw: RawFrame, table: S.Table, ctx: RefContext | None = None, *,
                 continue
             header_of[name] = h
             mapping[h] = name
-        elif S.is_pii_header(h):
+        elif S.is_pii_header(h, table):
             pii.append(h)
         else:
             ignored.append(h)
@@ -271,6 +281,7 @@ UNIQUE = {
     # 网格与小区
     "grids": (["period", "grid_code"], "grid_code", "同一网格同一月份有多行"),
     "compounds": (["period", "compound_id"], "compound_id", "同一统计月份内小区编号重复"),
+    "tasks": (["task_id"], "task_id", "任务编号重复"),
 }
 
 
@@ -429,6 +440,35 @@ def _rules_compounds(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: d
     more = (f["heads_neighbor"].notna() & f["households"].notna()
             & (f["heads_neighbor"].astype("Float64") > f["households"].astype("Float64")))
     col.add(more.fillna(False), "heads_neighbor", "邻长数多于小区户数，请核对", warning=True)
+# 重点任务督办 --------------------------------------------------------------------------------
+
+_OWNER_LIST = re.compile(r"[、,，;；/]")
+
+
+def _rules_tasks(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
+    known = ctx.codes("district") | ctx.codes("street")
+    col.add(_exists(f["unit_code"], known), "unit_code",
+            "所属区划代码不是已有的区县或街道代码(全市性任务请留空)")
+    done = (f["status"] == "已完成").fillna(False)
+    has_date = f["completed_on"].notna()
+    col.add(done & ~has_date, "completed_on", "状态为已完成时必须填写实际完成日期")
+    col.add(~done & f["status"].notna() & has_date, "status", "填写了实际完成日期，状态应为已完成")
+    progress = pd.to_numeric(f["progress"], errors="coerce")
+    col.add(progress.notna() & ((progress < 0) | (progress > 1)), "progress",
+            "完成进度应在 0–1 之间(或 0%–100%)")
+    col.add(done & progress.notna() & (progress < 1), "progress",
+            "状态为已完成，完成进度却不足100%，请核对", warning=True)
+    for name in ("title", "owner", "acceptance"):
+        text = f[name].astype("string")
+        col.add(text.str.contains(_PERSONAL_NUMBER, regex=True).fillna(False), name,
+                "含手机号或身份证号等个人信息，请删除后再上传", hide_value=True)
+    col.add(f["owner"].astype("string").str.contains(_OWNER_LIST, regex=True).fillna(False),
+            "owner", "责任单位似含多个单位；责任单位排名按整段文字计，建议只填牵头单位", warning=True)
+    if "acceptance" in col.header_of:
+        col.add(f["acceptance"].isna(), "acceptance", "未填写检验标准", warning=True)
+    elif len(f):
+        col.warnings.append(Problem(col.raw.header_row or None, "检验标准", "",
+                                    "文件没有检验标准列：每项任务应明确检验标准"))
 
 
 _RULES = {
@@ -441,4 +481,5 @@ _RULES = {
     "targets": _rules_targets,
     "grids": _rules_grids,
     "compounds": _rules_compounds,
+    "tasks": _rules_tasks,
 }

@@ -67,6 +67,8 @@ COLUMNS: dict[str, list[str]] = {
         "party_members_resident", "party_org", "property_service", "owners_committee",
         "model_compound", "heads_area", "heads_group", "heads_neighbor",
     ],
+    "tasks": ["task_id", "title", "kind", "owner", "unit_code", "due_on", "status",
+              "completed_on", "progress", "acceptance"],
 }
 
 LEVELS = ["district", "street", "community", "grid"]
@@ -85,7 +87,9 @@ RATE_METRICS = [
     # 网格与小区
     "grid_party_org_rate", "grid_leader_rate", "grid_staffed_rate", "compound_party_org_rate",
     "compound_build_rate", "property_coverage_rate", "owners_committee_rate",
+    "task_completion_rate", "task_on_time_rate",
 ]
+TASK_KINDS = ["重点任务", "民生项目", "其他"]
 
 # ---------------------------------------------------------------- GB 32100-2015 check digit
 
@@ -1133,6 +1137,170 @@ def _grids_compounds(rng: np.random.Generator, u: _Units) -> tuple[pd.DataFrame,
     })
     return grids, compounds
 
+# ---------------------------------------------------------------- tasks (重点任务督办)
+
+# (title, 检验标准): what a 冲刺推进会 assigns, each with how completion is checked.
+_KEY_TASKS = [
+    ("党建引领网格化治理提质增效", "网格党组织覆盖率达到100%，网格员队伍配齐配强"),
+    ("两新组织党组织应建尽建攻坚", "应建未建组织清零，工作覆盖率达到95%"),
+    ("12345热线诉求办理提速", "按期办结率达到90%以上"),
+    ("老旧小区改造提升", "完成改造并通过竣工验收"),
+    ("背街小巷环境整治", "整治清单全部销号并通过验收"),
+    ("社区党群服务中心提档升级", "通过区级达标验收并对外开放"),
+    ("物业服务企业党建联建", "物业企业党组织或联络员覆盖率达到90%"),
+    ("新就业群体服务站点建设", "站点建成并实现常态化运营"),
+    ("矛盾纠纷多元化解", "矛盾纠纷化解率达到95%，无重大信访事件"),
+    ("基层减负清单落实", "社区台账精简30%以上"),
+    ("智慧社区平台建设", "平台上线运行，数据按月更新"),
+    ("平安社区创建", "达到平安社区创建标准并通过验收"),
+    ("垃圾分类示范小区创建", "示范小区通过市级验收"),
+    ("停车难综合治理", "新增错时共享停车位并公示"),
+    ("消防安全隐患整治", "隐患清单全部整改销号"),
+    ("燃气管道老化更新改造", "完成更新改造并通过安全验收"),
+    ("城中村整治提升", "完成整治方案确定的全部事项"),
+    ("红色物业创建", "创建达标并通过区级评估"),
+    ("社区工作者队伍建设", "按标准配齐社区工作者并完成轮训"),
+    ("居民议事协商机制完善", "每个社区建立议事协商会并每季度开展协商"),
+    ("驻区单位双报到深化", "报到单位年内开展共建活动不少于4次"),
+    ("网格员专职化建设", "专职网格员配备率达到100%"),
+    ("应急管理网格化", "应急预案覆盖全部网格并完成演练"),
+    ("河湖长制网格落实", "巡河记录按周上报，问题闭环处置"),
+]
+_LIVELIHOOD = [  # the city's 15 重点民生项目
+    ("新增公办幼儿园学位", "新增学位投入使用"),
+    ("老旧小区加装电梯", "电梯全部投入使用并通过特种设备验收"),
+    ("新建社区食堂", "食堂全部开业运营"),
+    ("农贸市场标准化改造", "改造完成并通过标准化验收"),
+    ("新增公共停车泊位", "泊位全部建成并开放使用"),
+    ("充电桩进小区", "新增充电桩全部通电运行"),
+    ("口袋公园建设", "公园全部建成开放"),
+    ("养老服务综合体建设", "综合体建成并投入运营"),
+    ("城市书房建设", "书房全部对外开放"),
+    ("社区卫生服务中心标准化建设", "通过标准化建设验收"),
+    ("公共厕所提升改造", "改造完成并通过验收"),
+    ("雨污分流改造", "完成改造并通过排水验收"),
+    ("二次供水设施改造", "改造完成并通过水质检测"),
+    ("学校周边交通综合治理", "治理方案全部落实，高峰拥堵明显缓解"),
+    ("一刻钟便民生活圈建设", "便民生活圈覆盖率达到90%"),
+]
+_OTHER_TASKS = [
+    ("基层治理课题调研", "形成调研报告并报送"),
+    ("统计台账规范化", "台账按月报送，数据核查无误"),
+    ("志愿服务队伍建设", "注册志愿者人数达到年度目标"),
+]
+# 市直 departments with the relative size of their share of the whole-city tasks
+_CITY_OWNERS = [("市住房城乡建设局", 5), ("市城市管理局", 4), ("市发展改革委", 4), ("市民政局", 4),
+                ("市委组织部", 3), ("市委社会工作部", 3), ("市委政法委", 2), ("市教育局", 2),
+                ("市卫生健康委", 2), ("市商务局", 2), ("市市场监管局", 2), ("市交通运输局", 2),
+                ("市生态环境局", 1), ("市数据资源局", 2), ("市应急管理局", 1), ("市水务局", 1),
+                ("市政务服务管理局", 1)]
+# a district's task: its government, or one of these of its departments
+_DISTRICT_OWNERS = ["人民政府", "人民政府", "住房城乡建设局", "城市管理局", "民政局", "委组织部"]
+TASK_DUE_DATES = ["2026-03-31", "2026-04-30", "2026-05-31", "2026-06-30", "2026-07-31",
+                  "2026-08-31", "2026-09-30", "2026-10-31", "2026-11-06", "2026-11-15",
+                  "2026-11-30", "2026-12-15", "2026-12-31", "2027-03-31", "2027-06-30"]
+
+
+def _tasks(rng: np.random.Generator, u: _Units, scale: float) -> pd.DataFrame:
+    """The 督办台账 of a 冲刺推进会: 258 重点任务, 15 重点民生项目 and a few others (at scale 1),
+    each with a 责任单位, a 完成时限 and a 检验标准, as the ledger stands on 2026-11-01.
+
+    A fifth of the tasks are the whole city's (a 市直 department owns them), a third a
+    district's, the rest a street's. Three streets and two city departments lag: fewer of
+    their tasks are done, more late.
+    """
+    n_key = max(6, int(round(258 * scale)))
+    n_live = max(3, int(round(15 * min(scale, 1.0))))
+    n_other = max(2, int(round(12 * scale)))
+    kind = np.repeat([0, 1, 2], [n_key, n_live, n_other])
+    n = kind.size
+    n_d, n_s = len(u.d_codes), len(u.s_codes)
+    # whole city / district / street; 民生项目 are mostly the city's or a district's
+    scope = np.where(kind == 1, _choice(rng, n, [0.5, 0.5, 0.0]), _choice(rng, n, [0.22, 0.36, 0.42]))
+    lag_streets = _lagging(rng, u, share=0.05)
+    district = rng.integers(0, n_d, n)
+    # the lagging streets are the ones with most to do (城中村, old estates)
+    weight = np.where(np.isin(np.arange(n_s), lag_streets), 4.0, 1.0)
+    street = rng.choice(n_s, size=n, p=weight / weight.sum())
+    district = np.where(scope == 2, u.s_district[street], district)
+    lag_owners = rng.choice(4, size=2, replace=False)  # two of the departments with most tasks
+    city_owner = _choice(rng, n, [w for _, w in _CITY_OWNERS]).astype(np.int64)
+    district_owner = rng.integers(0, len(_DISTRICT_OWNERS), n)
+    street_office = rng.random(n) < 0.75  # else a district department owns a street's task
+
+    titles, acceptance, owners, unit_codes = [], [], [], []
+    pools = (_KEY_TASKS, _LIVELIHOOD, _OTHER_TASKS)
+    live_order = rng.permutation(len(_LIVELIHOOD))
+    live_seen = 0
+    for i in range(n):
+        if kind[i] == 1 and live_seen < len(_LIVELIHOOD):
+            title, acc = _LIVELIHOOD[live_order[live_seen]]
+            live_seen += 1
+        else:
+            pool = pools[kind[i]]
+            title, acc = pool[rng.integers(len(pool))]
+        d_name = u.d_names[district[i]]
+        if scope[i] == 0:
+            owners.append(_CITY_OWNERS[city_owner[i]][0])
+            unit_codes.append(None)
+            titles.append(("全市" if kind[i] != 1 else "") + title)
+        elif scope[i] == 1:
+            dep = _DISTRICT_OWNERS[district_owner[i]]
+            owners.append(d_name + dep if dep != "委组织部" else d_name[:-1] + "区委组织部")
+            unit_codes.append(u.d_codes[district[i]])
+            titles.append(d_name + title)
+        else:
+            s_name = u.s_names[street[i]]
+            office = s_name[:-1] + "镇人民政府" if s_name.endswith("镇") else s_name + "办事处"
+            dep = _DISTRICT_OWNERS[2 + district_owner[i] % 2]  # 住建局 or 城管局
+            owners.append(office if street_office[i] else
+                          (d_name + dep if dep != "委组织部" else d_name[:-1] + "区委组织部"))
+            unit_codes.append(u.s_codes[street[i]])
+            titles.append(s_name + title)
+        acceptance.append(acc)
+    # A few ledgers rows arrive without a 检验标准 (the upload reports them).
+    for i in rng.choice(n, size=max(1, n // 100), replace=False):
+        acceptance[i] = None
+
+    extract = _day("2026-11-01")
+    due = np.array([_day(d) for d in TASK_DUE_DATES])[
+        _choice(rng, n, [2, 3, 3, 6, 4, 4, 7, 7, 3, 5, 6, 5, 10, 4, 2])]
+    lagging = np.isin(street, lag_streets) & (scope == 2)
+    lagging |= (scope == 0) & np.isin(city_owner, lag_owners)
+    passed = due < extract
+    p_done = np.where(passed, np.where(lagging, 0.45, 0.9), np.where(lagging, 0.05, 0.3))
+    done = rng.random(n) < p_done
+    late = rng.random(n) < np.where(lagging, 0.45, 0.1)
+    # late: some weeks after the due date; on time: before it; ahead of a later due date:
+    # within the last three months
+    completed = np.where(passed, np.where(late, due + rng.integers(1, 40, n),
+                                          due - rng.integers(0, 45, n)),
+                         extract - 1 - rng.integers(0, 90, n))
+    completed = np.minimum(completed, extract - 1)
+    done &= completed >= _day("2026-01-15")
+    terminated = (~done) & (rng.random(n) < 0.025)
+    started = rng.random(n) < np.where(due - extract > 60, 0.6, 0.95)
+    status = np.select([done, terminated, started], [2, 3, 1], default=0)
+    progress = np.round(np.where(status == 2, 1.0,
+                                 np.where(status == 1, rng.uniform(0.1, 0.95, n), 0.0)), 2)
+    progress_missing = (status != 2) & (rng.random(n) < 0.2)
+    progress = np.where(progress_missing | (status == 3), np.nan, progress)
+    # the ledger lists tasks by due date, then by unit
+    order = np.lexsort((np.array([c or "" for c in unit_codes]), due))
+    unit_arr = [unit_codes[i] for i in order]
+    return _frame({
+        "task_id": pa.array([f"RW2026{i + 1:04d}" for i in range(n)], pa.large_string()),
+        "title": pa.array([titles[i] for i in order], pa.large_string()),
+        "kind": _enum(TASK_KINDS, kind[order]),
+        "owner": pa.array([owners[i] for i in order], pa.large_string()),
+        "unit_code": pa.array(unit_arr, pa.large_string()),
+        "due_on": _dates(due[order]),
+        "status": _enum(PROJECT_STATUSES, status[order]),
+        "completed_on": _dates(completed[order], mask=status[order] != 2),
+        "progress": progress[order].astype(np.float64),
+        "acceptance": pa.array([acceptance[i] for i in order], pa.large_string()),
+    })
+
 
 # ---------------------------------------------------------------- targets
 
@@ -1173,6 +1341,9 @@ def _targets(u: _Units, lag_cov: np.ndarray) -> pd.DataFrame:
         rows.append((2026, "on_time_rate", u.d_codes[1], 0.92))
     # one lagging street gets a realistic interim target
     rows.append((2026, "org_coverage_rate", u.s_codes[int(lag_cov[0])], 0.55))
+    # 重点任务督办: the 冲刺推进会's aims for the year
+    rows.append((2026, "task_completion_rate", None, 0.60))
+    rows.append((2026, "task_on_time_rate", None, 0.90))
     year, metric, unit, target = zip(*rows)
     return _frame({
         "year": np.array(year, dtype=np.int64),
@@ -1188,7 +1359,8 @@ def generate_city(*, seed: int = 2026, scale: float = 1.0) -> dict[str, pd.DataF
     """The demo city 示例市 as the seven contract tables.
 
     Returns {"units", "organizations", "issues", "pairings", "projects", "checkins",
-    "targets", "grids", "compounds"}. ``scale`` multiplies the number of streets, communities, organizations, work
+    "targets", "grids", "compounds", "tasks"}. ``scale`` multiplies the number of streets,
+    communities, organizations, work
     orders and pairings (1.0: ~60 streets, ~500 communities, ~20k organizations a month,
     ~300k work orders); the same seed and scale always give identical frames.
     """
@@ -1209,6 +1381,7 @@ def generate_city(*, seed: int = 2026, scale: float = 1.0) -> dict[str, pd.DataF
     checkins = _checkins(rng(5), u)
     targets = _targets(u, lag_cov)
     grids, compounds = _grids_compounds(rng(6), u)
+    tasks = _tasks(rng(7), u, scale)
     return {
         "units": units,
         "organizations": organizations,
@@ -1219,4 +1392,5 @@ def generate_city(*, seed: int = 2026, scale: float = 1.0) -> dict[str, pd.DataF
         "targets": targets,
         "grids": grids,
         "compounds": compounds,
+        "tasks": tasks,
     }

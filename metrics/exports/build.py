@@ -28,7 +28,7 @@ PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing", "grids")
 # Short Chinese names of the tables, for the version string in footers and title rows.
 TABLE_SHORT = {"units": "区划", "organizations": "台账", "issues": "工单", "pairings": "结对",
                "projects": "项目", "checkins": "报到", "targets": "目标",
-               "grids": "网格", "compounds": "小区"}
+               "grids": "网格", "compounds": "小区", "tasks": "任务"}
 
 
 def version_string(signature: tuple[tuple[str, str | None], ...]) -> str:

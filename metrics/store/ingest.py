@@ -38,6 +38,7 @@ SORT = {
     # Snapshots by period first: a report reads one period's row groups.
     "grids": "period, grid_code",
     "compounds": "period, community_code, compound_id",
+    "tasks": "task_id",
 }
 MAX_WARNINGS_KEPT = 1000  # in version metadata; the count is always exact
 
@@ -383,7 +384,7 @@ def ingest_frames(store: Store, frames: dict[str, pd.DataFrame], *, user: str,
     order, each as a Parquet upload."""
     out = []
     order = ["units", "organizations", "issues", "pairings", "projects", "checkins", "targets",
-             "grids", "compounds"]
+             "grids", "compounds", "tasks"]
     with tempfile.TemporaryDirectory(prefix="gridboard-sample-") as work:
         for name in order:
             if name not in frames:

@@ -301,6 +301,7 @@ _UNIT_SQL = {
     "targets": "coalesce(unit_code, '')",
     "grids": "grid_code",
     "compounds": "community_code",
+    "tasks": "coalesce(unit_code, '')",  # a whole-city task belongs to no scoped account
     "projects": "coalesce((SELECT p.community_code FROM pairings_ref p "
                 "WHERE p.pairing_id = {alias}.pairing_id), '')",
 }
