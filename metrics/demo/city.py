@@ -1220,7 +1220,7 @@ def _tasks(rng: np.random.Generator, u: _Units, scale: float) -> pd.DataFrame:
     lag_streets = _lagging(rng, u, share=0.05)
     district = rng.integers(0, n_d, n)
     # the lagging streets are the ones with most to do (城中村, old estates)
-    weight = np.where(np.isin(np.arange(n_s), lag_streets), 4.0, 1.0)
+    weight = np.where(np.isin(np.arange(n_s), lag_streets), 8.0, 1.0)
     street = rng.choice(n_s, size=n, p=weight / weight.sum())
     district = np.where(scope == 2, u.s_district[street], district)
     lag_owners = rng.choice(4, size=2, replace=False)  # two of the departments with most tasks
