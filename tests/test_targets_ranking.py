@@ -126,8 +126,13 @@ def frame(key, values: dict) -> pd.DataFrame:
                          key: [float("nan") if v is None else v for v in values.values()]})
 
 
-def test_fewer_is_better_exactly_for_the_four_backlog_counts():
-    fewer = {"open_overdue", "gap_should_build", "gap_work_uncovered", "projects_overdue"}
+def test_fewer_is_better_exactly_for_the_backlog_counts():
+    fewer = {"open_overdue", "gap_should_build", "gap_work_uncovered", "projects_overdue",
+             # 网格与小区: the gaps
+             "gap_grids_no_party_org", "gap_grids_unstaffed", "gap_compounds_should_build",
+             "gap_compounds_no_property",
+             # 重点任务督办: overdue, days overdue and 临期
+             "tasks_overdue", "max_overdue_days", "tasks_due_soon"}
     for key in fewer:
         assert METRICS[key].fewer_is_better, key
     for key, m in METRICS.items():
