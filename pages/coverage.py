@@ -16,11 +16,13 @@ PAGE = DomainPage(
     follow_ups=[
         FollowUp("should_build", "应建未建组织", {
             "org_name": "单位名称", "org_id": "统一社会信用代码", "org_type": "单位类型",
-            "sector": "新兴领域", "street_name": "街道", "community_name": "社区",
+            "sector": "新兴领域", "district_name": "区县", "street_name": "街道",
+            "community_name": "社区",
             "employees": "从业人员数", "party_members": "正式党员数", "party_org": "党组织建立情况"}),
         FollowUp("work_uncovered", "工作未覆盖组织", {
             "org_name": "单位名称", "org_id": "统一社会信用代码", "org_type": "单位类型",
-            "sector": "新兴领域", "street_name": "街道", "community_name": "社区",
+            "sector": "新兴领域", "district_name": "区县", "street_name": "街道",
+            "community_name": "社区",
             "employees": "从业人员数", "party_members": "正式党员数"}),
     ],
 )

@@ -15,7 +15,8 @@ PAGE = DomainPage(
                 Breakdown("source", "reported", "来源·受理量")],
     follow_ups=[
         FollowUp("overdue_orders", "超期未办结工单", {
-            "issue_id": "工单编号", "community_name": "社区", "grid_code": "网格代码",
+            "issue_id": "工单编号", "district_name": "区县", "street_name": "街道",
+            "community_name": "社区", "grid_code": "网格代码",
             "source": "来源", "category": "问题类别", "reported_at": "上报时间",
             "due_at": "办理时限", "overdue_days": "超期天数"}),
     ],

@@ -16,7 +16,8 @@ PAGE = DomainPage(
     follow_ups=[
         FollowUp("overdue_projects", "逾期未完成项目", {
             "title": "项目名称", "kind": "项目类别", "status": "状态", "due_on": "计划完成日期",
-            "partner_name": "结对单位", "community_name": "社区", "overdue_days": "逾期天数"}),
+            "partner_name": "结对单位", "district_name": "区县", "street_name": "街道",
+            "community_name": "社区", "overdue_days": "逾期天数"}),
     ],
 )
 

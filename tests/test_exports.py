@@ -323,17 +323,19 @@ def test_xlsx_ranking_table(con, workbook, latest, domain):
     hr = TABLE_START + 1
     header = [c.value for c in ws[hr]]
     keys = DOMAIN_KEYS[domain]
-    assert header == ["排名", "代码", "单位", *[METRICS[k].label for k in keys], "目标值", "是否达标",
-                      "红黑榜"]
-    assert ws.freeze_panes == f"D{hr + 1}"
-    ranked, tg = _expected_ranking(con, domain, month_str(latest))
     key = HEADLINE[domain]
+    label = METRICS[key].label
+    assert header == ["排名", "排名变化", "代码", "单位", label, f"上月{label}", "环比(个百分点)",
+                      "目标值", "差距(个百分点)", "是否达标", "红黑榜",
+                      *[METRICS[k].label for k in keys if k != key]]
+    assert ws.freeze_panes == f"E{hr + 1}"
+    ranked, tg = _expected_ranking(con, domain, month_str(latest))
     col_of = {h: i + 1 for i, h in enumerate(header)}
     for i, r in enumerate(ranked.itertuples(index=False)):
         row = hr + 1 + i
         assert ws.cell(row, 1).value == (None if pd.isna(r.rank) else int(r.rank))
-        assert ws.cell(row, 2).value == r.unit_code and ws.cell(row, 2).data_type == "s"
-        assert ws.cell(row, 3).value == r.unit_name
+        assert ws.cell(row, 3).value == r.unit_code and ws.cell(row, 3).data_type == "s"
+        assert ws.cell(row, 4).value == r.unit_name
         for k in keys:
             v = getattr(r, k)
             cell = ws.cell(row, col_of[METRICS[k].label])
@@ -345,7 +347,7 @@ def test_xlsx_ranking_table(con, workbook, latest, domain):
         assert ws.cell(row, col_of["目标值"]).value == (t["target"] if t else None)
         met = ws.cell(row, col_of["是否达标"]).value
         assert met == ("—" if not t or t["target_met"] is None else "是" if t["target_met"] else "否")
-        fill = ws.cell(row, 3).fill
+        fill = ws.cell(row, 4).fill
         if r.red:
             assert fill.fgColor.rgb == "FF" + GOOD_FILL[1:]
         elif r.black:
@@ -356,7 +358,7 @@ def test_xlsx_ranking_table(con, workbook, latest, domain):
         below = t is not None and t["target_met"] is False
         assert (font.color is not None and font.color.rgb == "FF" + BELOW_FONT[1:]) == below
     total = hr + 1 + len(ranked) + 1
-    assert ws.cell(total, 1).value == "合计" and ws.cell(total, 3).value == "全市"
+    assert ws.cell(total, 1).value == "合计" and ws.cell(total, 4).value == "全市"
 
 
 def test_xlsx_definitions_list_every_key(workbook):

@@ -550,11 +550,18 @@ def test_detail_area_draws_only_the_open_tab(monkeypatch, hand):
     assert charts_on(at) == ["rank_coverage", "trend_coverage"]
     [table] = at.dataframe
     cli = {r["unit_code"]: r for r in cli_report(hand, "coverage", "district")["rows"]}
-    assert table.value["unit_code"].tolist() == sorted(cli)
-    for row in table.value.to_dict("records"):
+    units = table.value[table.value["unit_code"].notna()]
+    assert sorted(units["unit_code"]) == sorted(cli)
+    for row in units.to_dict("records"):
         assert row["orgs_total"] == cli[row["unit_code"]]["orgs_total"]
         assert row["org_coverage_rate"] == pytest.approx(
             100 * cli[row["unit_code"]]["org_coverage_rate"])
+    # Ranked best first by the ranking metric, the city's 合计 last.
+    assert units["org_coverage_rate"].tolist() == sorted(units["org_coverage_rate"], reverse=True)
+    assert units["rank"].tolist() == [1, 2]
+    total = table.value.iloc[-1]
+    assert total["unit_name"] == "合计(全市)"
+    assert total["orgs_total"] == cli_row(hand, "coverage")["orgs_total"] == 6
 
 
 def test_follow_up_tab_lists_the_organizations_and_searches(monkeypatch, hand):

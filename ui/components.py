@@ -24,6 +24,7 @@ from metrics.definitions import (
     format_value,
     target_gap,
 )
+from metrics.domains import ranking
 from metrics.domains.ranking import chart_rows, rank
 from metrics.domains.targets import time_elapsed
 from metrics.exports.xlsx import frames_to_xlsx, safe_csv_text
@@ -305,48 +306,122 @@ def _boundaries(path: str, mtime_ns: int) -> tuple[dict, frozenset]:
     return fc, frozenset(f.get("properties", {}).get("code") for f in fc.get("features", []))
 
 
-def display_frame(df: pd.DataFrame, domain: str) -> pd.DataFrame:
-    """Chinese headers; rates ×100 so the grid sorts numbers and shows percentages."""
-    out = df[["unit_code", "unit_name", *DOMAIN_KEYS[domain]]].copy()
-    out.attrs = {}
+MOVE_COLUMNS = ("rank", "rank_move", "unit_code", "unit_name")
+
+
+def previous_report(ctx: Ctx, domain: str, sel) -> pd.DataFrame | None:
+    """The same selection one period earlier (环比), None when there is nothing to compare
+    with (a range reaching before any data, or no ledger before)."""
+    sig = ctx.sig(domain)
+    try:
+        prev = cache.report(ctx.con, domain, sel.previous(cache.latest(ctx.con, domain, sig)),
+                            sig, ctx.settings)
+    except Exception:  # a range reaching before any data has no 环比
+        return None
+    if "snapshot" in prev.attrs and prev.attrs["snapshot"] is None:
+        return None
+    return prev
+
+
+def ranking_frame(df: pd.DataFrame, prev: pd.DataFrame | None, total: pd.DataFrame | None,
+                  domain: str, key: str, targets: dict, *, n: int) -> pd.DataFrame:
+    """The 明细 table: the units ranked by ``key`` with 上月, 环比, 排名变化, 目标 and 差距 of
+    that metric, then every other key of the domain, and a 合计 row (the selection's own
+    unit) last. Rates ×100 so the grid sorts numbers and shows percentages; 环比 and 差距 are
+    in display units, rounded once (the cards' numbers)."""
+    moved = ranking.movement(df, prev, key, n=n, targets=targets)
+    rate = METRICS[key].is_rate
+    scale = 100.0 if rate else 1.0
+    out = pd.DataFrame({
+        "rank": moved["rank"],
+        "rank_move": [ranking.rank_change_text(d) for d in moved["rank_change"]],
+        "unit_code": moved["unit_code"],
+        "unit_name": moved["unit_name"],
+    })
+    out[key] = moved[key].astype(float) * scale
+    out["prev_value"] = moved["prev_value"].astype(float) * scale
+    out["change"] = pd.to_numeric(pd.Series(moved["change"], dtype=object), errors="coerce")
+    out["target"] = moved["target"].astype(float) * 100.0
+    out["gap"] = pd.to_numeric(pd.Series(moved["gap"], dtype=object), errors="coerce")
     for k in DOMAIN_KEYS[domain]:
-        if METRICS[k].is_rate:
-            out[k] = out[k] * 100
+        if k != key:
+            out[k] = moved[k] * (100.0 if METRICS[k].is_rate else 1.0)
+    if total is not None and len(total):
+        t = total.iloc[0]
+        row = {c: None for c in out.columns}
+        row.update({"rank_move": "", "unit_code": None,
+                    "unit_name": f"合计({t['unit_name']})"})
+        for k in DOMAIN_KEYS[domain]:
+            v = t[k]
+            row[k] = None if pd.isna(v) else float(v) * (100.0 if METRICS[k].is_rate else 1.0)
+        out = pd.concat([out, pd.DataFrame([row])], ignore_index=True)
+    out.attrs = {}
     return out
 
 
-def column_config(domain: str) -> dict:
-    cfg = {"unit_code": st.column_config.TextColumn("代码", width=110, pinned=True),
-           "unit_name": st.column_config.TextColumn("单位", width=130, pinned=True)}
+def column_config(domain: str, key: str) -> dict:
+    m = METRICS[key]
+
+    def number(label: str, kind: str, help_: str | None = None):
+        if kind == "rate":
+            return st.column_config.NumberColumn(label, format="%.1f%%", help=help_)
+        if kind in ("hours", "score"):
+            return st.column_config.NumberColumn(label, format="%.1f", help=help_)
+        return st.column_config.NumberColumn(label, format="localized", help=help_)
+
+    unit = "个百分点" if m.is_rate else ("分" if m.kind == "score" else "")
+    cfg = {"rank": st.column_config.NumberColumn("排名", format="%d", width=60, pinned=True),
+           "rank_move": st.column_config.TextColumn("排名变化", width=80, pinned=True,
+                                                    help="与上一统计期相比，名次上升↑、下降↓"),
+           "unit_code": st.column_config.TextColumn("代码", width=110),
+           "unit_name": st.column_config.TextColumn("单位", width=130, pinned=True),
+           key: number(m.label, m.kind, m.definition),
+           "prev_value": number(f"上期{m.label}", m.kind),
+           "change": st.column_config.NumberColumn(
+               f"环比{('(' + unit + ')') if unit else ''}", format="%+.1f" if m.kind != "count"
+               else "%+d", help="本期 − 上期，由原始值计算后四舍五入"),
+           "target": st.column_config.NumberColumn("目标", format="%.1f%%"),
+           "gap": st.column_config.NumberColumn(f"差距{('(' + unit + ')') if unit else ''}",
+                                                format="%+.1f", help="本期 − 目标")}
     for k in DOMAIN_KEYS[domain]:
-        m = METRICS[k]
-        if m.is_rate:
-            cfg[k] = st.column_config.NumberColumn(m.label, format="%.1f%%", help=m.definition)
-        elif m.kind in ("hours", "score"):
-            cfg[k] = st.column_config.NumberColumn(m.label, format="%.1f", help=m.definition)
-        else:
-            cfg[k] = st.column_config.NumberColumn(m.label, format="%d", help=m.definition)
+        if k != key:
+            cfg[k] = number(METRICS[k].label, METRICS[k].kind, METRICS[k].definition)
     return cfg
 
 
-def export_frame(df: pd.DataFrame, domain: str) -> pd.DataFrame:
-    """Chinese headers, raw values (rates as fractions) for CSV/XLSX downloads."""
-    out = df[["unit_code", "unit_name", *DOMAIN_KEYS[domain]]].copy()
-    out.attrs = {}
-    out.columns = ["代码", "单位", *[METRICS[k].label for k in DOMAIN_KEYS[domain]]]
+def export_frame(table: pd.DataFrame, domain: str, key: str) -> pd.DataFrame:
+    """The ranking table with Chinese headers and raw rates (fractions) for CSV/XLSX."""
+    out = table.copy()
+    scaled = [k for k in DOMAIN_KEYS[domain] if METRICS[k].is_rate] + ["target"]
+    if METRICS[key].is_rate:
+        scaled.append("prev_value")
+    for k in scaled:
+        out[k] = out[k] / 100.0
+    cfg = column_config(domain, key)
+    out.columns = [cfg[c]["label"] if isinstance(cfg[c], dict) else c for c in out.columns]
     return out
 
 
-def units_table(ctx: Ctx, view: View, domain: str, df: pd.DataFrame | None, *, name: str) -> None:
+def units_table(ctx: Ctx, view: View, domain: str, df: pd.DataFrame | None, *, name: str,
+                key: str, filters: dict | None = None) -> None:
     if df is None or df.empty:
         return
-    codes = df["unit_code"].tolist()
-    key = f"table_{domain}"
-    drillable = view.child_level(domain) not in (None, "grid")
-    st.dataframe(display_frame(df, domain), hide_index=True, column_config=column_config(domain),
-                 key=key, on_select=partial(_on_table_select, key, codes) if drillable else "ignore",
-                 selection_mode="single-row")
-    downloads(export_frame(df, domain), f"{name}_{view.period_label()}", key=f"dl_{domain}")
+    level = view.child_level(domain)
+    sel = view.selection(level=level, filters=filters)
+    sig = ctx.sig(domain)
+    prev = previous_report(ctx, domain, sel)
+    total = cache.report(ctx.con, domain, view.selection(filters=filters), sig, ctx.settings)
+    tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(key, {})
+    table = ranking_frame(df, prev, total, domain, key, tg, n=ctx.settings.ranking_n)
+    codes = [c if isinstance(c, str) else None for c in table["unit_code"]]
+    tkey = f"table_{domain}"
+    drillable = level not in (None, "grid")
+    st.caption(f"按{METRICS[key].label}排名；“排名变化”与上一统计期相比；末行为合计")
+    st.dataframe(table, hide_index=True, column_config=column_config(domain, key),
+                 key=tkey, on_select=partial(_on_table_select, tkey, codes) if drillable
+                 else "ignore", selection_mode="single-row")
+    downloads(export_frame(table, domain, key), f"{name}_{view.period_label()}",
+              key=f"dl_{domain}")
 
 
 def downloads(df: pd.DataFrame, stem: str, *, key: str) -> None:

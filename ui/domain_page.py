@@ -127,7 +127,8 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
                 supervision.lights_tab(ctx, view, page.domain, filters)
             elif label == "明细":
                 if df is not None and not df.empty:
-                    C.units_table(ctx, view, page.domain, df, name=page.title)
+                    C.units_table(ctx, view, page.domain, df, name=page.title, key=key,
+                                  filters=filters)
                 else:
                     st.caption("已是最细层级，没有下一级明细" if level is None else "下一级没有单位")
             else:

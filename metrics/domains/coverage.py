@@ -125,10 +125,12 @@ def gap_list(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
     sql = f"""
 SELECT o.org_id, o.org_name, o.org_type, o.sector, o.community_code,
        u.name AS community_name, left(o.community_code, 9) AS street_code, s.name AS street_name,
+       left(o.community_code, 6) AS district_code, d.name AS district_name,
        o.employees, o.party_members, o.party_org, o.instructor
 FROM organizations o
 LEFT JOIN units u ON u.code = o.community_code
 LEFT JOIN units s ON s.code = left(o.community_code, 9)
+LEFT JOIN units d ON d.code = left(o.community_code, 6)
 WHERE o.period = $snapshot AND o.operating AND {conditions[which]}
   AND {prefix_filter(sel.prefix(), community_col="o.community_code")}{_filters_sql(sel, params, "o.")}
 ORDER BY o.party_members DESC, o.employees DESC, o.org_id

@@ -376,16 +376,22 @@ def report(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings
 
 
 def overdue_orders(con: duckdb.DuckDBPyConnection, sel: Selection, *, limit: int = 5000) -> pd.DataFrame:
-    """Open orders past due at as_of, oldest due first (for the 问题清单 and follow-up)."""
+    """Open orders past due at as_of, oldest due first (for the 问题清单 and follow-up), with
+    their district and street. ``overdue_days`` is whole days: any part of a day past due_at
+    counts as a day (due 10-25 10:00, as_of 11-01 00:00 → 7)."""
     period = resolve(con, sel)
     params = {"as_of": period.as_of, "start": period.start, "end": period.end, "limit": limit,
               "prefix": sel.prefix()}
     where_unit = _prefix_range(sel.prefix(), params, "i.community_code", "i.grid_code")
     sql = f"""
-SELECT i.issue_id, i.community_code, u.name AS community_name, i.grid_code, i.source, i.category,
+SELECT i.issue_id, left(i.community_code, 6) AS district_code, d.name AS district_name,
+       left(i.community_code, 9) AS street_code, s.name AS street_name,
+       i.community_code, u.name AS community_name, i.grid_code, i.source, i.category,
        i.reported_at, i.due_at,
-       round((epoch($as_of) - epoch(i.due_at)) / 86400.0, 1) AS overdue_days
+       CAST(ceil((epoch($as_of) - epoch(i.due_at)) / 86400.0) AS INTEGER) AS overdue_days
 FROM issues i LEFT JOIN units u ON u.code = i.community_code
+LEFT JOIN units s ON s.code = left(i.community_code, 9)
+LEFT JOIN units d ON d.code = left(i.community_code, 6)
 WHERE i.reported_at >= $start AND i.reported_at < $end AND i.reported_at < $as_of
   AND NOT coalesce(i.closed_at < $as_of, FALSE) AND i.due_at < $as_of
   AND {where_unit}{_filters_sql(sel, params, "i.")}

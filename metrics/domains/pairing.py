@@ -135,9 +135,13 @@ def overdue_projects(con: duckdb.DuckDBPyConnection, sel: Selection, *,
     sql = f"""
 SELECT j.project_id, j.title, j.kind, j.status, j.due_on, p.partner_name, p.partner_level,
        p.community_code, u.name AS community_name,
-       date_diff('day', j.due_on, $as_of_date) AS overdue_days
+       left(p.community_code, 6) AS district_code, d.name AS district_name,
+       left(p.community_code, 9) AS street_code, s.name AS street_name,
+       CAST(date_diff('day', j.due_on, $as_of_date) AS INTEGER) AS overdue_days
 FROM projects j JOIN pairings p ON p.pairing_id = j.pairing_id
 LEFT JOIN units u ON u.code = p.community_code
+LEFT JOIN units s ON s.code = left(p.community_code, 9)
+LEFT JOIN units d ON d.code = left(p.community_code, 6)
 WHERE j.status <> '已终止' AND NOT {DONE} AND {DUE_PASSED}
   AND {prefix_filter(sel.prefix(), community_col="p.community_code")}{proj_cond}
 ORDER BY j.due_on, j.project_id

@@ -21,11 +21,12 @@ import duckdb
 import pandas as pd
 import xlsxwriter
 
+from metrics import definitions as D
 from metrics.contract.schema import LEVEL_LABELS
 from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, DOMAIN_LABELS, METRICS
 from metrics.domains import coverage as cov
 from metrics.domains import grids as grid_domain
-from metrics.domains import issues, pairing
+from metrics.domains import issues, pairing, ranking
 from metrics.exports import bulletin as B
 from metrics.exports.slides import AS_OF_FORMAT, DOMAINS, DomainData, Scope, gather
 from metrics.exports.xlsx import safe_sheet_name, text_width, write_cell, write_table
@@ -47,6 +48,10 @@ LIST_LIMIT = 100_000
 # Columns besides the metric keys, with their 口径.
 GENERAL_COLUMNS = [
     ("排名", "按该板块的排序指标从高到低排名(并列按代码)；指标为空的单位不排名，列在最后。"),
+    ("排名变化", "与上一统计期的排名相比：↑上升、↓下降(名次数)，持平；上期无排名为“—”。"),
+    ("上月/上期", "排序指标在上一统计期(单月为上月，区间为等长的上一区间)的值。"),
+    ("环比", "本期 − 上期，比率以百分点计；由原始值相减后四舍五入到一位小数，与看板、演示文稿一致。"),
+    ("差距", "排序指标 − 目标值，比率以百分点计；由原始值相减后四舍五入到一位小数。"),
     ("代码", "统计用区划代码(区县6位、街道9位、社区12位)。"),
     ("单位", "区划名称。"),
     ("目标值", "排序指标的年度目标：本单位的目标，没有则取最近一级上级(街道→区县→全市)的目标。"),
@@ -76,47 +81,96 @@ def _headline_label(data: DomainData) -> str:
     return METRICS[data.key].label
 
 
+def _movement_labels(data: DomainData, scope: Scope) -> dict[str, str]:
+    """Headers of the sort metric's block: value, previous value, 环比, target, gap."""
+    label = _headline_label(data)
+    unit = {"rate": "(个百分点)", "score": "(分)"}.get(_kind(data.key), "")
+    prev = B.prev_word(scope.first, scope.last)
+    return {"value": label, "prev": f"{prev}{label}", "change": f"环比{unit}",
+            "target": "目标值", "gap": f"差距{unit}"}
+
+
 def _frame(data: DomainData, scope: Scope) -> tuple[pd.DataFrame, list[dict]]:
-    """(the sheet's table, per row: code, mark, below-target keys)."""
+    """(the sheet's table, per row: code, mark, below-target keys).
+
+    Columns: 排名, 排名变化, 代码, 单位, the sort metric with 上月 (上期 for a range), 环比, 目标值,
+    差距, 是否达标, 红黑榜, then every other key of the domain. 环比 and 差距 are in display units
+    (percentage points for rates), from the raw values rounded once — the dashboard's and the
+    slides' numbers."""
     keys = DOMAIN_KEYS[data.domain]
+    ml = _movement_labels(data, scope)
     if data.ranked is not None:
         src = data.ranked
         ranks = src["rank"].astype("Int64")
         red, black = src["red"].tolist(), src["black"].tolist()
         targets = data.child_targets
+        prev_values = [_num(v) for v in src["prev_value"]]
+        changes = list(src["change"])
+        moves = [ranking.rank_change_text(d) for d in src["rank_change"]]
     else:  # nothing below the selection's level in this domain: the unit itself
         src = pd.DataFrame([data.unit_row])
         ranks = pd.array([pd.NA] * len(src), dtype="Int64")
         red = black = [False] * len(src)
         targets = data.unit_targets
+        prev_values = [_num(data.prev_row.get(data.key))]
+        changes = [D.change(data.key, data.unit_row.get(data.key), prev_values[0])]
+        moves = ["—"]
     out = pd.DataFrame({
         "排名": ranks,
+        "排名变化": pd.array(moves, dtype=object),
         "代码": pd.array([c if isinstance(c, str) else "" for c in src["unit_code"]], dtype=object),
         "单位": pd.array([str(n) for n in src["unit_name"]], dtype=object),
     })
-    for k in keys:
+
+    def metric_col(k: str):
         col = pd.to_numeric(src[k], errors="coerce")
-        out[METRICS[k].label] = col.astype("Int64") if _kind(k) == "count" else col.astype(float)
-    tv, met = [], []
+        return col.astype("Int64") if _kind(k) == "count" else col.astype(float)
+
+    out[ml["value"]] = metric_col(data.key)
+    out[ml["prev"]] = pd.array(prev_values, dtype="Float64")
+    out[ml["change"]] = pd.array([_num(c) for c in changes], dtype="Float64")
+    tv, met, gaps = [], [], []
     info = []
     for i, code in enumerate(src["unit_code"]):
         code = code if isinstance(code, str) else None
         t = targets.get(data.key, {}).get(code)
         tv.append(t["target"] if t else None)
         met.append("—" if not t or t["target_met"] is None else ("是" if t["target_met"] else "否"))
+        gaps.append(D.target_gap(data.key, src[data.key].iloc[i], t["target"]) if t else None)
         below = [k for k in keys if METRICS[k].is_rate
                  and targets.get(k, {}).get(code, {}).get("target_met") is False]
         mark = "red" if red[i] else "black" if black[i] else None
         info.append({"code": code, "mark": mark, "below": below})
     out["目标值"] = pd.array(tv, dtype="Float64")
+    out[ml["gap"]] = pd.array(gaps, dtype="Float64")
     out["是否达标"] = pd.array(met, dtype=object)
     out["红黑榜"] = pd.array(["红榜" if x["mark"] == "red" else "黑榜" if x["mark"] == "black"
                            else "" for x in info], dtype=object)
+    for k in keys:
+        if k != data.key:
+            out[METRICS[k].label] = metric_col(k)
     return out, info
 
 
-def _col_props(data: DomainData) -> dict[str, dict]:
-    props: dict[str, dict] = {"排名": {"align": "center"}, "目标值": {"num_format": "0.0%"},
+def _num(v: object) -> float | None:
+    if v is None or v is pd.NA:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f
+
+
+def _col_props(data: DomainData, scope: Scope) -> dict[str, dict]:
+    ml = _movement_labels(data, scope)
+    kind_format = NUM_FORMATS.get(_kind(data.key), "General")
+    change_format = "+#,##0;-#,##0;0" if _kind(data.key) == "count" else "+0.0;-0.0;0.0"
+    props: dict[str, dict] = {"排名": {"align": "center"}, "排名变化": {"align": "center"},
+                              "目标值": {"num_format": "0.0%"},
+                              ml["prev"]: {"num_format": kind_format},
+                              ml["change"]: {"num_format": change_format},
+                              ml["gap"]: {"num_format": "+0.0;-0.0;0.0"},
                               "是否达标": {"align": "center"}, "红黑榜": {"align": "center"}}
     for k in DOMAIN_KEYS[data.domain]:
         props[METRICS[k].label] = {"num_format": NUM_FORMATS.get(_kind(k), "General")}
@@ -124,10 +178,10 @@ def _col_props(data: DomainData) -> dict[str, dict]:
 
 
 def _widths(df: pd.DataFrame) -> dict[str, float]:
-    out = {"排名": 6.0, "代码": 12.0, "是否达标": 9.0, "红黑榜": 8.0, "目标值": 9.0}
+    out = {"排名": 6.0, "排名变化": 9.0, "代码": 12.0, "是否达标": 9.0, "红黑榜": 8.0, "目标值": 9.0}
     names = [text_width(n) for n in df["单位"]] or [8]
     out["单位"] = float(min(30, max(10, max(names) + 3)))
-    for c in df.columns[3:]:
+    for c in df.columns[4:]:
         if c not in out:
             # Headers wrap on two lines; numbers need about 10 characters.
             out[c] = float(max(10, min(16, math.ceil(text_width(c) / 2) + 3)))
@@ -163,22 +217,23 @@ def _domain_sheet(wb, fm: _Formats, ws, data: DomainData, scope: Scope, settings
     ws.set_row(0, 26)
 
     df, rows = _frame(data, scope)
-    col_props = _col_props(data)
+    ml = _movement_labels(data, scope)
+    col_props = _col_props(data, scope)
     write_table(ws, wb, df, start_row=TABLE_START, header_format=fm.get(HEADER),
                 col_widths=_widths(df), formats=col_props)
     ws.set_row(TABLE_START, 36)
-    ws.freeze_panes(TABLE_START + 1, 3)
+    ws.freeze_panes(TABLE_START + 1, 4)
     _print_setup(ws, TABLE_START)
     columns = list(df.columns)
     label_col = {METRICS[k].label: k for k in DOMAIN_KEYS[data.domain]}
+    about_key = {"目标值", "是否达标", ml["gap"]}
     for i, r in enumerate(rows):
         if r["mark"] is None and not r["below"]:
             continue
         fill = {"red": GOOD_FILL, "black": BAD_FILL}.get(r["mark"])
         for j, c in enumerate(columns):
             key = label_col.get(c)
-            below = key in r["below"] or (c == "目标值" and data.key in r["below"]) or (
-                c == "是否达标" and data.key in r["below"])
+            below = key in r["below"] or (c in about_key and data.key in r["below"])
             if fill is None and not below:
                 continue
             props = dict(col_props.get(c, {}))
@@ -191,21 +246,26 @@ def _domain_sheet(wb, fm: _Formats, ws, data: DomainData, scope: Scope, settings
     # The selection's own unit below the ranking (outside the autofilter range).
     total_row = TABLE_START + 1 + len(df) + 1
     own = data.unit_targets
-    write_cell(ws, total_row, 0, "合计", fm.get({"bold": True, "top": 1}))
-    write_cell(ws, total_row, 1, scope.unit_code or "", fm.get({"bold": True, "top": 1}))
-    write_cell(ws, total_row, 2, scope.unit_name, fm.get({"bold": True, "top": 1}))
-    for j, c in enumerate(columns[3:], start=3):
+    t = own.get(data.key, {}).get(scope.unit_code)
+    own_value = data.unit_row.get(data.key)
+    special = {
+        "排名": "合计", "排名变化": "", "代码": scope.unit_code or "", "单位": scope.unit_name,
+        ml["prev"]: _num(data.prev_row.get(data.key)),
+        ml["change"]: D.change(data.key, own_value, data.prev_row.get(data.key)),
+        "目标值": t["target"] if t else None,
+        ml["gap"]: D.target_gap(data.key, own_value, t["target"]) if t else None,
+        "是否达标": "—" if not t or t["target_met"] is None else ("是" if t["target_met"] else "否"),
+        "红黑榜": "",
+    }
+    for j, c in enumerate(columns):
         key = label_col.get(c)
         props = {"bold": True, "top": 1, **col_props.get(c, {})}
-        t = own.get(data.key, {}).get(scope.unit_code)
-        if key is not None:
+        if c in special:
+            value = special[c]
+        elif key is not None:
             value = data.unit_row.get(key)
             if own.get(key, {}).get(scope.unit_code, {}).get("target_met") is False:
                 props["font_color"] = BELOW_FONT
-        elif c == "目标值":
-            value = t["target"] if t else None
-        elif c == "是否达标":
-            value = "—" if not t or t["target_met"] is None else ("是" if t["target_met"] else "否")
         else:
             value = ""
         write_cell(ws, total_row, j, value, fm.get(props))
@@ -233,17 +293,19 @@ def _bulletin_sheet(wb, fm: _Formats, ws, data: dict[str, DomainData], scope: Sc
 
 LIST_COLUMNS = {
     "should_build": {"org_id": "统一社会信用代码", "org_name": "单位名称", "org_type": "单位类型",
-                     "sector": "新兴领域", "street_code": "街道代码", "street_name": "街道",
+                     "sector": "新兴领域", "district_name": "区县", "street_code": "街道代码",
+                     "street_name": "街道",
                      "community_code": "社区代码", "community_name": "社区",
                      "employees": "从业人员数", "party_members": "正式党员数",
                      "party_org": "党组织建立情况", "instructor": "是否选派党建指导员"},
-    "overdue_orders": {"issue_id": "工单编号", "community_code": "社区代码",
-                       "community_name": "社区", "grid_code": "网格代码", "source": "来源",
+    "overdue_orders": {"issue_id": "工单编号", "district_name": "区县", "street_name": "街道",
+                       "community_code": "社区代码", "community_name": "社区", "grid_code": "网格代码", "source": "来源",
                        "category": "问题类别", "reported_at": "上报时间", "due_at": "办理时限",
                        "overdue_days": "超期天数"},
     "overdue_projects": {"project_id": "项目编号", "title": "项目名称", "kind": "项目类别",
                          "status": "状态", "due_on": "计划完成日期", "partner_name": "结对单位",
-                         "partner_level": "单位层级", "community_code": "社区代码",
+                         "partner_level": "单位层级", "district_name": "区县",
+                         "street_name": "街道", "community_code": "社区代码",
                          "community_name": "社区", "overdue_days": "逾期天数"},
 }
 
@@ -259,9 +321,8 @@ def _list_sheet(wb, fm: _Formats, ws, df: pd.DataFrame, which: str, title: str) 
     note = f"共 {len(out):,} 条" + (f"(只列出前 {LIST_LIMIT:,} 条)" if len(out) >= LIST_LIMIT
                                    else "")
     write_cell(ws, 1, 0, note, fm.get(INFO))
-    formats = {}
-    if "超期天数" in out.columns:
-        formats["超期天数"] = {"num_format": "0.0"}
+    formats = {c: {"num_format": "#,##0"} for c in ("超期天数", "逾期天数", "从业人员数", "正式党员数")
+               if c in out.columns}
     write_table(ws, wb, out, start_row=TABLE_START, header_format=fm.get(HEADER),
                 formats=formats)
     _print_setup(ws, TABLE_START)

@@ -212,7 +212,7 @@ class DomainData:
     prev_row: dict
     unit_targets: dict  # with_targets of the unit's row
     rank_level: str | None
-    ranked: pd.DataFrame | None  # ranking.rank output + target, target_met (of ``key``)
+    ranked: pd.DataFrame | None  # ranking.movement of ``key``: rank, 上月, 环比, 排名变化, target, gap
     child_targets: dict
     facts: B.DomainFacts
     trend_months: list[int] = field(default_factory=list)
@@ -256,12 +256,16 @@ def domain_data(con: duckdb.DuckDBPyConnection, domain: str, scope: Scope, *,
     rank_level = scope.rank_level_for(domain)
     ranked, ctargets, ranked_units = None, {}, []
     if rank_level is not None:
-        cdf = domains.report(con, domain, scope.domain_sel(domain, rank_level), settings=settings)
+        csel = scope.domain_sel(domain, rank_level)
+        cdf = domains.report(con, domain, csel, settings=settings)
         ctargets = T.with_targets(con, cdf, cdf.attrs["as_of"])
-        ranked = ranking.rank(cdf, key, n=settings.ranking_n)
-        per = ctargets.get(key, {})
-        ranked["target"] = [per.get(c, {}).get("target") for c in ranked["unit_code"]]
-        ranked["target_met"] = [per.get(c, {}).get("target_met") for c in ranked["unit_code"]]
+        cprev = domains.report(con, domain, csel.previous(None), settings=settings)
+        if "snapshot" in cprev.attrs and cprev.attrs["snapshot"] is None:
+            cprev = None  # no ledger before: nothing to compare with
+        # rank, 上月, 环比, 排名变化, target and gap of every unit (ranking.movement)
+        ranked = ranking.movement(cdf, cprev, key, n=settings.ranking_n,
+                                  targets=ctargets.get(key, {}))
+        ranked["target"] = [_val(t) for t in ranked["target"]]
         ranked.attrs.update(cdf.attrs)
         for r in ranked.itertuples(index=False):
             ranked_units.append(B.RankedUnit(
@@ -475,7 +479,7 @@ def _problems_slide(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Sco
             od = issues.overdue_orders(con, usel, limit=TABLE_ROWS)
             table = TableSpec(["工单编号", "问题类别", "来源", "超期天数"],
                               [[str(x.issue_id), str(x.category), str(x.source),
-                                f"{float(x.overdue_days):.1f}"]
+                                f"{int(x.overdue_days):,}"]
                                for x in od.itertuples(index=False)],
                               widths=[2.4, 1.8, 1.6, 1.2])
     else:
