@@ -5,11 +5,11 @@ from ui.domain_page import Breakdown, DomainPage, FollowUp, render
 from ui.state import current
 
 _GRID_COLUMNS = {
-    "grid_name": "网格", "grid_code": "网格代码", "street_name": "街道", "community_name": "社区",
+    "grid_name": "网格", "grid_code": "网格代码", "district_name": "区县", "street_name": "街道", "community_name": "社区",
     "grid_party_org": "网格党组织", "grid_leader": "是否配备网格长", "fulltime_workers": "专职网格员数",
     "parttime_workers": "兼职网格员数", "households": "户数"}
 _COMPOUND_COLUMNS = {
-    "compound_name": "小区名称", "compound_id": "小区编号", "street_name": "街道",
+    "compound_name": "小区名称", "compound_id": "小区编号", "district_name": "区县", "street_name": "街道",
     "community_name": "社区", "households": "户数", "party_members_resident": "居住党员数",
     "party_org": "小区党组织", "property_service": "物业服务", "owners_committee": "是否成立业委会"}
 

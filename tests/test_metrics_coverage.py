@@ -185,6 +185,8 @@ def test_gap_list_should_build_lists_exactly_the_eligible_without_standalone(cit
     assert list(df["org_id"]) == [F.org_id(4), F.org_id(3)]  # 5 members, then 3 (联合组建)
     assert list(df["org_name"]) == ["东二网络", "东一协会"]
     assert list(df["street_code"]) == [S_EAST, S_EAST]
+    assert list(df["street_name"]) == ["东街道", "东街道"]
+    assert list(df["district_name"]) == ["甲区", "甲区"]
 
 
 def test_gap_list_work_uncovered_lists_exactly_the_uncovered(city):

@@ -333,6 +333,7 @@ def test_follow_up_grids_without_party_org(city):
     df = grids.follow_up(city.con, Selection.make("city", period="2026-10"), "grids_no_party_org")
     assert list(df["grid_code"]) == [F.G21]
     assert list(df["grid_name"]) == ["东二网格一"] and list(df["street_name"]) == ["东街道"]
+    assert list(df["district_name"]) == ["甲区"]
     df = grids.follow_up(city.con, Selection.make("city", period="2026-09"), "grids_no_party_org")
     assert list(df["grid_code"]) == [F.G12, F.G21]  # August's: 190 then 150 households
 
@@ -348,6 +349,7 @@ def test_follow_up_compounds_should_build(city):
                          "compounds_should_build")
     assert list(df["compound_id"]) == ["X5", "X2"]  # 4 members, then 3 (楼栋党小组)
     assert list(df["compound_name"]) == ["东二老楼", "东一新村"]
+    assert list(df["district_name"]) == ["甲区", "甲区"] and list(df["street_name"]) == ["东街道"] * 2
 
 
 def test_follow_up_compounds_without_property(city):

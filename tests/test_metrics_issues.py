@@ -464,6 +464,10 @@ def test_overdue_orders_lists_exactly_the_open_overdue_ones(city):
     df = issues.overdue_orders(city.con, Selection.make("city", period="2026-10"))
     assert list(df["issue_id"]) == ["O04"]
     assert df["overdue_days"].iloc[0] == 7  # 10-25 10:00 → 11-01 00:00: 6.6 days, a 7th begun
+    assert str(df["overdue_days"].dtype).lower().startswith("int")
+    row = df.iloc[0]
+    assert (row["district_code"], row["district_name"]) == ("310101", "甲区")
+    assert (row["street_code"], row["street_name"]) == ("310101001", "东街道")
     nov = issues.overdue_orders(city.con, Selection.make("city", period="2026-11"))
     assert list(nov["issue_id"]) == ["N04"]
 

@@ -209,6 +209,8 @@ def test_overdue_projects_lists_exactly_the_overdue_ones(city):
     assert list(df["project_id"]) == ["J4", "J7"]  # most overdue first
     assert list(df["overdue_days"]) == [32, 31]
     assert list(df["community_code"]) == [C2, C1]
+    assert list(df["street_name"]) == ["东街道", "东街道"]
+    assert list(df["district_name"]) == ["甲区", "甲区"]
     assert list(pairing.overdue_projects(city.con, Selection.make(
         "city", period="2026-10", unit=C1))["project_id"]) == ["J7"]
     assert pairing.overdue_projects(city.con, Selection.make(

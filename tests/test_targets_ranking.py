@@ -280,3 +280,40 @@ def test_ranking_chart_of_a_short_ranking_is_every_ranked_unit():
     values = {f"9901010{i:02d}": float(i) for i in range(1, 12)}
     drawn = ranking.chart_rows(ranking.rank(frame("score", values), "score"), "score", limit=5)
     assert drawn["rank"].tolist() == [1, 2, 9, 10, 11]
+
+
+# --- movement: 上月, 环比, 排名变化, 目标, 差距 ------------------------------------------------------
+
+
+def test_movement_gives_previous_value_change_rank_change_target_and_gap():
+    now = frame("close_rate", {"A": 0.8125, "B": 0.9, "C": 0.5, "D": None})
+    before = frame("close_rate", {"A": 0.95, "B": 0.6, "C": 0.7})  # ranks A1 C2 B3
+    targets_ = {"A": {"target": 0.8, "target_met": True},
+                "C": {"target": 0.7, "target_met": False}}
+    out = ranking.movement(now, before, "close_rate", n=1, targets=targets_).set_index("unit_code")
+    assert list(out.index) == ["B", "A", "C", "D"]
+    assert out.loc["B", "prev_value"] == 0.6 and out.loc["B", "change"] == 30.0
+    # 81.25% − 95% = −13.75 points: half away from zero once, from the raw values
+    assert out.loc["A", "change"] == -13.8
+    assert [out.loc[c, "rank_change"] for c in "BAC"] == [2, -1, -1]
+    assert [ranking.rank_change_text(out.loc[c, "rank_change"]) for c in "BAC"] == [
+        "↑2", "↓1", "↓1"]
+    assert out.loc["A", "target"] == 0.8 and out.loc["A", "gap"] == 1.3  # 1.25 → 1.3
+    assert out.loc["C", "gap"] == -20.0 and out.loc["C", "target_met"] is False
+    assert pd.isna(out.loc["B", "target"]) and pd.isna(out.loc["B", "gap"])
+    # no value now: no 环比 and no rank, so no rank change
+    assert pd.isna(out.loc["D", "change"]) and pd.isna(out.loc["D", "rank_change"])
+    assert ranking.rank_change_text(out.loc["D", "rank_change"]) == "—"
+
+
+def test_movement_of_a_unit_new_this_period_or_without_a_previous_period():
+    now = frame("close_rate", {"A": 0.5, "N": 0.7})
+    out = ranking.movement(now, frame("close_rate", {"A": 0.5}), "close_rate", n=1)
+    n_row = out[out["unit_code"] == "N"].iloc[0]
+    assert pd.isna(n_row["prev_value"]) and pd.isna(n_row["change"]) and pd.isna(n_row["prev_rank"])
+    a_row = out[out["unit_code"] == "A"].iloc[0]
+    assert a_row["change"] == 0.0 and a_row["rank_change"] == -1
+    assert ranking.rank_change_text(0) == "持平"
+    none = ranking.movement(now, None, "close_rate", n=1)
+    assert none["prev_value"].isna().all() and none["rank_change"].isna().all()
+    assert none["change"].isna().all()

@@ -161,11 +161,13 @@ FOLLOW_UPS = ("grids_no_party_org", "grids_unstaffed", "compounds_should_build",
 _GRID_LIST = """
 SELECT g.grid_code, gu.name AS grid_name, left(g.grid_code, 12) AS community_code,
        cu.name AS community_name, left(g.grid_code, 9) AS street_code, su.name AS street_name,
+       left(g.grid_code, 6) AS district_code, du.name AS district_name,
        g.grid_party_org, g.grid_leader, g.fulltime_workers, g.parttime_workers, g.households
 FROM grids g
 LEFT JOIN units gu ON gu.code = g.grid_code
 LEFT JOIN units cu ON cu.code = left(g.grid_code, 12)
 LEFT JOIN units su ON su.code = left(g.grid_code, 9)
+LEFT JOIN units du ON du.code = left(g.grid_code, 6)
 WHERE g.period = $snapshot AND {condition}
   AND {prefix}
 ORDER BY g.households DESC, g.grid_code
@@ -173,11 +175,13 @@ LIMIT $limit"""
 
 _COMPOUND_LIST = """
 SELECT c.compound_id, c.compound_name, c.community_code, cu.name AS community_name,
-       left(c.community_code, 9) AS street_code, su.name AS street_name, c.households,
+       left(c.community_code, 9) AS street_code, su.name AS street_name,
+       left(c.community_code, 6) AS district_code, du.name AS district_name, c.households,
        c.party_members_resident, c.party_org, c.property_service, c.owners_committee
 FROM compounds c
 LEFT JOIN units cu ON cu.code = c.community_code
 LEFT JOIN units su ON su.code = left(c.community_code, 9)
+LEFT JOIN units du ON du.code = left(c.community_code, 6)
 WHERE c.period = $snapshot AND {condition}
   AND {prefix}
 ORDER BY {order}, c.compound_id
