@@ -228,12 +228,30 @@ def test_ingest_success_prints_one_json_line(data_dir, units, tmp_path):
     lines = r.stdout.strip().splitlines()
     assert len(lines) == 1
     out = json.loads(lines[0])
-    assert list(out) == ["table", "version", "rows", "inserted", "updated", "warnings"]
+    assert list(out) == ["table", "version", "rows", "inserted", "updated", "warnings",
+                         "dropped_pii"]
+    assert out["dropped_pii"] == []
     assert (out["table"], out["version"], out["inserted"], out["updated"]) == ("issues", "v0002", 2, 1)
     assert out["rows"] == len(pd.read_parquet(Store(data_dir).current_data("issues")))
     (w,) = out["warnings"]  # CLI0002: resolved set on an open order
     assert (w["row"], w["column"]) == (4, "是否解决") and set(w) == {"row", "column", "value", "reason"}
     assert Store(data_dir).current("issues")["user"] == "分析员"
+
+
+def test_ingest_success_line_names_the_dropped_personal_data_columns(data_dir, units, tmp_path):
+    text = _issues_csv(units, ["CLI0201", "CLI0202"])
+    lines = text.splitlines()
+    lines[0] += ",反映人姓名,联系电话"
+    lines[1:] = [line + ",张三丰,13912345678" for line in lines[1:]]
+    f = tmp_path / "工单_含个人信息.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = run("ingest", "issues", str(f), data_dir=data_dir)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (line,) = r.stdout.strip().splitlines()
+    out = json.loads(line)
+    assert out["dropped_pii"] == ["反映人姓名", "联系电话"]
+    assert "张三丰" not in r.stdout and "13912345678" not in r.stdout
+    assert Store(data_dir).current("issues")["dropped_pii"] == ["反映人姓名", "联系电话"]
 
 
 def test_ingest_rejection_exit_1_count_then_one_line_per_error(data_dir, units, tmp_path):

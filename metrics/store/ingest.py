@@ -372,10 +372,11 @@ def ingest(store: Store, table_name: str, source: Source, *, user: str, settings
 
 
 def result_line(meta: dict) -> dict:
-    """The JSON line the CLI prints on success (cli.md)."""
+    """The JSON line the CLI prints on success (cli.md), naming the personal-data columns that
+    were dropped (data-contract.md: "the report names it")."""
     return {"table": meta["table"], "version": meta["version"], "rows": meta["rows"],
             "inserted": meta["inserted"], "updated": meta["updated"],
-            "warnings": meta["warnings"]}
+            "warnings": meta["warnings"], "dropped_pii": list(meta.get("dropped_pii") or [])}
 
 
 def ingest_frames(store: Store, frames: dict[str, pd.DataFrame], *, user: str,
