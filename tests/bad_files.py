@@ -12,7 +12,7 @@ bytes built in memory; nothing touches a store except ``build_baseline``.
 header shifts it; in Parquet the first record is row 1), or ``None`` for a file that cannot be
 read at all (empty, truncated, not a table). Each file from ``bad_files()`` has exactly one bad
 row (or no readable rows); ``multi_row_bad_files()`` holds files whose ``expected_row`` is a tuple
-of every bad row. ``warning_files()`` uses the same shape for files that are published with a
+of every bad row, among them ``duplicate_files()`` (a repeated key: both rows are bad). ``warning_files()`` uses the same shape for files that are published with a
 warning.
 
 The files reference a tiny baseline (``build_baseline``): district 990101 → street 990101001 →
@@ -448,7 +448,6 @@ def _case(name: str, table: str, column: str, reason: str, /, *, fmt: str = "csv
 def _units() -> list[BadFile]:
     t = "units"
     return [
-        _case("units_duplicate_code", t, "code", "重复", code="990101002001"),
         _case("units_code_not_digits", t, "code", "只能是数字", code="99010100200A"),
         _case("units_code_length_wrong_for_level", t, "code", "位数", code="9901010020021"),
         _case("units_name_empty", t, "name", "必填", name=""),
@@ -472,12 +471,11 @@ def _organizations() -> list[BadFile]:
     t = "organizations"
     return [
         _case("organizations_period_empty", t, "period", "必填", period=""),
-        _case("organizations_period_unreadable", t, "period", "月份格式", period="2026-13"),
+        _case("organizations_period_impossible_month", t, "period", "月份不存在", period="2026-13"),
         _case("organizations_org_id_17_chars", t, "org_id", "18位", org_id=ORG3[:17]),
         _case("organizations_org_id_letter_I", t, "org_id", "18位",
               org_id="91990101MI0000003" + ORG3[-1]),
         _case("organizations_org_id_lowercase", t, "org_id", "18位", org_id=ORG3.lower()),
-        _case("organizations_org_id_duplicate_in_period", t, "org_id", "重复", org_id=ORG1),
         _case("organizations_org_id_empty", t, "org_id", "必填", org_id=""),
         _case("organizations_org_name_empty", t, "org_name", "必填", org_name=""),
         _case("organizations_org_type_unknown", t, "org_type", "取值不在允许范围内", org_type="国有企业"),
@@ -502,7 +500,6 @@ def _organizations() -> list[BadFile]:
 def _issues() -> list[BadFile]:
     t = "issues"
     return [
-        _case("issues_duplicate_id", t, "issue_id", "重复", issue_id="GD0101"),
         _case("issues_id_empty", t, "issue_id", "必填", issue_id=""),
         _case("issues_community_unknown", t, "community_code", "社区代码不存在",
               community_code="990101001009", grid_code=""),
@@ -519,7 +516,7 @@ def _issues() -> list[BadFile]:
               responded_at="2026-04-02 23:00"),
         _case("issues_closed_before_reported", t, "closed_at", "早于上报时间",
               closed_at="2026-04-03 09:00:00"),
-        _case("issues_closed_at_unreadable", t, "closed_at", "日期时间格式", closed_at="2026-04-31 10:00"),
+        _case("issues_closed_at_impossible_date", t, "closed_at", "日期不存在", closed_at="2026-04-31 10:00"),
         _case("issues_resolved_not_boolean", t, "resolved", "是/否", resolved="不知道"),
         _case("issues_satisfaction_unknown", t, "satisfaction", "取值不在允许范围内",
               satisfaction="非常满意"),
@@ -531,14 +528,14 @@ def _issues() -> list[BadFile]:
 def _pairings() -> list[BadFile]:
     t = "pairings"
     return [
-        _case("pairings_duplicate_id", t, "pairing_id", "重复", pairing_id="JD101"),
         _case("pairings_partner_name_empty", t, "partner_name", "必填", partner_name=""),
         _case("pairings_partner_level_unknown", t, "partner_level", "取值不在允许范围内",
               partner_level="国家级"),
         _case("pairings_community_unknown", t, "community_code", "社区代码不存在",
               community_code="990101001009"),
         _case("pairings_started_on_empty", t, "started_on", "必填", started_on=""),
-        _case("pairings_started_on_unreadable", t, "started_on", "日期格式", started_on="2026-02-30"),
+        _case("pairings_started_on_impossible_date", t, "started_on", "日期不存在",
+              started_on="2026-02-30"),
         _case("pairings_ended_before_started", t, "ended_on", "早于结对日期", ended_on="2026/3/31"),
     ]
 
@@ -546,13 +543,13 @@ def _pairings() -> list[BadFile]:
 def _projects() -> list[BadFile]:
     t = "projects"
     return [
-        _case("projects_duplicate_id", t, "project_id", "重复", project_id="XM101"),
         _case("projects_pairing_unknown", t, "pairing_id", "结对编号不存在", pairing_id="JD999"),
         _case("projects_title_empty", t, "title", "必填", title=""),
         _case("projects_kind_unknown", t, "kind", "取值不在允许范围内", kind="文化活动"),
         _case("projects_due_on_empty", t, "due_on", "必填", due_on=""),
         _case("projects_completed_on_unreadable", t, "completed_on", "日期格式",
               completed_on="下周"),
+        _case("projects_due_on_november_31", t, "due_on", "日期不存在", due_on="2026-11-31"),
         _case("projects_status_unknown", t, "status", "取值不在允许范围内", status="暂停"),
         _case("projects_done_without_completed_on", t, "completed_on", "必须填写",
               status="已完成", completed_on=""),
@@ -565,8 +562,6 @@ def _checkins() -> list[BadFile]:
     t = "checkins"
     return [
         _case("checkins_period_empty", t, "period", "必填", period=""),
-        _case("checkins_duplicate_period_community", t, "community_code", "同一社区同一月份",
-              period="2026-04", community_code=COMM),
         _case("checkins_community_unknown", t, "community_code", "社区代码不存在",
               community_code="990101001009"),
         _case("checkins_units_reported_negative", t, "units_reported", "不能为负数", units_reported="-1"),
@@ -594,8 +589,6 @@ def _targets() -> list[BadFile]:
         _case("targets_target_percent_above_100", t, "target", "0–1", target="120%"),
         _case("targets_target_negative", t, "target", "0–1", target="-5%"),
         _case("targets_target_not_number", t, "target", "数值", target="高"),
-        _case("targets_duplicate_year_metric_unit", t, "metric", "重复",
-              year="2026", metric="close_rate", unit_code=DISTRICT),
     ]
 
 
@@ -603,9 +596,7 @@ def _grids() -> list[BadFile]:
     t = "grids"
     return [
         _case("grids_period_empty", t, "period", "必填", period=""),
-        _case("grids_period_unreadable", t, "period", "月份格式", period="2026-00"),
-        _case("grids_duplicate_period_grid", t, "grid_code", "同一网格同一月份",
-              period="2026-04", grid_code=GRID2),
+        _case("grids_period_impossible_month", t, "period", "月份不存在", period="2026-00"),
         _case("grids_grid_code_empty", t, "grid_code", "必填", grid_code=""),
         _case("grids_grid_code_unknown", t, "grid_code", "网格代码不存在",
               grid_code="990101001001009"),
@@ -627,8 +618,6 @@ def _compounds() -> list[BadFile]:
     t = "compounds"
     return [
         _case("compounds_period_empty", t, "period", "必填", period=""),
-        _case("compounds_id_duplicate_in_period", t, "compound_id", "重复",
-              period="2026-04", compound_id="XQ002"),
         _case("compounds_id_empty", t, "compound_id", "必填", compound_id=""),
         _case("compounds_name_empty", t, "compound_name", "必填", compound_name=""),
         _case("compounds_community_unknown", t, "community_code", "社区代码不存在",
@@ -657,7 +646,6 @@ def _compounds() -> list[BadFile]:
 def _tasks() -> list[BadFile]:
     t = "tasks"
     return [
-        _case("tasks_duplicate_id", t, "task_id", "重复", task_id="RW101"),
         _case("tasks_title_empty", t, "title", "必填", title=""),
         _case("tasks_kind_unknown", t, "kind", "取值不在允许范围内", kind="临时任务"),
         _case("tasks_owner_empty", t, "owner", "必填", owner=""),
@@ -666,6 +654,9 @@ def _tasks() -> list[BadFile]:
         _case("tasks_unit_code_read_as_float", t, "unit_code", "数字", unit_code="990101.0"),
         _case("tasks_due_on_empty", t, "due_on", "必填", due_on=""),
         _case("tasks_due_on_unreadable", t, "due_on", "日期格式", due_on="年底前"),
+        _case("tasks_due_on_november_31_xlsx", t, "due_on", "日期不存在", fmt="xlsx",
+              due_on="2026年11月31日"),
+        _case("tasks_due_on_february_30", t, "due_on", "日期不存在", due_on="2026/2/30"),
         _case("tasks_status_empty", t, "status", "必填", status=""),
         _case("tasks_status_unknown", t, "status", "取值不在允许范围内", status="暂停"),
         _case("tasks_done_without_completed_on", t, "completed_on", "必须填写",
@@ -854,9 +845,40 @@ def bad_files() -> list[BadFile]:
             *_broken()]
 
 
+def _duplicate_case(name: str, table: str, column: str, reason: str, repeats: int,
+                    **overrides) -> BadFile:
+    """A file whose bad row (data position 2: row 4) repeats the key of good row ``repeats``:
+    both rows are reported, each naming the other."""
+    f = _case(name, table, column, reason, **overrides)
+    return f._replace(expected_row=(2 + repeats, f.expected_row))
+
+
+def duplicate_files() -> list[BadFile]:
+    """One file per table whose key repeats: ``expected_row`` is both rows of the key."""
+    return [
+        _duplicate_case("units_duplicate_code", "units", "code", "重复", 1, code="990101002001"),
+        _duplicate_case("organizations_org_id_duplicate_in_period", "organizations", "org_id",
+                        "重复", 0, org_id=ORG1),
+        _duplicate_case("issues_duplicate_id", "issues", "issue_id", "重复", 0, issue_id="GD0101"),
+        _duplicate_case("pairings_duplicate_id", "pairings", "pairing_id", "重复", 0,
+                        pairing_id="JD101"),
+        _duplicate_case("projects_duplicate_id", "projects", "project_id", "重复", 0,
+                        project_id="XM101"),
+        _duplicate_case("checkins_duplicate_period_community", "checkins", "community_code",
+                        "同一社区同一月份", 0, period="2026-04", community_code=COMM),
+        _duplicate_case("targets_duplicate_year_metric_unit", "targets", "metric", "重复", 0,
+                        year="2026", metric="close_rate", unit_code=DISTRICT),
+        _duplicate_case("grids_duplicate_period_grid", "grids", "grid_code", "同一网格同一月份", 1,
+                        period="2026-04", grid_code=GRID2),
+        _duplicate_case("compounds_id_duplicate_in_period", "compounds", "compound_id", "重复", 1,
+                        period="2026-04", compound_id="XQ002"),
+        _duplicate_case("tasks_duplicate_id", "tasks", "task_id", "重复", 0, task_id="RW101"),
+    ]
+
+
 def multi_row_bad_files() -> list[BadFile]:
     """Files with several bad rows: ``expected_row`` is the tuple of every bad row."""
-    out = []
+    out = duplicate_files()
     t = "issues"
     rows = [
         GOOD_ROWS[t][0],

@@ -8,11 +8,13 @@ except for exactly one new "rejected" line in audit.jsonl.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -425,3 +427,143 @@ def test_bug_integer_too_large_is_a_row_error(store):
     with pytest.raises(Rejected) as info:
         ingest_bytes(store, t, "big.csv", B.table_csv(t, rows))
     assert [e.row for e in info.value.errors] == [2 + len(B.GOOD_ROWS[t])]
+
+
+# --- everything at once -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("f", B.duplicate_files(), ids=lambda f: f.name)
+def test_duplicate_key_names_both_rows(store, f):
+    first, second = f.expected_row
+    errors = reject(store, f).errors
+    assert sorted(e.row for e in errors) == [first, second], [e.as_dict() for e in errors]
+    for e in errors:
+        assert f"第 {first}、{second} 行" in e.reason, e.reason
+
+
+def test_duplicate_key_in_parquet_names_every_row(store):
+    """Parquet files are checked in chunks and their keys on the staged rows: same report."""
+    t = "issues"
+    frame = pd.DataFrame({
+        "issue_id": ["GD0401", "GD0402", "GD0401", "GD0403", "GD0401"],
+        "community_code": [B.COMM] * 5, "category": ["物业管理"] * 5,
+        "reported_at": pd.to_datetime(["2026-04-01 10:00"] * 5),
+        "due_at": pd.to_datetime(["2026-04-02 10:00"] * 5),
+    })
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, t, "dups.parquet", B.parquet_bytes(frame))
+    errors = info.value.errors
+    assert [e.row for e in errors] == [1, 3, 5]
+    assert all(e.reason == "工单编号重复(第 1、3、5 行)" for e in errors), errors
+
+
+def test_a_key_repeated_many_times_names_the_first_rows_and_the_count(store):
+    t = "issues"
+    rows = [{**B.BAD_BASE[t]} for _ in range(12)]
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, t, "many_dups.csv", B.table_csv(t, rows))
+    reasons = {e.reason for e in info.value.errors}
+    assert reasons == {"工单编号重复(第 2、3、4、5、6、7、8、9、10、11 等 12 行)"}, reasons
+    from metrics.contract.validate import reason_kind
+
+    assert reason_kind(reasons.pop()) == "工单编号重复"
+
+
+def test_missing_required_column_does_not_hide_other_problems(store):
+    t = "issues"
+    keep = [(c, h) for c, h in B.HEADERS[t] if c != "category"]
+    rows = [B.GOOD_ROWS[t][0], {**B.BAD_BASE[t], "source": "微信"},
+            {**B.BAD_BASE[t], "issue_id": "GD0198", "closed_at": "2026-11-31 10:00"}]
+    content = B.csv_bytes([h for _, h in keep], [[r.get(c, "") for c, _ in keep] for r in rows])
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, t, "no_category.csv", content)
+    got = [(e.row, e.column, e.reason) for e in info.value.errors]
+    assert [(r, c) for r, c, _ in got] == [(1, "问题类别"), (3, "来源"), (4, "办结时间")], got
+    assert "缺少必填列“问题类别”" in got[0][2]
+    assert "取值不在允许范围内" in got[1][2]
+    assert got[2][2] == "日期不存在：2026年11月只有30天"
+    assert "3" in info.value.message
+
+
+REQUIRED = [(t, c.name) for t, table in S.TABLES.items() for c in table.columns if c.required]
+
+
+@pytest.mark.parametrize("table,column", REQUIRED, ids=[f"{t}-{c}" for t, c in REQUIRED])
+def test_a_missing_column_alone_is_the_only_problem_reported(store, table, column):
+    """Checking the other columns of a file without ``column`` invents nothing: the good rows
+    stay good (a rule over the absent column is silent, a key including it is not checked)."""
+    keep = [(c, h) for c, h in B.HEADERS[table] if c != column]
+    rows = [[r.get(c, "") for c, _ in keep] for r in B.GOOD_ROWS[table]]
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, table, "missing.csv", B.csv_bytes([h for _, h in keep], rows))
+    (e,) = info.value.errors
+    assert e.row == 1 and "缺少必填列" in e.reason
+
+
+def test_missing_column_in_a_chunked_parquet_is_reported_once(store, monkeypatch):
+    from metrics.store import ingest as I
+
+    real = I.iter_parquet
+    monkeypatch.setattr(I, "iter_parquet", lambda src: real(src, chunk_rows=2))
+    frame = pd.DataFrame({
+        "issue_id": [f"GD05{i:02d}" for i in range(5)], "community_code": [B.COMM] * 5,
+        "reported_at": pd.to_datetime(["2026-04-01 10:00"] * 5),
+        "due_at": pd.to_datetime(["2026-04-02 10:00"] * 4 + ["2026-03-01 10:00"]),
+    })
+    with pytest.raises(Rejected) as info:
+        ingest_bytes(store, "issues", "no_category.parquet", B.parquet_bytes(frame))
+    got = [(e.row, e.column) for e in info.value.errors]
+    assert got == [(None, "问题类别"), (5, "due_at")], got
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_header_row_is_the_one_found_in_the_file(store, fmt):
+    """Two title rows and a blank row above the header: the header is on row 4, the missing
+    column is reported there, the first data row is row 5."""
+    t = "issues"
+    keep = [(c, h) for c, h in B.HEADERS[t] if c != "due_at"]
+    rows = [[r.get(c, "") for c, _ in keep] for r in
+            [{**B.BAD_BASE[t], "source": "微信"}, B.GOOD_ROWS[t][0]]]
+    header = [h for _, h in keep]
+    title = ["2026年4月工单导出", "填报单位：东华街道"]
+    if fmt == "csv":
+        content = B.csv_bytes(header, rows, title=[*title, ""])
+    else:
+        content = B.xlsx_bytes(header, rows, title=title, blank_after_title=True)
+    prepared_error = None
+    with pytest.raises(Rejected) as info:
+        prepare(store, t, Source(f"titled.{fmt}", content=content))
+    prepared_error = info.value
+    assert prepared_error.report.header_row == 4
+    got = {(e.row, e.column) for e in prepared_error.errors}
+    assert got == {(4, "办理时限"), (5, "来源")}, got
+
+    from metrics.store import upload as U
+
+    res = U.check_upload(store, t, f"titled.{fmt}", content, replace=False)
+    assert res.header_row == 4
+    assert "表头在第 4 行" in U.header_row_text(res)
+
+
+def test_error_report_reason_column_wraps_and_is_wide(store):
+    from metrics.exports.xlsx import REASON_COLUMN_WIDTH
+    from metrics.store import upload as U
+
+    f = next(f for f in B.duplicate_files() if f.name == "units_duplicate_code")
+    long_reason = next(f for f in B.bad_files() if f.name == "units_code_length_wrong_for_level")
+    for bf in (f, long_reason):
+        res = U.check_upload(store, bf.table, bf.file_name, bf.content, replace=False)
+        wb = openpyxl.load_workbook(io.BytesIO(
+            U.error_report(res.errors, bf.content, bf.file_name, bf.table)))
+        for sheet in ("错误明细", "按原因汇总"):
+            ws = wb[sheet]
+            header = [c.value for c in ws[1]]
+            j = header.index("原因") + 1
+            letter = openpyxl.utils.get_column_letter(j)
+            assert ws.column_dimensions[letter].width >= REASON_COLUMN_WIDTH - 1
+            cells = [ws.cell(r, j) for r in range(2, ws.max_row + 1) if ws.cell(r, j).value]
+            assert cells and all(c.alignment.wrap_text for c in cells), sheet
+        summary = wb["按原因汇总"]
+        if bf is f:  # both rows of the duplicate counted under one reason
+            assert [(c.value, n.value) for c, n in summary.iter_rows(min_row=2, max_col=2)
+                    if c.value] == [("区划代码重复", 2)]

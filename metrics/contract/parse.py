@@ -362,6 +362,29 @@ def _from_parts(parts: pd.DataFrame) -> pd.Series:
     return ts
 
 
+def _impossible(parts: pd.DataFrame, ts: pd.Series, *, what: str = "日期") -> pd.Series:
+    """Why each cell that has the shape of a date (year, month, day[, time]) is still no date
+    (2026-11-31, 2026-02-30, 2026-13-01, 25:00), None elsewhere. The analyst wrote a date that
+    does not exist, which a 'format not recognised' message would hide."""
+    out = pd.Series(np.full(len(parts), None, dtype=object), index=parts.index)
+    shaped = parts["y"].notna().to_numpy() & ts.isna().to_numpy()
+    for i in np.flatnonzero(shaped):
+        row = parts.iloc[i]
+        y, m, d = (int(row[k]) if isinstance(row.get(k), str) and row[k] else None
+                   for k in ("y", "m", "d"))
+        if m is not None and not 1 <= m <= 12:
+            out.iloc[i] = f"{what}不存在：没有{m}月(月份应为1–12)"
+        elif d is not None and m is not None and y is not None and 1678 <= y <= 2261:
+            days = pd.Period(year=y, month=m, freq="M").days_in_month
+            if not 1 <= d <= days:
+                out.iloc[i] = f"{what}不存在：{y}年{m}月只有{days}天"
+            else:
+                out.iloc[i] = "时间不存在(时应为0–23，分、秒应为0–59)"
+        else:
+            out.iloc[i] = f"{what}不存在或超出范围(年份应在1678–2261之间)"
+    return out
+
+
 def _excel_serial(v: pd.Series) -> pd.Series:
     ok = (v >= 1) & (v < 2958466)
     return (_EXCEL_EPOCH + pd.to_timedelta((v.where(ok) * 86400).round(), unit="s")).where(ok)
@@ -401,6 +424,9 @@ def _parse_when(s: pd.Series, *, with_time: bool) -> Parsed:
                 "日期时间格式无法识别(可用 2026-03-05 14:30、2026/3/5 9:05、2026年3月5日)"
                 if with_time else "日期格式无法识别(可用 2026-03-05、2026/3/5、2026年3月5日)"
             )
+            if (parts["y"].notna() & ts.isna()).any():
+                missing = _impossible(parts, ts)
+                reason[missing.index[missing.notna().to_numpy()]] = missing.dropna()
         reason[~(empty | kinds.isin(["dt", "num", "str"]))] = "应为日期"
     if not with_time:
         out = out.dt.normalize()
@@ -437,10 +463,15 @@ def parse_month(s: pd.Series) -> Parsed:
         parts["d"] = "1"
         ts = _from_parts(parts)
         full = ts.isna().to_numpy() & t.str.match(_DT_RE).fillna(False).to_numpy()
+        missing = _impossible(parts, ts, what="月份")
         if full.any():
-            ts[full] = _from_parts(t[full].str.extract(_DT_RE)).to_numpy()
+            full_parts = t[full].str.extract(_DT_RE)
+            ts[full] = _from_parts(full_parts).to_numpy()
+            missing[full] = _impossible(full_parts, ts[full]).to_numpy()
         out[m] = ts.to_numpy()
         reason[m & out.isna()] = "月份格式无法识别(可用 2026-03、2026/03、202603、2026年3月)"
+        if missing.notna().any():
+            reason[missing.index[missing.notna().to_numpy()]] = missing.dropna()
     other = ~m & ~empty
     if other.any() and not pd.api.types.is_datetime64_any_dtype(s.dtype):
         # A month typed as the number 202603 is YYYYMM, not an Excel serial (those are < 100000).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,49 @@ def _to_pandas(t: pa.Table) -> pd.DataFrame:
 
 
 _BOOLEAN = {pa.bool_(): pd.BooleanDtype()}
+
+
+# --- which table is this? ---------------------------------------------------------------------
+
+
+def header_rows(content: bytes, name: str, *, rows: int = 10) -> list[list]:
+    """The first ``rows`` records of every sheet (Parquet: its column names), where a header can
+    be: enough to tell which table a file is, without reading it all once per table."""
+    fmt = detect_format(name, content[:8])
+    if fmt == "parquet":
+        try:
+            return [pq.ParquetFile(pa.BufferReader(content)).schema_arrow.names]
+        except Exception:
+            return []
+    if fmt == "xlsx":
+        from python_calamine import CalamineWorkbook
+
+        try:
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
+            out: list[list] = []
+            for sheet_name in wb.sheet_names:
+                out += list(itertools.islice(wb.get_sheet_by_name(sheet_name).iter_rows(), rows))
+            return out
+        except Exception:
+            return []
+    head = content[:65536]
+    if len(content) > len(head):  # whole lines only: a character cut in two is not GBK
+        head = head[:head.rfind(b"\n") + 1] or head
+    try:
+        text, _ = decode_text(head)
+    except ReadError:
+        return []
+    try:
+        return list(itertools.islice(csv.reader(io.StringIO(text, newline="")), rows))
+    except csv.Error:
+        return []
+
+
+def header_scores(content: bytes, name: str) -> dict[str, int]:
+    """For every table, how many of its columns the file's best header row names."""
+    records = header_rows(content, name)
+    return {t: max((_header_score(r, table) for r in records), default=0)
+            for t, table in S.TABLES.items()}
 
 
 # --- shared -----------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ class Checked:
     encoding: str | None = None
     sheet: str | None = None
     truncated: bool = False
+    header_row: int | None = None  # the header's row in the file as found (None: Parquet)
 
     @property
     def ok(self) -> bool:
@@ -97,6 +98,7 @@ class _Collector:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
         self.truncated = False
+        self.missing: set[str] = set()  # required columns the file lacks (reported already)
 
     def column_title(self, col: str) -> str:
         return self.header_of.get(col) or self.label_of.get(col, col)
@@ -198,7 +200,7 @@ def check(raw: RawFrame, table: S.Table, ctx: RefContext | None = None, *,
     col = _Collector(raw, header_of, labels)
     result = Checked(table=table, frame=pd.DataFrame(), rows=raw.rows, mapping=mapping,
                      ignored=ignored, dropped_pii=pii, fmt=raw.fmt, encoding=raw.encoding,
-                     sheet=raw.sheet)
+                     sheet=raw.sheet, header_row=raw.header_row or None)
     header_row = raw.header_row or None
     for h, name in dup_headers:
         col.errors.append(Problem(header_row, h, h,
@@ -207,9 +209,12 @@ def check(raw: RawFrame, table: S.Table, ctx: RefContext | None = None, *,
     for c in missing:
         col.errors.append(Problem(header_row, c.label, "",
                                   f"缺少必填列“{c.label}”(也可用：{'、'.join(c.aliases) or '无别名'})"))
-    if missing:
-        result.errors = col.errors
-        return result
+    # The file is rejected already, but the analyst fixes everything in one go: every other
+    # column is still checked. A missing column reads as all-empty to the rules (each is silent
+    # where a value is null), its emptiness is not reported row by row, and keys that include it
+    # are not checked for repeats (every row would look alike).
+    missing_names = {c.name for c in missing}
+    col.missing = missing_names
 
     n = len(raw.data)
     typed: dict[str, pd.Series] = {}
@@ -226,14 +231,16 @@ def check(raw: RawFrame, table: S.Table, ctx: RefContext | None = None, *,
             values = values.where(~is_empty, c.default)  # stays text: _typed keeps it as is
         elif c.default is not None:
             values = values.astype(object).where(~is_empty, c.default)
-        elif c.required:
+        elif c.required and c.name not in missing_names:
             col.add(is_empty, c.name, "必填，不能为空")
         typed[c.name] = values
         empty[c.name] = is_empty & (c.default is None)
     frame = pd.DataFrame(typed)
     if check_keys:
         cols, report_col, reason = UNIQUE[table.name]
-        col.add(_dupes(frame, cols, report_col), report_col, reason)
+        if not missing_names & set(cols):
+            reasons = duplicate_reasons(frame, cols, report_col, raw.rows.to_numpy(), reason)
+            col.add(reasons.notna(), report_col, reasons)
     _RULES[table.name](frame, col, ctx, empty)
     result.frame = _typed(frame, table)
     result.errors = sorted(col.errors, key=lambda p: (p.row or 0))
@@ -285,10 +292,45 @@ UNIQUE = {
 }
 
 
-def _dupes(frame: pd.DataFrame, cols: list[str], report_col: str) -> pd.Series:
-    """Rows whose key repeats an earlier row's (the first occurrence is not flagged)."""
+DUPLICATE_ROWS_NAMED = 10  # a key repeated more often names its first rows and the count
+
+
+def duplicate_rows_text(rows: list[int], total: int | None = None) -> str:
+    """"(第 3、5 行)": every row that shares one key, so each can be found in the file (the
+    first ten and the count when there are more; ``total`` when ``rows`` is only the first)."""
+    total = len(rows) if total is None else total
+    shown = "、".join(str(r) for r in rows[:DUPLICATE_ROWS_NAMED])
+    if total > DUPLICATE_ROWS_NAMED:
+        return f"(第 {shown} 等 {total} 行)"
+    return f"(第 {shown} 行)"
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without the row numbers a duplicate names: what a count by reason groups by."""
+    return _ROWS_SUFFIX.sub("", reason)
+
+
+_ROWS_SUFFIX = re.compile(r"\(第 [0-9、]+(?: 等 [0-9]+ 行| 行)\)$")
+
+
+def duplicate_reasons(frame: pd.DataFrame, cols: list[str], report_col: str, rows: np.ndarray,
+                      reason: str) -> pd.Series:
+    """For every row whose key another row repeats (null counts as a value): ``reason`` and the
+    row numbers of all rows sharing that key; None elsewhere. Every row of the group is named,
+    the first as much as the later ones: which of two is right is the analyst's call."""
     key = frame[cols].astype(object).where(frame[cols].notna(), "\x00null")
-    return key.duplicated(keep="first") & frame[report_col].notna()
+    dup = (key.duplicated(keep=False) & frame[report_col].notna()).to_numpy(dtype=bool)
+    out = pd.Series(np.full(len(frame), None, dtype=object), index=frame.index)
+    if not dup.any():
+        return out
+    idx = np.flatnonzero(dup)
+    keys = list(map(tuple, key.iloc[idx].to_numpy()))
+    groups: dict[tuple, list[int]] = {}
+    for k, r in zip(keys, rows[idx], strict=True):
+        groups.setdefault(k, []).append(int(r))
+    texts = {k: reason + duplicate_rows_text(sorted(v)) for k, v in groups.items()}
+    out.iloc[idx] = [texts[k] for k in keys]
+    return out
 
 
 def _exists(values: pd.Series, known: set[str]) -> pd.Series:
@@ -322,7 +364,8 @@ def _rules_units(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict)
     parent_level = parent.map(lambda p: level_of.get(p) if isinstance(p, str) else None)
     want = f["level"].map(up)
     has_parent = needs_parent & parent.notna()
-    col.add(has_parent & parent_level.isna(), "parent_code", "上级代码不存在")
+    if "code" not in col.missing:  # without the file's own codes its parents cannot be known
+        col.add(has_parent & parent_level.isna(), "parent_code", "上级代码不存在")
     col.add(has_parent & parent_level.notna() & (parent_level != want), "parent_code",
             "上级代码不是上一级(街道的上级应是区县，社区的上级应是街道，网格的上级应是社区)")
     starts = pd.Series([

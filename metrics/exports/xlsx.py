@@ -27,6 +27,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from metrics.contract import schema as S
+from metrics.contract.validate import reason_kind
 
 # Leading characters that make Excel (or LibreOffice, Google Sheets) evaluate a cell.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -47,6 +48,7 @@ PROBLEM_FILL = "#FFC7CE"
 PROBLEM_FONT = "#9C0006"
 
 MIN_WIDTH, MAX_WIDTH = 8, 60
+REASON_COLUMN_WIDTH = 60  # the error report's 原因: wide, and wrapped beyond that
 # Widths are estimated from a sample: a million-row export need not be scanned to size columns.
 WIDTH_SAMPLE_ROWS = 2000
 # Each comment is a VML shape; beyond a few thousand Excel opens the report slowly and the
@@ -494,15 +496,19 @@ def error_report_xlsx(problems: Sequence[Mapping[str, object]], raw_rows: pd.Dat
         "值": pd.array([_text(p.get("value")) for p in problems], dtype=object),
         "原因": pd.array([_text(p.get("reason")) for p in problems], dtype=object),
     })
+    # The reason is the point of the report: a wide column that wraps, never cut off.
+    reason_format = {"原因": {"text_wrap": True, "valign": "top"}}
+    reason_width = {"原因": REASON_COLUMN_WIDTH}
     ws = wb.add_worksheet(safe_sheet_name("错误明细", taken))
-    write_table(ws, wb, detail)
+    write_table(ws, wb, detail, formats=reason_format, col_widths=reason_width)
 
-    counts = Counter(_text(p.get("reason")) for p in problems)
+    # A duplicate names its rows in its reason; the summary counts what is wrong, not where.
+    counts = Counter(reason_kind(_text(p.get("reason"))) for p in problems)
     summary = pd.DataFrame(
         sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])), columns=["原因", "次数"])
     summary["次数"] = summary["次数"].astype("int64")
     ws_sum = wb.add_worksheet(safe_sheet_name("按原因汇总", taken))
-    write_table(ws_sum, wb, summary)
+    write_table(ws_sum, wb, summary, formats=reason_format, col_widths=reason_width)
     notes: list[str] = []
     if len(detail) > EXCEL_MAX_ROWS - 1:
         notes.append(f"问题共 {len(detail):,} 条，错误明细只列出前 {EXCEL_MAX_ROWS - 1:,} 条。")

@@ -20,7 +20,16 @@ import pyarrow.parquet as pq
 
 from metrics.contract import schema as S
 from metrics.contract.readers import RawFrame, ReadError, detect_format, iter_parquet, read_extract
-from metrics.contract.validate import UNIQUE, Checked, Problem, RefContext, check
+from metrics.contract.validate import (
+    DUPLICATE_ROWS_NAMED,
+    MAX_PROBLEMS,
+    UNIQUE,
+    Checked,
+    Problem,
+    RefContext,
+    check,
+    duplicate_rows_text,
+)
 from metrics.db import build_aggregates, select_typed, sql_literal_path
 from metrics.settings import Settings
 from metrics.store.versions import Store, crash_point, now_local
@@ -150,8 +159,11 @@ def _prepare_chunked(table: S.Table, source: Source, ctx: RefContext,
         if first is None:
             first = chk
             header_of = {v: k for k, v in chk.mapping.items()}
-        errors += chk.errors
-        warnings += chk.warnings
+            errors += chk.errors
+            warnings += chk.warnings
+        else:  # a problem of the header (no row: a missing column) is reported once, not per chunk
+            errors += [p for p in chk.errors if p.row is not None]
+            warnings += [p for p in chk.warnings if p.row is not None]
         if not errors:  # once there are errors: keep reading to report every bad row, stage nothing
             t = pa.Table.from_pandas(chk.frame, preserve_index=False)
             t = t.append_column("_row", pa.array(raw.rows.to_numpy(dtype="int64")))
@@ -210,15 +222,23 @@ def _duplicate_keys(table: S.Table, staged: Path, header_of: dict[str, str]) -> 
         ).fetchone()[0]
         if not dupes:
             return []
+        # Every row of a repeated key, each naming the rows it shares the key with (the first
+        # few of a large group, and the group's size).
+        match = " AND ".join(f'd."{c}" IS NOT DISTINCT FROM g."{c}"' for c in cols)
+        src = f"read_parquet({sql_literal_path(staged)})"
         rows = con.execute(
-            f"""SELECT _row, CAST("{report_col}" AS VARCHAR) FROM (
-                  SELECT _row, "{report_col}", row_number() OVER (PARTITION BY {keys} ORDER BY _row) AS k
-                  FROM read_parquet({sql_literal_path(staged)})) WHERE k > 1 ORDER BY _row"""
+            f"""SELECT d._row, CAST(d."{report_col}" AS VARCHAR), g.n, g.first_rows
+                FROM {src} d JOIN (
+                  SELECT {keys}, count(*) AS n,
+                         list(_row ORDER BY _row)[1:{DUPLICATE_ROWS_NAMED}] AS first_rows
+                  FROM {src} GROUP BY ALL HAVING count(*) > 1) g ON {match}
+                ORDER BY d._row LIMIT {MAX_PROBLEMS}"""
         ).fetchall()
     finally:
         con.close()
     title = header_of.get(report_col, table.column(report_col).label)
-    return [Problem(int(r), title, v or "", reason) for r, v in rows]
+    return [Problem(int(r), title, v or "", reason + duplicate_rows_text(list(first), int(n)))
+            for r, v, n, first in rows]
 
 
 def _incoming_sql(prepared: Prepared, con: duckdb.DuckDBPyConnection) -> str:

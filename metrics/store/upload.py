@@ -23,8 +23,8 @@ import duckdb
 import pandas as pd
 
 from metrics.contract import schema as S
-from metrics.contract.readers import ReadError, read_extract
-from metrics.contract.validate import Problem
+from metrics.contract.readers import ReadError, header_scores, read_extract
+from metrics.contract.validate import Problem, reason_kind
 from metrics.db import select_typed, sql_literal_path
 from metrics.exports.xlsx import error_report_xlsx
 from metrics.settings import Settings
@@ -43,6 +43,7 @@ from metrics.store.versions import Store, write_atomic
 
 log = logging.getLogger(__name__)
 TABLE_NAMES = list(S.TABLES)
+DEFAULT_TABLE = "issues"  # what analysts upload most often (every month, often every week)
 ACCEPTED_TYPES = ["csv", "txt", "xlsx", "xlsm", "xls", "parquet"]
 PREVIEW_ROWS = 20
 ERRORS_SHOWN = 10_000  # rows of the on-page error table; the XLSX report has them all
@@ -179,6 +180,7 @@ def _check(store: Store, table: str, source: Source, content: bytes, res: CheckR
 
 def _take_report(res: CheckResult, checked) -> None:
     res.fmt, res.encoding, res.sheet = checked.fmt, checked.encoding, checked.sheet
+    res.header_row = checked.header_row
     res.mapping = dict(checked.mapping)
     res.ignored = list(checked.ignored)
     res.dropped_pii = list(checked.dropped_pii)
@@ -262,8 +264,41 @@ def problems_frame(problems: list[Problem], limit: int | None = None) -> pd.Data
     })
 
 
+def header_row_text(res: CheckResult) -> str:
+    """Where row numbers count from, as found in this file (a title row above the header moves
+    the header down; Parquet has no header row)."""
+    if res.fmt == "parquet":
+        return "行号为记录序号(Parquet 文件没有表头行，第一条记录为第 1 行)"
+    row = res.header_row or 1
+    return f"行号为文件中的行号，表头在第 {row} 行"
+
+
+# On-page problem tables: the 原因 column is this wide (pixels) and its text wraps onto more
+# lines once a row is taller than Streamlit's wrapping threshold (4rem).
+REASON_WIDTH_PX = 420
+REASON_CHARS_PER_LINE = 26  # CJK characters of 14 px in REASON_WIDTH_PX, with padding
+WRAPPED_ROW_HEIGHT = 72  # three lines
+
+
+def problems_row_height(problems: list[Problem]) -> int | None:
+    """A row height that shows every reason whole (None: one line is enough)."""
+    longest = max((len(p.reason) for p in problems), default=0)
+    return WRAPPED_ROW_HEIGHT if longest > REASON_CHARS_PER_LINE else None
+
+
+def suggest_table(content: bytes, file_name: str, chosen: str) -> str | None:
+    """The table whose columns the file's headers name best, when that is not ``chosen``
+    (None when ``chosen`` fits as well as any, or nothing fits two columns)."""
+    scores = header_scores(content, file_name)
+    best = max(scores, key=lambda t: (scores[t], t == chosen))
+    if best == chosen or scores[best] < 2 or scores[best] <= scores.get(chosen, 0):
+        return None
+    return best
+
+
 def reason_counts(problems: list[Problem]) -> pd.DataFrame:
-    counts = Counter(p.reason for p in problems)
+    # A duplicate names its rows in its reason; counted by what is wrong, not where.
+    counts = Counter(reason_kind(p.reason) for p in problems)
     return pd.DataFrame(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),
                         columns=["原因", "处数"])
 
