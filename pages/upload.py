@@ -213,18 +213,22 @@ def _rows_height(n: int) -> int:
     return 35 * (n + 1) + 3
 
 
-def _show_problems(problems: list, *, key: str) -> None:
-    left, right = st.columns([2, 3], gap="medium")
-    with left:
-        st.markdown("**按原因统计**")
-        st.dataframe(U.reason_counts(problems), hide_index=True, key=f"{key}_reasons")
-    with right:
-        st.markdown("**明细**(行号为文件中的行号，表头为第 1 行)")
-        if len(problems) > U.ERRORS_SHOWN:
-            st.caption(f"共 {len(problems):,} 处，此处列出前 {U.ERRORS_SHOWN:,} 处，完整清单见下载的报告。")
-        st.dataframe(U.problems_frame(problems, U.ERRORS_SHOWN), hide_index=True,
-                     key=f"{key}_detail",
-                     column_config={"行号": st.column_config.NumberColumn("行号", format="%d")})
+def _show_problems(res: U.CheckResult, problems: list, *, key: str) -> None:
+    # The reason is what the analyst acts on: a wide column, and rows tall enough to wrap it
+    # (Streamlit wraps cell text only in rows taller than 4rem).
+    reason = st.column_config.TextColumn("原因", width=U.REASON_WIDTH_PX)
+    counts = U.reason_counts(problems)
+    st.markdown("**按原因统计**")
+    st.dataframe(counts, hide_index=True, key=f"{key}_reasons",
+                 row_height=U.problems_row_height(problems),
+                 column_config={"原因": reason})
+    st.markdown(f"**明细**({U.header_row_text(res)})")
+    if len(problems) > U.ERRORS_SHOWN:
+        st.caption(f"共 {len(problems):,} 处，此处列出前 {U.ERRORS_SHOWN:,} 处，完整清单见下载的报告。")
+    st.dataframe(U.problems_frame(problems, U.ERRORS_SHOWN), hide_index=True,
+                 key=f"{key}_detail", row_height=U.problems_row_height(problems),
+                 column_config={"行号": st.column_config.NumberColumn("行号", format="%d"),
+                                "原因": reason})
 
 
 def _show_result(res: U.CheckResult, content: bytes, file_key: str) -> None:
@@ -237,6 +241,8 @@ def _show_result(res: U.CheckResult, content: bytes, file_key: str) -> None:
             parts.append(f"编码：{res.encoding or '—'}")
         if res.sheet:
             parts.append(f"工作表：{U.md(res.sheet)}")
+        if res.header_row:
+            parts.append(f"表头：第 {res.header_row} 行")
         parts.append(f"数据行：{res.rows:,}")
     st.markdown(" · ".join(parts))
     if res.status == "unreadable":
@@ -275,7 +281,7 @@ def _show_result(res: U.CheckResult, content: bytes, file_key: str) -> None:
                  "请按下表修改原文件后重新上传。")
         if res.truncated:
             st.caption("问题过多，只列出了前 200,000 处。")
-        _show_problems(res.errors, key="up_err")
+        _show_problems(res, res.errors, key="up_err")
         st.download_button(
             "下载错误报告(XLSX，标出问题单元格)",
             partial(U.error_report, res.errors, content, res.file_name, res.table),
@@ -286,7 +292,7 @@ def _show_result(res: U.CheckResult, content: bytes, file_key: str) -> None:
     ack = True
     if res.warnings:
         st.warning(f"校验通过，但有 {len(res.warnings):,} 条提示：这些行会保存，请核对是否有误。")
-        _show_problems(res.warnings, key="up_warn")
+        _show_problems(res, res.warnings, key="up_warn")
         ack = st.checkbox(f"我已核对以上 {len(res.warnings):,} 条提示，确认按现有内容发布",
                           key=f"up_ack_{file_key}")
     else:
@@ -319,7 +325,8 @@ def upload_section() -> None:
     store, settings = ctx.store, ctx.settings
     c1, c2 = st.columns([2, 3], gap="large")
     with c1:
-        table = st.selectbox("数据表", U.TABLE_NAMES, format_func=_table_text, key="up_table",
+        # 工单 first: the table uploaded most, so the one a fresh page starts on.
+        table = st.selectbox("数据表", U.UPLOAD_ORDER, format_func=_table_text, key="up_table",
                              persist_state="session")
         replace = st.checkbox("替换整表", key="up_replace",
                               help="不勾选时按表的规则合并(工单按编号更新、台账按月份替换等)；"
@@ -353,8 +360,30 @@ def upload_section() -> None:
         st.error(message)
         return
     content = file.getvalue()
+    _suggest_table(file, content, table)
     res = _check(file, content, table, replace)
     _show_result(res, content, file.file_id)
+
+
+def _switch_table(name: str) -> None:
+    st.session_state["up_table"] = name
+
+
+def _suggest_table(file, content: bytes, table: str) -> None:
+    """When the headers name another table's columns better, say so and offer to switch."""
+    key = (file.file_id, table)
+    cached = st.session_state.get("up_suggest")
+    if cached is None or cached[0] != key:
+        cached = (key, U.suggest_table(content, file.name, table))
+        st.session_state["up_suggest"] = cached
+    other = cached[1]
+    if other is None:
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.info(f"表头看起来是「{S.TABLES[other].label}」，是否切换？"
+                f"(当前选择的是「{S.TABLES[table].label}」)")
+        st.button(f"切换为「{S.TABLES[other].label}」", key="up_switch_table", type="primary",
+                  on_click=_switch_table, args=(other,), icon=":material/swap_horiz:")
 
 
 # --- 版本历史 ------------------------------------------------------------------------------------

@@ -685,3 +685,67 @@ def test_an_empty_data_dir_is_filled_through_the_page(monkeypatch, tmp_path):
         assert Store(root).current(table)["version"] == "v0001"
     at = open_app(monkeypatch, root, Account("boss", "admin"))
     assert not at.exception
+
+
+# --- the table picker and a whole report at once ---------------------------------------------------
+
+
+def test_table_picker_defaults_to_issues_and_suggests_the_table_from_the_headers(monkeypatch,
+                                                                                   baseline):
+    at = to_upload(open_app(monkeypatch, baseline, ANA))
+    picker = at.selectbox(key="up_table")
+    assert picker.value == "issues" and picker.options[0].startswith("事件/诉求工单")
+    content = B.table_csv("organizations", B.GOOD_ROWS["organizations"])
+    at.file_uploader[0].set_value(("台账.csv", content, "text/csv"))
+    at.run()
+    assert not at.exception, at.exception
+    label = "两新组织党建台账"
+    info = " ".join(texts(at.info))
+    assert f"表头看起来是「{label}」，是否切换？" in info, info
+    at.button(key="up_switch_table").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="up_table").value == "organizations"
+    assert "表头看起来是" not in " ".join(texts(at.info))
+    assert "up_switch_table" not in [b.key for b in at.button]
+    assert any("校验通过" in s for s in texts(at.success)), texts(at.error)
+    # A file that fits the chosen table offers nothing.
+    at.file_uploader[0].set_value(("工单.csv", B.table_csv("issues", B.GOOD_ROWS["issues"]),
+                                   "text/csv"))
+    at.selectbox(key="up_table").set_value("issues").run()
+    assert "表头看起来是" not in " ".join(texts(at.info))
+
+
+def test_a_bad_file_shows_every_problem_at_once_with_the_header_row_found(monkeypatch, baseline):
+    """Title rows above the header, a missing column, a repeated key and 2026-11-31: all in one
+    report, row numbers counted from the header actually found (row 3), reasons shown whole."""
+    t = "issues"
+    keep = [(c, h) for c, h in B.HEADERS[t] if c != "category"]
+    rows = [B.GOOD_ROWS[t][0],  # row 4
+            {**B.BAD_BASE[t], "issue_id": B.GOOD_ROWS[t][0]["issue_id"]},  # row 5: repeats row 4
+            {**B.BAD_BASE[t], "closed_at": "2026-11-31 10:00"},  # row 6
+            {**B.BAD_BASE[t], "issue_id": "GD0198", "source": "微信"}]  # row 7: a long reason
+    content = B.csv_bytes([h for _, h in keep], [[r.get(c, "") for c, _ in keep] for r in rows],
+                          title=["2026年4月工单导出", "东华街道"])
+    at = to_upload(open_app(monkeypatch, baseline, ANA))
+    upload(at, t, "工单_标题行.csv", content)
+    errs = problem_tables(at)[0]
+    got = sorted(zip(errs["行号"].astype(int), errs["列"], errs["原因"]))
+    assert [(r, c) for r, c, _ in got] == [(3, "问题类别"), (4, "工单编号"), (5, "工单编号"),
+                                           (6, "办结时间"), (7, "来源")], got
+    assert "缺少必填列" in got[0][2]
+    assert got[1][2] == got[2][2] == "工单编号重复(第 4、5 行)"
+    assert got[3][2] == "日期不存在：2026年11月只有30天"
+    page = " ".join(texts(at.markdown))
+    assert "表头在第 3 行" in page and "表头：第 3 行" in page, page
+    counts = frame_with(at, ["原因", "处数"])[0]
+    assert counts.loc[counts["原因"] == "工单编号重复", "处数"].tolist() == [2]
+    # The 原因 column is wide, and its rows are tall enough for Streamlit to wrap a reason
+    # longer than one line (it wraps only rows taller than 4rem = 64 px).
+    longest = max(len(r) for _, _, r in got)
+    assert longest > 2 * 14  # 取值不在允许范围内，应为：网格员上报、12345热线、…
+    tables = [d for d in at.dataframe if "原因" in d.value.columns]
+    assert len(tables) == 2
+    for d in tables:
+        assert d.proto.row_height > 64, d.value.columns
+        config = json.loads(d.proto.columns)
+        assert config["原因"]["width"] >= 400, config

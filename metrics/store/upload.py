@@ -44,6 +44,7 @@ from metrics.store.versions import Store, write_atomic
 log = logging.getLogger(__name__)
 TABLE_NAMES = list(S.TABLES)
 DEFAULT_TABLE = "issues"  # what analysts upload most often (every month, often every week)
+UPLOAD_ORDER = [DEFAULT_TABLE, *(t for t in TABLE_NAMES if t != DEFAULT_TABLE)]
 ACCEPTED_TYPES = ["csv", "txt", "xlsx", "xlsm", "xls", "parquet"]
 PREVIEW_ROWS = 20
 ERRORS_SHOWN = 10_000  # rows of the on-page error table; the XLSX report has them all
@@ -277,13 +278,15 @@ def header_row_text(res: CheckResult) -> str:
 # lines once a row is taller than Streamlit's wrapping threshold (4rem).
 REASON_WIDTH_PX = 420
 REASON_CHARS_PER_LINE = 26  # CJK characters of 14 px in REASON_WIDTH_PX, with padding
-WRAPPED_ROW_HEIGHT = 72  # three lines
+LINE_PX, MAX_LINES = 24, 5
 
 
 def problems_row_height(problems: list[Problem]) -> int | None:
-    """A row height that shows every reason whole (None: one line is enough)."""
+    """A row height that shows every reason whole (None: one line is enough). Two lines or
+    more are always above Streamlit's wrapping threshold of 64 px."""
     longest = max((len(p.reason) for p in problems), default=0)
-    return WRAPPED_ROW_HEIGHT if longest > REASON_CHARS_PER_LINE else None
+    lines = min(MAX_LINES, -(-longest // REASON_CHARS_PER_LINE))
+    return LINE_PX * (lines + 1) if lines > 1 else None
 
 
 def suggest_table(content: bytes, file_name: str, chosen: str) -> str | None:
