@@ -567,3 +567,15 @@ def test_error_report_reason_column_wraps_and_is_wide(store):
         if bf is f:  # both rows of the duplicate counted under one reason
             assert [(c.value, n.value) for c, n in summary.iter_rows(min_row=2, max_col=2)
                     if c.value] == [("区划代码重复", 2)]
+
+
+def test_table_suggestion_never_fails_on_an_unreadable_file():
+    from metrics.store import upload as U
+
+    for f in B.bad_files():
+        if f.expected_row is None:
+            assert U.suggest_table(f.content, f.file_name, "issues") is None, f.name
+    assert U.suggest_table(B.table_csv("checkins", B.GOOD_ROWS["checkins"]), "x.csv",
+                           "issues") == "checkins"
+    assert U.suggest_table(B.table_csv("issues", B.GOOD_ROWS["issues"]), "x.csv",
+                           "issues") is None

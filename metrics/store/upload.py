@@ -292,7 +292,11 @@ def problems_row_height(problems: list[Problem]) -> int | None:
 def suggest_table(content: bytes, file_name: str, chosen: str) -> str | None:
     """The table whose columns the file's headers name best, when that is not ``chosen``
     (None when ``chosen`` fits as well as any, or nothing fits two columns)."""
-    scores = header_scores(content, file_name)
+    try:
+        scores = header_scores(content, file_name)
+    except Exception:  # a hint only: a file this cannot read is reported by the check itself
+        log.exception("guessing the table of %r", file_name)
+        return None
     best = max(scores, key=lambda t: (scores[t], t == chosen))
     if best == chosen or scores[best] < 2 or scores[best] <= scores.get(chosen, 0):
         return None
