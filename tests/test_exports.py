@@ -17,6 +17,7 @@ from pptx import Presentation
 from pptx.oxml.ns import qn
 from pptx.util import Inches
 
+from metrics import colours as C
 from metrics.db import connect
 from metrics.definitions import DOMAIN_KEYS, DOMAIN_LABELS, METRICS
 from metrics.demo.city import generate_city
@@ -175,17 +176,16 @@ def test_ranking_charts_equal_report(con, prs, deck, latest):
         # the target: a line series in the same chart, one value per unit
         line = chart.plots[1]
         assert list(line.series[0].values) == [tg[c]["target"] for c in ranked["unit_code"]]
-        # 红榜 green, 黑榜 red by point formatting
+        # each bar coloured by its unit's target (metrics.colours), the screen's rule
         ser = bar.series[0]._element
         colors = {int(p.find(qn("c:idx")).get("val")):
                   p.find(".//" + qn("a:srgbClr")).get("val") for p in ser.findall(qn("c:dPt"))}
-        for j, (red, black) in enumerate(zip(ranked["red"], ranked["black"])):
-            if red:
-                assert colors[j] == "2E8B57"
-            elif black:
-                assert colors[j] == "D03B31"
-            else:
+        for j, (code, value) in enumerate(zip(ranked["unit_code"], ranked[HEADLINE[d]])):
+            cls = C.bar_class(value, tg[code]["target_met"] if code in tg else None)
+            if cls is None:
                 assert j not in colors
+            else:
+                assert colors[j] == C.rgb_hex(cls)
 
 
 def test_ranking_text_numbers_equal_chart(prs):

@@ -1,7 +1,8 @@
 """Plotly figures (no Streamlit here): ranking bars, trends, breakdowns, the map.
 
-Colour carries meaning only: green = target met, red = not met, blue-grey = no target.
-Fonts are the app's own CJK font; nothing is fetched from outside (no tiles, no web fonts).
+Colour carries meaning only: a ranking bar follows ``metrics.colours`` (green target met, red
+missed, grey no target: the same rule as the slides and the PPTX) and its legend names the
+classes drawn. Fonts are the app's own CJK font; nothing is fetched from outside (no tiles, no web fonts).
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from metrics import colours as C
 from metrics.definitions import METRICS, format_value
 
 FONT = "noto-sans-sc, Noto Sans CJK SC, Microsoft YaHei, sans-serif"
-MET, NOT_MET, NEUTRAL, TARGET = "#2E7D32", "#C62828", "#4A6A8C", "#37474F"
+MET, NOT_MET, NEUTRAL, TARGET = C.HEX[C.MET], C.HEX[C.MISSED], "#4A6A8C", "#37474F"
 GRID = "#E3E8EF"
 # The whole look lives here: pages draw with Streamlit's theme off (components.plotly_chart).
 TEMPLATE = go.layout.Template(layout={
@@ -51,18 +53,19 @@ def _axis_format(key: str, top: float | None = None) -> dict:
 
 def ranking_bars(ranked: pd.DataFrame, key: str, targets: dict | None, *,
                  height: int | None = None) -> go.Figure:
-    """Horizontal bars, best at the top; each unit's own target as a dark tick on its bar."""
+    """Horizontal bars, best at the top; each unit's own target as a dark tick on its bar. The
+    colour of a bar is ``metrics.colours.bar_class`` (the slides' rule); the legend under the
+    chart names the classes drawn."""
     df = ranked[ranked[key].notna()]
     targets = targets or {}
-    colours, tick_x, tick_y = [], [], []
-    for code, name in zip(df["unit_code"], df["unit_name"], strict=True):
+    classes, tick_x, tick_y = [], [], []
+    for code, name, value in zip(df["unit_code"], df["unit_name"], df[key], strict=True):
         t = targets.get(code)
-        if t is None:
-            colours.append(NEUTRAL)
-        else:
-            colours.append(MET if t["target_met"] else NOT_MET)
+        classes.append(C.bar_class(value, t["target_met"] if t else None))
+        if t is not None:
             tick_x.append(t["target"])
             tick_y.append(name)
+    colours = [C.HEX[c] for c in classes]
     labels = [format_value(key, v) for v in df[key]]
     marks = ["红榜 " if r else ("黑榜 " if b else "") for r, b in zip(df["red"], df["black"], strict=True)]
     fig = go.Figure(go.Bar(
@@ -90,7 +93,17 @@ def ranking_bars(ranked: pd.DataFrame, key: str, targets: dict | None, *,
     else:
         fig.update_xaxes(range=[0, (xmax or 1) * 1.25], gridcolor=GRID,
                          **_axis_format(key, xmax))
-    return _layout(fig, height=height or max(260, 34 * n + 60))
+    _layout(fig, height=height or max(260, 34 * n + 60))
+    text = C.legend(classes)
+    if text:
+        if tick_x:
+            text += "；深色短线为各单位年度目标"
+        # Above the bars: below them sit the value axis's tick labels.
+        fig.add_annotation(text=text, name="legend", xref="paper", yref="paper", x=0, y=1,
+                           yshift=6, showarrow=False, xanchor="left", yanchor="bottom",
+                           font={"size": 12, "color": "#5F6B7A"})
+        fig.update_layout(margin={"t": 34})
+    return fig
 
 
 def trend_lines(trend: pd.DataFrame, keys: list[str], target: float | None = None) -> go.Figure:

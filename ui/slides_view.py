@@ -7,8 +7,9 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
+from metrics import colours as C
 from metrics.exports.slides import ChartSpec, Deck, Slide, TableSpec
-from ui.charts import FONT, MET, NEUTRAL, NOT_MET, TARGET
+from ui.charts import FONT, NEUTRAL, NOT_MET, TARGET
 
 BIG = 22
 
@@ -29,15 +30,17 @@ def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
     if spec.kind == "bar":
         name, values = next(iter(spec.series.items()))
         targets = spec.target_values() or [None] * len(values)
-        colours = []
-        for v, t in zip(values, targets, strict=True):
-            colours.append(NEUTRAL if t is None or v is None else (MET if v >= t else NOT_MET))
+        # The PPTX's colours: each bar's metrics.colours class, decided once in the deck model.
+        classes = spec.colours or [None] * len(values)
+        colours = [C.HEX[c] if c is not None else C.HEX[C.NO_TARGET] for c in classes]
         marks = spec.marks or [None] * len(values)
         text = [("红榜 " if m == "red" else "黑榜 " if m == "black" else "") + fmt(v)
                 for v, m in zip(values, marks, strict=True)]
+        # Not in the plotly legend (one swatch cannot say three colours): the legend line
+        # above the chart does that.
         fig.add_trace(go.Bar(x=spec.categories, y=values, marker_color=colours, text=text,
                              textposition="outside", cliponaxis=False, name=name,
-                             textfont={"size": 18}))
+                             textfont={"size": 18}, showlegend=False))
         if any(t is not None for t in targets):
             fig.add_trace(go.Scatter(x=spec.categories, y=targets, mode="lines+markers",
                                      name=spec.target_label, line={"color": TARGET, "dash": "dash",
@@ -102,6 +105,9 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
                     f'<div class="gb-kpi-target" style="color:{colour}">{html.escape(k.target_display)}</div></div>',
                     unsafe_allow_html=True)
     elif s.kind in ("ranking", "trend"):
+        if s.chart is not None and s.chart.legend:
+            st.markdown(f'<div class="gb-slide-sub gb-slide-legend">{html.escape(s.chart.legend)}'
+                        '</div>', unsafe_allow_html=True)
         if s.chart is not None:
             st.plotly_chart(chart_figure(s.chart), key=f"slide_chart_{index}",
                             config={"displayModeBar": False, "staticPlot": True})

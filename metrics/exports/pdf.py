@@ -23,6 +23,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 
+from metrics import colours as C
 from metrics.exports import pptx as P
 from metrics.exports.bulletin import fmt_rate, fmt_value
 from metrics.exports.slides import KPI, ChartSpec, Deck, Slide, TableSpec
@@ -214,12 +215,14 @@ def _bar(pdf: _Doc, spec: ChartSpec, x, y, w, h) -> None:
     label = 14 if n <= 12 else 11 if n <= 20 else 9
     for i, (cat, v) in enumerate(zip(spec.categories, values)):
         cx = px + slot * i + (slot - bw) / 2
-        mark = spec.marks[i] if i < len(spec.marks) else None
-        color = P.MARK_COLOR.get(mark, P.BAR)
+        cls = spec.colours[i] if i < len(spec.colours) else None
+        color = P.CLASS_COLOR[cls] if cls is not None else P.BAR
         if v is not None:
             bh = ph * max(0.0, min(v, vmax)) / vmax
             pdf.fill_rect(cx, py + ph - bh, bw, bh, color)
-            pdf.text_box(cx - 0.3, py + ph - bh - 0.27, bw + 0.6, 0.25, _fmt(v, spec.number_format),
+            mark = P.MARK_WORD.get(spec.marks[i] if i < len(spec.marks) else None)
+            text = f"{mark} {_fmt(v, spec.number_format)}" if mark else _fmt(v, spec.number_format)
+            pdf.text_box(cx - 0.5, py + ph - bh - 0.27, bw + 1.0, 0.25, text,
                          label, bold=True, align="C")
         pdf.text_box(px + slot * i, py + ph + 0.05, slot, 0.7, cat, max(9, min(14, label)),
                      align="C")
@@ -228,13 +231,10 @@ def _bar(pdf: _Doc, spec: ChartSpec, x, y, w, h) -> None:
             pdf.set_draw_color(*_rgb(P.TARGET))
             pdf.set_line_width(2.5 / 72)
             pdf.line(cx - 0.05, ty, cx + bw + 0.05, ty)
-    # legend: what the colours mean, from what is drawn
-    drawn = [spec.marks[i] if i < len(spec.marks) else None
-             for i, v in enumerate(values) if v is not None]
-    items = [(P.MARK_COLOR[m], label) for m, label in (("red", "红榜"), ("black", "黑榜"))
-             if m in drawn]
-    if any(m not in P.MARK_COLOR for m in drawn):
-        items.append((P.BAR, "其他单位"))
+    # legend: what the colours mean (metrics.colours), from what is drawn
+    drawn = {spec.colours[i] for i, v in enumerate(values)
+             if v is not None and i < len(spec.colours)}
+    items = [(P.CLASS_COLOR[c], C.MEANINGS[c]) for c in C.CLASSES if c in drawn]
     if targets and any(t is not None for t in targets):
         items.append((P.TARGET, spec.target_label))
     _legend(pdf, items, px, y)

@@ -3,8 +3,10 @@
 * 16:9 (13.333 × 7.5 in), one blank layout, every shape placed here; large type (titles 30 pt,
   body ≥ 14 pt, KPI values 36 pt).
 * Native charts only (graphic frames with an embedded workbook, so 编辑数据 works): clustered
-  columns for rankings, lines for trends, doughnuts for shares; data labels on; 红榜 bars green
-  and 黑榜 bars red by point formatting.
+  columns for rankings, lines for trends, doughnuts for shares; data labels on. A ranking bar
+  takes the colour of its ``metrics.colours`` class by point formatting (green target met, red
+  missed, grey no target: the screen's rule), a legend line above the chart names the classes
+  drawn, and a 红榜/黑榜 unit's label says so in words.
 * The target on a ranking is a **line series in the same chart** (a combo chart: the target
   series is moved from ``c:barChart`` into a ``c:lineChart`` on the same axes). It is real chart
   data: it scales with the axis, shows in the legend and is edited with the bars; a drawn
@@ -36,6 +38,7 @@ from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
+from metrics import colours as C
 from metrics.exports.bulletin import fmt_rate, fmt_value
 from metrics.exports.slides import KPI, ChartSpec, Deck, Slide, TableSpec
 
@@ -56,6 +59,8 @@ BAD = RGBColor(0xD0, 0x3B, 0x31)  # 黑榜 (red) / below target
 TARGET = RGBColor(0xE0, 0x8A, 0x00)  # the target line (amber: not confused with 黑榜 red)
 TREND = RGBColor(0x2F, 0x55, 0x97)
 MARK_COLOR = {"red": GOOD, "black": BAD}
+MARK_WORD = {"red": "红榜", "black": "黑榜"}
+CLASS_COLOR = {c: RGBColor.from_string(C.rgb_hex(c)) for c in C.CLASSES}
 DOUGHNUT = {
     "coverage": ("2F5597", "8FAADC", "D03B31"),
     "issues": ("2E8B57", "D03B31", "F4B183"),
@@ -304,11 +309,11 @@ def _bar_chart(slide, spec: ChartSpec, x, y, w, h):
     series.format.fill.solid()
     series.format.fill.fore_color.rgb = BAR
     series.invert_if_negative = False
-    for i, mark in enumerate(spec.marks):
-        if mark in MARK_COLOR:
+    for i, cls in enumerate(spec.colours):
+        if cls is not None:
             pf = series.points[i].format
             pf.fill.solid()
-            pf.fill.fore_color.rgb = MARK_COLOR[mark]
+            pf.fill.fore_color.rgb = CLASS_COLOR[cls]
     plot.has_data_labels = True
     dl = plot.data_labels
     dl.number_format = spec.number_format
@@ -318,6 +323,7 @@ def _bar_chart(slide, spec: ChartSpec, x, y, w, h):
     dl.font.size = Pt(label_size)
     dl.font.bold = True
     _label_backgrounds(dl)
+    _mark_labels(series, spec, label_size)
     longest = max((len(c) for c in spec.categories), default=1)
     per = w * 0.9 / max(n, 1)
     cat_size = max(10, min(16, int(per * 72 / max(longest, 1) * 0.95)))
@@ -331,6 +337,29 @@ def _bar_chart(slide, spec: ChartSpec, x, y, w, h):
         chart.legend.font.size = Pt(13)
     _chart_fonts(chart)
     return gf
+
+
+def _mark_labels(series, spec: ChartSpec, size: float) -> None:
+    """"红榜 96.0%" as the label of a 红榜 (黑榜) bar: the colour says target met or not, so the
+    list a bar is on is said in words. These few labels are text, not linked to the cell."""
+    values = next(iter(spec.series.values()))
+    for i, mark in enumerate(spec.marks):
+        if mark not in MARK_WORD or i >= len(values) or values[i] is None:
+            continue
+        dl = series.points[i].data_label
+        dl.position = XL_LABEL_POSITION.OUTSIDE_END
+        tf = dl.text_frame
+        tf.text = f"{MARK_WORD[mark]} {_label_value(values[i], spec.number_format)}"
+        for r in tf.paragraphs[0].runs:
+            r.font.size = Pt(size)
+            r.font.bold = True
+            r.font.color.rgb = MARK_COLOR[mark]
+
+
+def _label_value(v: float, number_format: str) -> str:
+    if number_format.endswith("%"):
+        return fmt_rate(v)
+    return f"{v:,.1f}" if number_format.endswith(".0") else f"{v:,.0f}"
 
 
 def _nice_rate_axis(va, spec: ChartSpec) -> None:
@@ -594,6 +623,11 @@ def _chart_slide(slide, deck: Deck, s: Slide) -> None:
         tb.name = "通报"
     top = 1.62
     bottom = SLIDE_H - 0.6 - text_h
+    if s.chart is not None and s.chart.legend:
+        tb = _text(slide, MARGIN, top - 0.05, CONTENT_W, 0.34, s.chart.legend,
+                   fit_size(s.chart.legend, CONTENT_W, 0.34, sizes=(13, 12, 11)), color=GREY)
+        tb.name = "图例"
+        top += 0.32
     add_chart(slide, s.chart, MARGIN, top, CONTENT_W, bottom - top, s.domain)
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
+from metrics import colours as C
 from metrics.contract.schema import LEVEL_LABELS
 from metrics.db import scalar
 from metrics.definitions import DOMAIN_LABELS, METRICS, PACED
@@ -67,7 +68,9 @@ AS_OF_FORMAT = "%Y-%m-%d %H:%M"
 class ChartSpec:
     """A native chart. ``series`` maps a series name to one value per category (None = no
     value). ``target``: one value for every category, or one per category (a line over the bars
-    or beside the trend). ``marks`` per category: "red" (红榜), "black" (黑榜) or None."""
+    or beside the trend). ``marks`` per category: "red" (红榜), "black" (黑榜) or None.
+    ``colours`` per category of a ranking: its ``metrics.colours`` class (None: no bar), the
+    colour every renderer gives the bar; ``legend`` states that rule for the classes drawn."""
 
     kind: str  # "bar" | "line" | "doughnut"
     categories: list[str]
@@ -77,6 +80,8 @@ class ChartSpec:
     number_format: str = "0.0%"
     marks: list[str | None] = field(default_factory=list)
     title: str = ""
+    colours: list[str | None] = field(default_factory=list)
+    legend: str = ""
 
     def target_values(self) -> list[float | None] | None:
         if self.target is None:
@@ -370,14 +375,19 @@ def _ranking_slide(data: DomainData, scope: Scope, settings: Settings, deck_as_o
     )
     if all(t is None for t in chart.target):
         chart.target = None
-    legend = f"绿色为红榜(前{B.cn_count(n)}名)，红色为黑榜(后{B.cn_count(n)}名)"
+    # One rule for the colour of a bar, the screen's (metrics.colours); 红榜/黑榜 are words on it.
+    chart.colours = [C.bar_class(v, met) for v, met in zip(r[data.key], r["target_met"])]
+    parts = [C.legend(chart.colours)]
+    if any(chart.marks):
+        parts.append(f"“红榜”“黑榜”为前{B.cn_count(n)}名、后{B.cn_count(n)}名")
     if chart.target is not None:
         distinct = {t for t in chart.target if t is not None}
-        legend += "，橙色虚线为年度目标" if len(distinct) == 1 else "，橙色短线为各单位年度目标"
+        parts.append("橙色虚线为年度目标" if len(distinct) == 1 else "橙色短线为各单位年度目标")
+    chart.legend = "；".join(p for p in parts if p)
     return Slide(
         kind="ranking", domain=data.domain,
         title=f"{DOMAIN_LABELS[data.domain]}：各{lv}{label}排名",
-        subtitle=_subtitle(scope, legend), chart=chart, text=B.paragraph(f),
+        subtitle=_subtitle(scope), chart=chart, text=B.paragraph(f),
         notes="\n".join([B.paragraph(f), _definition(data.key),
                          "排名：从高到低，并列按代码；无数据的单位排在最后，不进红黑榜。"]),
         as_of=data.as_of if data.as_of != deck_as_of else None)
