@@ -20,11 +20,12 @@ from metrics.contract import schema as S
 from metrics.definitions import DOMAIN_KEYS, METRICS, format_value
 from metrics.selection import LEVELS, Selection, SelectionError, month_str
 from metrics.settings import load_settings
-from metrics.store.versions import NoSuchVersion, Store, StoreBusy
+from metrics.store.versions import DEMO_MARKER as DEMO_MARKER_FILE
+from metrics.store.versions import DEMO_USER, NoSuchVersion, Store, StoreBusy
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PACKAGE_ROOT / "data" / "store"
-DEMO_MARKER = ".demo"
+DEMO_MARKER = DEMO_MARKER_FILE
 
 
 class UsageError(Exception):
@@ -42,9 +43,10 @@ def resolve_data_dir(explicit: str | None) -> tuple[Path, bool]:
 
 
 def ensure_demo(data_dir: Path, is_default: bool) -> None:
-    """Only the default data dir fills itself with the demo city on first use."""
+    """Only the default data dir fills itself with the demo city, on first use only (not
+    again once the demo city has been cleared: ``Store.clear_demo``)."""
     store = Store(data_dir)
-    if is_default and store.is_empty():
+    if is_default and store.is_fresh():
         write_sample(store, seed=2026, scale=1.0)
 
 
@@ -54,7 +56,7 @@ def write_sample(store: Store, *, seed: int, scale: float) -> list[dict]:
 
     frames = generate_city(seed=seed, scale=scale)
     settings = load_settings(store.root)
-    out = ingest_frames(store, frames, user="示例数据", settings=settings)
+    out = ingest_frames(store, frames, user=DEMO_USER, settings=settings)
     (store.root / DEMO_MARKER).write_text(json.dumps({"seed": seed, "scale": scale}),
                                           encoding="utf-8")
     _write_demo_boundaries(store, frames["units"], seed)
@@ -72,12 +74,12 @@ def _write_demo_boundaries(store: Store, units: pd.DataFrame, seed: int) -> None
 
 
 def is_demo(data_dir: Path) -> bool:
-    """True while every table still holds the demo city (an upload replaces that claim)."""
+    """True while any table still holds the demo city: a page mixing one uploaded table with
+    demo tables still shows demo numbers (the 示例数据 label goes only when none is left)."""
     marker = Path(data_dir) / DEMO_MARKER
     if not marker.exists():
         return False
-    store = Store(data_dir)
-    return all(v["user"] == "示例数据" for t in S.TABLES for v in [store.current(t)] if v)
+    return bool(Store(data_dir).demo_tables())
 
 
 # --- JSON -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import multiprocessing as mp
+import os
 import shutil
 import subprocess
 import sys
@@ -329,3 +330,86 @@ def test_changing_what_current_returns_does_not_change_the_store(store):
     idx = store.index("issues")
     idx["current"] = "v9999"
     assert store.current("issues")["version"] == again["version"]
+
+
+# --- the demo city: labelled while any of it is left, cleared on purpose ----------------------
+
+
+@pytest.fixture
+def demo_store(tmp_path) -> Store:
+    """The baseline published as the demo city (its user, its marker, its map), then 工单
+    replaced by an analyst's upload: a city half demo, half real."""
+    from metrics.store.versions import DEMO_MARKER, DEMO_USER
+
+    s = Store(tmp_path / "data")
+    for table, (name, content) in B.baseline_files().items():
+        ingest(s, table, Source(name, content=content), user=DEMO_USER, settings=SETTINGS)
+    (s.root / DEMO_MARKER).write_text("{}", encoding="utf-8")
+    (s.root / "boundaries.geojson").write_text('{"type": "FeatureCollection", "features": []}',
+                                               encoding="utf-8")
+    publish(s, _issues_file(["GD8001"]), user="分析员")
+    return s
+
+
+def test_demo_label_stays_while_any_table_is_demo(demo_store):
+    from metrics.cli import is_demo
+
+    assert "issues" not in demo_store.demo_tables()
+    assert set(demo_store.demo_tables()) == set(B.BASELINE_ROWS) - {"issues"}
+    assert is_demo(demo_store.root)  # one real table does not make the city real
+
+
+def test_clear_demo_empties_only_demo_tables_keeps_history_and_is_audited(demo_store):
+    from metrics.cli import ensure_demo, is_demo
+
+    real = demo_store.current("issues")["version"]
+    demo = {t: demo_store.current(t)["version"] for t in demo_store.demo_tables()}
+    cleared = demo_store.clear_demo(user="管理员")
+    assert cleared == demo
+    assert demo_store.demo_tables() == [] and not is_demo(demo_store.root)
+    assert demo_store.current("issues")["version"] == real  # the analyst's upload stays
+    for t, v in demo.items():
+        assert demo_store.current(t) is None and demo_store.current_data(t) is None
+        assert [x["version"] for x in demo_store.versions(t)] == [v]  # history kept
+    (line,) = [x for x in demo_store.audit_lines() if x["event"] == "clear_demo"]
+    assert line["user"] == "管理员" and line["tables"] == demo
+    # the demo map is now the previous one (恢复上一版边界 brings it back); the marker is gone
+    assert not (demo_store.root / "boundaries.geojson").exists()
+    assert (demo_store.root / "boundaries.prev.geojson").exists()
+    assert not (demo_store.root / ".demo").exists()
+    assert not (demo_store.root / "clear_demo.json").exists()
+    # nothing left to clear; the default data dir does not fill itself with the demo again
+    assert demo_store.clear_demo(user="管理员") == {}
+    assert not demo_store.is_fresh()
+    ensure_demo(demo_store.root, True)
+    assert demo_store.demo_tables() == [] and demo_store.current("units") is None
+
+
+def test_cleared_demo_comes_back_by_rollback(demo_store):
+    cleared = demo_store.clear_demo(user="管理员")
+    demo_store.set_current("units", cleared["units"], user="管理员")
+    assert demo_store.demo_tables() == ["units"]
+    # a later upload is numbered after the kept demo version
+    line = ingest(demo_store, "pairings", Source(*B.baseline_files()["pairings"]), user="分析员",
+                  settings=SETTINGS)
+    assert line["version"] == "v0002"
+
+
+def test_clear_demo_killed_part_way_is_finished_by_the_next_writer(demo_store):
+    demo = set(demo_store.demo_tables())
+    code = textwrap.dedent(f"""
+        from metrics.store.versions import Store
+        Store({str(demo_store.root)!r}).clear_demo(user="管理员")
+    """)
+    env = {**os.environ, "GRIDBOARD_CRASH_AT": "clear_demo_index"}
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[1],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0  # killed after the first table was switched
+    half = set(demo_store.demo_tables())
+    assert half and half < demo  # half demo, half cleared, journal on disk
+    assert (demo_store.root / "clear_demo.json").exists()
+    with demo_store.lock():  # the next writer (any publish, rollback or clear) rolls forward
+        pass
+    assert demo_store.demo_tables() == []
+    assert not (demo_store.root / "clear_demo.json").exists()
+    assert [x["event"] for x in demo_store.audit_lines()].count("clear_demo") == 1

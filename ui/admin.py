@@ -47,6 +47,7 @@ EVENT_LABELS = {
     "publish": "发布数据", "rejected": "文件被拒(未发布)", "rollback": "回滚版本",
     "boundaries": "上传边界", "boundaries_restore": "恢复上一版边界", "settings": "修改设置",
     "account": "账户变更", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
+    "clear_demo": "清除示例数据",
 }
 ACTION_LABELS = {"add": "新建", "update": "修改", "remove": "删除", "unlock": "解除锁定"}
 AUDIT_TAIL = 300
@@ -284,10 +285,57 @@ def _remove(ctx: Ctx, account: Account, target: str) -> None:
 # --- settings ----------------------------------------------------------------------------------
 
 
+def demo_section(ctx: Ctx, account: Account) -> None:
+    """Going live: clear the demo city (Store.clear_demo), after a confirmation."""
+    if not _is_admin():
+        return
+    flash = st.session_state.pop("adm_demo_flash", None)
+    if flash:
+        (st.success if flash[0] == "ok" else st.error)(flash[1])
+    tables = ctx.store.demo_tables()
+    if not tables:
+        return
+    with st.container(border=True, key="adm_demo_box"):
+        st.markdown("**示例数据**")
+        names = "、".join(U.table_label(t) for t in tables)
+        st.caption(f"以下 {len(tables)} 张表当前仍是示例数据(虚构的示例市)：{names}。"
+                   "正式使用前请清除；已上传的真实数据不受影响。")
+        if not st.session_state.get("adm_demo_confirm"):
+            st.button("清除示例数据…", key="adm_demo_clear", icon=":material/delete_sweep:",
+                      on_click=lambda: st.session_state.__setitem__("adm_demo_confirm", True))
+            return
+        st.warning(f"确认清除示例数据？{names} 将变为空表(可随后上传真实数据)，示例地图边界一并撤下。"
+                   "示例数据的各个版本仍保留在版本历史中，可随时回滚恢复；此操作记入操作日志。")
+        with st.container(horizontal=True):
+            st.button("确认清除", type="primary", key="adm_demo_ok", on_click=_clear_demo,
+                      args=(ctx,))
+            st.button("取消", key="adm_demo_cancel",
+                      on_click=lambda: st.session_state.pop("adm_demo_confirm", None))
+
+
+def _clear_demo(ctx: Ctx) -> None:
+    st.session_state.pop("adm_demo_confirm", None)
+    acct = st.session_state.get("account")
+    if acct is None or not acct.can_admin():
+        st.session_state["adm_demo_flash"] = ("error", "仅管理员可以清除示例数据。")
+        return
+    try:
+        cleared = ctx.store.clear_demo(user=acct.name,
+                                       lock_timeout_seconds=ctx.settings.lock_timeout_seconds)
+    except StoreBusy as e:
+        st.session_state["adm_demo_flash"] = ("error", f"暂时无法清除：{e}")
+        return
+    cache.clear()
+    st.session_state["adm_demo_flash"] = (
+        "ok", f"已清除示例数据({len(cleared)} 张表)。请在“上传数据”中上传本地的区划与各类台账；"
+              "如需恢复，可在“版本历史”中回滚。")
+
+
 def settings_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
+    demo_section(ctx, account)
     st.subheader("系统设置")
     st.caption("设置保存在数据目录的 settings.json 中，对所有用户立即生效。")
     flash = st.session_state.pop("adm_set_flash", None)
@@ -405,6 +453,9 @@ def _detail_text(event: str | None, d: dict) -> str:
         return ""
     if event == "boundaries":
         return f"文件 {d.get('file_name')}：{d.get('features')} 个要素"
+    if event == "clear_demo":
+        return "；".join(f"{U.table_label(t)} {v}" for t, v in (d.get("tables") or {}).items()
+                        if t in U.TABLE_NAMES)
     if event == "settings":
         return "；".join(f"{LABELS.get(k, k)}：{a} → {b}" for k, (a, b) in d.get("changed", {}).items())
     return json.dumps(d, ensure_ascii=False) if d else ""

@@ -32,6 +32,12 @@ from pathlib import Path
 from metrics.contract import schema as S
 
 
+DEMO_USER = "示例数据"  # the demo city's versions are published as this user
+DEMO_MARKER = ".demo"  # written beside the tables by ``metrics sample`` (seed and scale)
+DEMO_BOUNDARIES = "boundaries.geojson"  # the demo city draws its own map (metrics.cli)
+_CLEAR_DEMO_JOURNAL = "clear_demo.json"
+
+
 class StoreBusy(Exception):
     """Another writer holds the store lock (message in Chinese)."""
 
@@ -165,6 +171,15 @@ class Store:
     def is_empty(self) -> bool:
         return all(self._index_shared(t)["current"] is None for t in S.TABLES)
 
+    def is_fresh(self) -> bool:
+        """No table has ever had a version (an emptied store, e.g. after ``clear_demo``, has)."""
+        return all(not self._index_shared(t)["versions"] for t in S.TABLES)
+
+    def demo_tables(self) -> list[str]:
+        """Tables whose current version is still the demo city's."""
+        return [t for t in S.TABLES
+                if (cur := self.current(t)) is not None and cur.get("user") == DEMO_USER]
+
     def versions(self, table: str | None = None) -> list[dict]:
         out = []
         for t in [table] if table else list(S.TABLES):
@@ -198,6 +213,7 @@ class Store:
                         ) from None
                     time.sleep(0.1)
             self._sweep()
+            self._finish_clear_demo()
             yield
         finally:
             fh.close()
@@ -259,6 +275,69 @@ class Store:
                      json.dumps(idx, ensure_ascii=False, indent=1))
         crash_point("after_index")
         return meta
+
+    def clear_demo(self, *, user: str, lock_timeout_seconds: float = 60.0) -> dict[str, str]:
+        """Take the demo city out of service: every table whose current version is the demo
+        city's (``demo_tables``) is left with no current version, as if never uploaded; tables
+        an analyst has published to are not touched. Returns {table: demo version cleared}
+        (empty: there was nothing to clear).
+
+        Semantics:
+
+        * Nothing is deleted. The demo versions stay in each table's history, so a rollback
+          (``set_current``, or 回滚 on 版本历史) brings any of them back, and the next upload
+          is numbered after them. A store emptied this way is not "fresh" (``is_fresh``), so the
+          default data dir does not fill itself with the demo city again.
+        * The demo map (``boundaries.geojson`` while no boundaries were ever uploaded) becomes
+          the previous boundaries file, which 恢复上一版边界 restores; the demo marker goes.
+        * Atomic for writers: under the store lock, a journal naming every table and version is
+          written first, then the audit line ("clear_demo"), then each index. A crash part-way
+          leaves the journal; the next holder of the lock finishes the job (roll forward), so
+          the store never stays half demo, half cleared. Readers follow each table's
+          ``index.json``, which is replaced atomically.
+        """
+        with self.lock(lock_timeout_seconds):
+            tables = {t: self.current(t)["version"] for t in self.demo_tables()}
+            if not tables:
+                return {}
+            journal = {"tables": tables, "user": user,
+                       "boundaries": self._demo_boundaries_in_use()}
+            write_atomic(self.root / _CLEAR_DEMO_JOURNAL,
+                         json.dumps(journal, ensure_ascii=False))
+            crash_point("clear_demo_journal")
+            self.audit({"event": "clear_demo", "user": user, "tables": tables})
+            self._finish_clear_demo()
+        return tables
+
+    def _demo_boundaries_in_use(self) -> bool:
+        """The map file is the demo city's: the demo marker is there and no one ever uploaded
+        boundaries (an upload is audited)."""
+        if not (self.root / DEMO_MARKER).exists() or not (self.root / DEMO_BOUNDARIES).exists():
+            return False
+        return not any(e.get("event") in ("boundaries", "boundaries_restore")
+                       for e in self.audit_lines())
+
+    def _finish_clear_demo(self) -> None:
+        """Carry out a ``clear_demo`` journal (under the lock): idempotent, so a crash at any
+        point is completed by the next writer."""
+        path = self.root / _CLEAR_DEMO_JOURNAL
+        if not path.exists():
+            return
+        journal = json.loads(path.read_text(encoding="utf-8"))
+        for table, version in journal["tables"].items():
+            idx = self.index(table)
+            if idx["current"] == version:  # not yet switched (or switched back: leave it)
+                idx["current"] = None
+                write_atomic(self.table_dir(table) / "index.json",
+                             json.dumps(idx, ensure_ascii=False, indent=1))
+                crash_point("clear_demo_index")
+        if journal.get("boundaries") and (self.root / DEMO_BOUNDARIES).exists():
+            os.replace(self.root / DEMO_BOUNDARIES,
+                       self.root / DEMO_BOUNDARIES.replace(".geojson", ".prev.geojson"))
+            _fsync_dir(self.root)
+        (self.root / DEMO_MARKER).unlink(missing_ok=True)
+        path.unlink()
+        _fsync_dir(self.root)
 
     def set_current(self, table: str, version: str, *, user: str) -> dict:
         """Make an existing version current again (rollback); logged."""
