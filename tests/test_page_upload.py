@@ -749,3 +749,41 @@ def test_a_bad_file_shows_every_problem_at_once_with_the_header_row_found(monkey
         assert d.proto.row_height > 64, d.value.columns
         config = json.loads(d.proto.columns)
         assert config["原因"]["width"] >= 400, config
+
+
+# --- the demo city ------------------------------------------------------------------------------
+
+
+def demo_label(at: AppTest) -> bool:
+    return any('class="gb-demo"' in m.value for m in at.markdown)
+
+
+def test_demo_label_stays_until_the_admin_clears_the_demo_city(monkeypatch, store_dir):
+    from metrics.store.ingest import Source, ingest
+
+    # An analyst uploads real 工单; every other table is still the demo city's.
+    ingest(Store(store_dir), "issues",
+           Source("工单.csv", content=H.chinese_csv(H.latest_open_issues(store_dir), "issues")),
+           user="ana", settings=Settings())
+    boss = Account("boss", "admin")
+    at = open_app(monkeypatch, store_dir, boss)
+    assert demo_label(at), "one real table does not make the whole city real"
+
+    to_upload(at)
+    at.button_group(key="up_section").set_value("系统设置").run()
+    box = " ".join(texts(at.caption))
+    assert "仍是示例数据" in box and "区划与网格" in box and "事件/诉求工单" not in box, box
+    at.button(key="adm_demo_clear").click().run()
+    assert any("确认清除示例数据" in w for w in texts(at.warning))
+    assert Store(store_dir).demo_tables(), "nothing is cleared before the confirmation"
+    at.button(key="adm_demo_ok").click().run()
+    assert not at.exception, at.exception
+    assert any("已清除示例数据" in s for s in texts(at.success)), texts(at.error)
+    store = Store(store_dir)
+    assert store.demo_tables() == [] and store.current("issues")["user"] == "ana"
+    assert [x["event"] for x in store.audit_lines()].count("clear_demo") == 1
+    assert "adm_demo_clear" not in [b.key for b in at.button]  # nothing left to clear
+
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception, at.exception
+    assert not demo_label(at)
