@@ -218,15 +218,18 @@ def _show_problems(res: U.CheckResult, problems: list, *, key: str) -> None:
     # (Streamlit wraps cell text only in rows taller than 4rem).
     reason = st.column_config.TextColumn("原因", width=U.REASON_WIDTH_PX)
     counts = U.reason_counts(problems)
+    row_height = U.problems_row_height(problems)
     st.markdown("**按原因统计**")
-    st.dataframe(counts, hide_index=True, key=f"{key}_reasons",
-                 row_height=U.problems_row_height(problems),
+    # Every reason in view: the counts are few, and a tall row would otherwise push some of
+    # them below the table's default height.
+    st.dataframe(counts, hide_index=True, key=f"{key}_reasons", row_height=row_height,
+                 height=min(600, (row_height or 35) * len(counts) + 38),
                  column_config={"原因": reason})
     st.markdown(f"**明细**({U.header_row_text(res)})")
     if len(problems) > U.ERRORS_SHOWN:
         st.caption(f"共 {len(problems):,} 处，此处列出前 {U.ERRORS_SHOWN:,} 处，完整清单见下载的报告。")
     st.dataframe(U.problems_frame(problems, U.ERRORS_SHOWN), hide_index=True,
-                 key=f"{key}_detail", row_height=U.problems_row_height(problems),
+                 key=f"{key}_detail", row_height=row_height,
                  column_config={"行号": st.column_config.NumberColumn("行号", format="%d"),
                                 "原因": reason})
 
