@@ -335,8 +335,22 @@ def _bar_chart(slide, spec: ChartSpec, x, y, w, h):
         chart.legend.position = XL_LEGEND_POSITION.TOP
         chart.legend.include_in_layout = False
         chart.legend.font.size = Pt(13)
+        _hide_legend_entry(chart, 0)  # one swatch cannot say the bars' colours: the line above does
     _chart_fonts(chart)
     return gf
+
+
+def _hide_legend_entry(chart, idx: int) -> None:
+    legend = chart.legend._element
+    entry = etree.SubElement(legend, qn("c:legendEntry"))
+    etree.SubElement(entry, qn("c:idx")).set("val", str(idx))
+    etree.SubElement(entry, qn("c:delete")).set("val", "1")
+    pos = legend.find(qn("c:legendPos"))
+    legend.remove(entry)
+    if pos is not None:  # schema order: legendPos, legendEntry, layout, overlay, …
+        pos.addnext(entry)
+    else:
+        legend.insert(0, entry)
 
 
 def _mark_labels(series, spec: ChartSpec, size: float) -> None:
@@ -353,7 +367,7 @@ def _mark_labels(series, spec: ChartSpec, size: float) -> None:
         for r in tf.paragraphs[0].runs:
             r.font.size = Pt(size)
             r.font.bold = True
-            r.font.color.rgb = MARK_COLOR[mark]
+            r.font.color.rgb = DARK  # the word says it: a colour here would mean a second thing
 
 
 def _label_value(v: float, number_format: str) -> str:
