@@ -31,7 +31,6 @@ from pathlib import Path
 
 from metrics.contract import schema as S
 
-
 DEMO_USER = "示例数据"  # the demo city's versions are published as this user
 DEMO_MARKER = ".demo"  # written beside the tables by ``metrics sample`` (seed and scale)
 DEMO_BOUNDARIES = "boundaries.geojson"  # the demo city draws its own map (metrics.cli)
