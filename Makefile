@@ -36,7 +36,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 venv .venv: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) \
+	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS) \
 		--server.headless true
 
 # Debian's Chromium (Playwright's own browser download is not reachable) and a CJK font.

@@ -22,9 +22,11 @@ pages = [
     st.Page("pages/pairing.py", title="结对联建", icon=":material/handshake:", url_path="pairing"),
     st.Page("pages/grids.py", title="网格与小区", icon=":material/grid_view:", url_path="grids"),
 ]
-if account is not None and account.can_upload():  # never for viewers, not even by URL
-    pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
-                         url_path="upload"))
+# Always routable, so a link to it says 请先登录 rather than landing on 总览; listed only for
+# those who may upload (the page itself stops everybody else before showing anything).
+can_upload = account is not None and account.can_upload()
+pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
+                     url_path="upload", visibility="visible" if can_upload else "hidden"))
 pages.append(st.Page("pages/presentation.py", title="推进会", icon=":material/slideshow:",
                      url_path="presentation"))
 
