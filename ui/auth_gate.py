@@ -259,25 +259,36 @@ def require_login(ctx: Ctx) -> Account | None:
     """The signed-in account, or None for an anonymous viewer; stops the page with a login form
     when viewers must log in."""
     acct = current_account(ctx)
-    if acct is None and viewers_must_login(ctx.settings):
-        session_script()
-        _, mid, _ = st.columns([1, 2, 1])
-        with mid:
-            st.title("网格治理看板")
-            st.subheader("请先登录")
-            st.caption("党建引领基层治理 · 本系统须登录后查看")
-            login_form(ctx, key="login_main")
-        st.stop()
+    if acct is None and login_required(ctx):
+        login_wall(ctx)
     return acct
+
+
+def login_required(ctx: Ctx) -> bool:
+    """Viewers must log in: the admin setting or the deployment's GRIDBOARD_REQUIRE_LOGIN."""
+    return viewers_must_login(ctx.settings)
+
+
+def login_wall(ctx: Ctx) -> None:
+    """The whole app for a logged-out visitor when a login is required: the form, and the run
+    stops before any page, sidebar or download is drawn."""
+    session_script()
+    _, mid, _ = st.columns([1, 2, 1])
+    with mid:
+        st.title("网格治理看板")
+        st.subheader("请先登录")
+        st.caption("党建引领基层治理 · 本系统须登录后查看")
+        login_form(ctx, key="login_main")
+    st.stop()
 
 
 def login_required_page(ctx: Ctx, what: str) -> None:
     """A page that needs an account, opened while logged out (a link, a bookmark): say so
     and offer the login form, instead of sending the visitor somewhere else."""
-    st.title("请先登录")
-    st.caption(what)
     _, mid, _ = st.columns([1, 2, 1])
     with mid:
+        st.title("请先登录")
+        st.caption(what)
         login_form(ctx, key="login_page")
     st.stop()
 
