@@ -276,6 +276,8 @@ def test_route_cookie_is_secure_over_https(served):
 @pytest.mark.parametrize("headers", [
     {"origin": "http://evil.example"},
     {"sec-fetch-site": "cross-site"},
+    {"sec-fetch-site": "same-site", "origin": "http://other.127.0.0.1:8621"},
+    {"origin": "http://evil.example", "x-forwarded-host": "gridboard.intranet"},
 ])
 def test_route_refuses_another_sites_request(served, headers):
     _, handoff = served.begin(Account("ana", "analyst"))
@@ -283,6 +285,18 @@ def test_route_refuses_another_sites_request(served, headers):
                            body=json.dumps({"handoff": handoff}).encode())
     assert status == 403 and "set-cookie" not in hdrs
     assert served.exchange(handoff) is not None  # still unspent
+
+
+@pytest.mark.parametrize("headers", [
+    {"sec-fetch-site": "same-origin", "origin": "https://gridboard.intranet"},  # proxy's Host
+    {"origin": "https://gridboard.intranet", "x-forwarded-host": "gridboard.intranet"},
+    {},  # not a browser: nothing cross-site about it
+])
+def test_route_accepts_the_dashboards_own_page_behind_a_proxy(served, headers):
+    _, handoff = served.begin(Account("ana", "analyst"))
+    status, hdrs, _ = call("POST", "/api/session", headers=headers,
+                           body=json.dumps({"handoff": handoff}).encode())
+    assert status == 200 and hdrs["set-cookie"]
 
 
 @pytest.mark.parametrize("body", [b"", b"garbage", b"[]", b'{"handoff": 5}', b"x" * 5000])

@@ -40,13 +40,18 @@ def _store() -> SessionStore:
 
 
 def _same_origin(request: Request) -> bool:
-    """A browser names the page's origin on every POST; it must be this server's host."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        return False
+    """Only the dashboard's own pages may post here. A current browser says where a request
+    comes from in Sec-Fetch-Site (no page script can change it), which also holds behind a
+    reverse proxy that rewrites Host; without it, the Origin must name this host."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None:
-        return True  # not sent by a browser's cross-site request
-    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
+        return True  # no browser's cross-site request lacks both headers
+    hosts = {request.headers.get("host", "").lower(),
+             request.headers.get("x-forwarded-host", "").split(",")[0].strip().lower()}
+    return urlsplit(origin).netloc.lower() in hosts - {""}
 
 
 def _cookie_path() -> str:

@@ -89,6 +89,7 @@ def test_login_survives_a_reload_and_logout_clears_it(app_server, page: Page, op
     open_app(page, base)
     sidebar_log_in(page, "ana")
     (cookie,) = wait_for_cookie(page, True)
+    screenshot(page, "login-logged-in")
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
     assert cookie["path"] == "/"
     assert 11.5 * 3600 < cookie["expires"] - time.time() <= 12 * 3600  # session_hours = 12
