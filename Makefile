@@ -1,10 +1,11 @@
-# Gridboard (网格治理看板) — build, run and test.
-#   make run      start the dashboard on http://$(ADDRESS):$(PORT)
+# Gridboard (网格治理看板) — build, run and test. `make help` prints the values in effect.
+#   make run      start the dashboard (serve.py: app.py plus the login-session routes)
 #   make test     install system deps if needed, then the whole pytest suite (browser tests too)
 #   make lint     ruff
 #   make bench    benchmarks (bench/)
 #   make fonts    rebuild static/fonts/*.woff2 from Debian's Noto Sans CJK
 #   make clean    remove caches and test artifacts (make distclean: the venv too)
+# Variables: PORT, ADDRESS, DATA_DIR, REQUIRE_LOGIN=1, PYTHON (e.g. make run PORT=8600).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,7 +16,15 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+# 0.0.0.0: every network interface, so other machines on the intranet can open the dashboard;
+# ADDRESS=127.0.0.1 keeps it to this machine.
 ADDRESS ?= 0.0.0.0
+# Empty: $GRIDBOARD_DATA_DIR if set, else data/store (the only dir that fills itself with the
+# demo city). Passed to the app as GRIDBOARD_DATA_DIR only when given.
+DATA_DIR ?=
+# 1: every visitor must log in (GRIDBOARD_REQUIRE_LOGIN), whatever the admin setting says.
+REQUIRE_LOGIN ?=
+SHOWN_DATA_DIR := $(or $(DATA_DIR),$(GRIDBOARD_DATA_DIR),data/store)
 PYTEST_ARGS ?=
 ARTIFACTS := test-artifacts
 CHROMIUM := /usr/bin/chromium
@@ -24,7 +33,14 @@ APT_PACKAGES := chromium fonts-noto-cjk
 .PHONY: help venv .venv run sysdeps test bench lint fonts clean distclean
 
 help:
-	@sed -n '2,8s/^# \{0,1\}//p' Makefile
+	@sed -n '2,9s/^# \{0,1\}//p' Makefile
+	@echo
+	@echo "Values in effect (override on the command line, e.g. make run PORT=8600):"
+	@echo "  ADDRESS        $(ADDRESS)$(if $(filter 0.0.0.0,$(ADDRESS)),  = every network interface: http://127.0.0.1:$(PORT) here; http://<server IP>:$(PORT) from other machines,  = only http://$(ADDRESS):$(PORT))"
+	@echo "  PORT           $(PORT)"
+	@echo "  DATA_DIR       $(SHOWN_DATA_DIR)$(if $(DATA_DIR)$(GRIDBOARD_DATA_DIR),,  (default; fills itself with the demo city on first start))"
+	@echo "  REQUIRE_LOGIN  $(if $(REQUIRE_LOGIN),$(REQUIRE_LOGIN)  = every visitor must log in,off  = the admin setting 浏览者须登录 decides)"
+	@echo "  python         $(VPY)$(if $(wildcard $(VPY)), ($(shell $(VPY) -V 2>&1)), (not built yet))  — built from $(or $(PYTHON),no python3 found)"
 
 # One venv for running and testing. The stamp is rebuilt when either requirements
 # file changes; pip itself is not upgraded (the interpreter's bundled pip suffices).
@@ -36,7 +52,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 venv .venv: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) \
+	$(if $(DATA_DIR),GRIDBOARD_DATA_DIR=$(DATA_DIR)) \
+	$(if $(REQUIRE_LOGIN),GRIDBOARD_REQUIRE_LOGIN=$(REQUIRE_LOGIN)) \
+	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS) \
 		--server.headless true
 
 # Debian's Chromium (Playwright's own browser download is not reachable) and a CJK font.

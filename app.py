@@ -12,7 +12,10 @@ st.set_page_config(page_title="网格治理看板", page_icon=str(Path(__file__)
 st.html(Path(__file__).with_name("static").joinpath("app.css").read_text(encoding="utf-8"))
 
 ctx = state.context()
-account = auth_gate.require_login(ctx)
+account = auth_gate.current_account(ctx)
+# A required login: the pages are still registered (a link to any of them keeps its address and
+# opens it after the login), but none runs and the navigation is not shown.
+locked = account is None and auth_gate.login_required(ctx)
 
 pages = [
     st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", url_path="overview",
@@ -22,13 +25,17 @@ pages = [
     st.Page("pages/pairing.py", title="结对联建", icon=":material/handshake:", url_path="pairing"),
     st.Page("pages/grids.py", title="网格与小区", icon=":material/grid_view:", url_path="grids"),
 ]
-if account is not None and account.can_upload():  # never for viewers, not even by URL
-    pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
-                         url_path="upload"))
+# Always routable, so a link to it says 请先登录 rather than landing on 总览; listed only for
+# those who may upload (the page itself stops everybody else before showing anything).
+can_upload = account is not None and account.can_upload()
+pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
+                     url_path="upload", visibility="visible" if can_upload else "hidden"))
 pages.append(st.Page("pages/presentation.py", title="推进会", icon=":material/slideshow:",
                      url_path="presentation"))
 
-nav = st.navigation(pages)
+nav = st.navigation(pages, position="hidden" if locked else "sidebar")
+if locked:
+    auth_gate.login_wall(ctx)  # stops the run
 st.sidebar.markdown("### 网格治理看板")
 view = state.sidebar(ctx)
 auth_gate.account_box(account, ctx)

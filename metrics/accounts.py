@@ -377,6 +377,16 @@ class AccountStore:
         rec = self._read()["accounts"].get(name)
         return None if rec is None else self._account(name, rec)
 
+    def credential_stamp(self, name: str) -> str | None:
+        """A short digest of the account's stored password hash (None: no such account).
+        Sessions remember it, so a new password ends every session made with the old one."""
+        rec = self._read()["accounts"].get(name)
+        if rec is None:
+            return None
+        pw = rec.get("password") or {}
+        material = f"{pw.get('salt')}:{pw.get('hash')}"
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
+
     def is_locked(self, name: str) -> bool:
         rec = self._read()["accounts"].get(name)
         return rec is not None and self._is_locked(rec, self.clock())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class Settings:
     login_max_failures: int = 5
     lockout_minutes: int = 15
     viewers_must_login: bool = False
+    # A login lasts this long (the session cookie's and the server-side record's lifetime).
+    session_hours: float = 12.0
     # Presentation mode auto-advance interval (0 = off).
     slide_advance_seconds: int = 0
     # 督办与预警: behind the expected value by less than this many percentage points is 黄灯,
@@ -69,6 +72,10 @@ class Settings:
 
 
 SETTINGS_FILE = "settings.json"
+# A deployment can demand a login of every visitor whatever settings.json says
+# (``make run REQUIRE_LOGIN=1`` sets it).
+REQUIRE_LOGIN_ENV = "GRIDBOARD_REQUIRE_LOGIN"
+_TRUE = {"1", "true", "yes", "on"}
 LABELS = {
     "response_hours": "及时响应时限(小时)",
     "w_response": "综合得分权重·响应率",
@@ -81,6 +88,7 @@ LABELS = {
     "login_max_failures": "登录失败锁定次数",
     "lockout_minutes": "锁定时长(分钟)",
     "viewers_must_login": "浏览者须登录",
+    "session_hours": "登录有效期(小时)",
     "slide_advance_seconds": "演示自动翻页间隔(秒)",
     "light_yellow_points": "黄灯阈值(落后百分点)",
     "light_yellow_months_to_red": "连续黄灯转红灯(期)",
@@ -108,6 +116,17 @@ def load_settings(data_dir: Path | None) -> Settings:
     fields = {f.name: f.type for f in dataclasses.fields(Settings)}
     kwargs = {k: v for k, v in raw.items() if k in fields}
     return Settings(**kwargs)
+
+
+def login_required_by_env(environ: dict | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return str(env.get(REQUIRE_LOGIN_ENV, "")).strip().lower() in _TRUE
+
+
+def viewers_must_login(settings: Settings, environ: dict | None = None) -> bool:
+    """The admin setting, or the deployment's environment variable (which an admin cannot
+    switch off from the UI)."""
+    return bool(settings.viewers_must_login) or login_required_by_env(environ)
 
 
 def save_settings(data_dir: Path, settings: Settings) -> None:

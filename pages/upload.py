@@ -1,8 +1,8 @@
 """数据上传: analysts check, publish and roll back extracts; admins also manage boundaries,
 accounts and settings.
 
-The page is only in the navigation for analysts and admins (app.py), and checks the role again
-itself. A file is read and validated as soon as it is dropped; nothing reaches the store until
+The page is only listed in the navigation for analysts and admins (app.py), and checks the role
+again itself; opened while logged out it shows 请先登录 with the login form. A file is read and validated as soon as it is dropped; nothing reaches the store until
 the analyst has seen what will change and confirmed. A rejected file changes nothing.
 """
 
@@ -27,7 +27,10 @@ ADMIN_SECTIONS = ["地图边界", "账户管理", "系统设置", "操作日志"
 ctx, view = current()
 # The account as stored now (a role taken away by an admin counts at once), not as remembered.
 account = auth_gate.current_account(ctx)
-if account is None or not account.can_upload():
+if account is None:
+    # Opened by a link or a bookmark while logged out: the login form, then this page.
+    auth_gate.login_required_page(ctx, "数据上传仅限数据分析员和管理员使用，登录后继续。")
+if not account.can_upload():
     # Not in the navigation for these users; a page reached some other way still stops here,
     # before it shows anything of the upload tools.
     st.error("数据上传仅限数据分析员和管理员使用，请用有上传权限的账户登录。")

@@ -477,7 +477,11 @@ runpy.run_path({str(H.REPO / 'pages' / 'upload.py')!r}, run_name="__main__")
             at.session_state["account"] = acct
         at.run()
         assert not at.exception, at.exception
-        assert any("仅限数据分析员和管理员" in e for e in texts(at.error))
+        if acct is None:  # logged out: asked to log in, with the form
+            assert texts(at.title) == ["请先登录"] and at.text_input(key="login_page_name")
+            assert any("仅限数据分析员和管理员" in e for e in texts(at.caption))
+        else:
+            assert any("仅限数据分析员和管理员" in e for e in texts(at.error))
         assert not at.file_uploader and not at.dataframe
 
 

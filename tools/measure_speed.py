@@ -3,7 +3,7 @@
     python tools/measure_speed.py --data-dir DIR [--repeats 5] [--out test-artifacts/speed.json]
     python tools/measure_speed.py --base-url http://127.0.0.1:8501 [...]   # a running server
 
-Starts ``streamlit run app.py`` on DIR (unless ``--base-url`` is given), opens it in
+Starts ``streamlit run serve.py`` on DIR (unless ``--base-url`` is given), opens it in
 /usr/bin/chromium and times, from the click to the moment the app reports its script run
 finished (``[data-testid=stApp]`` ``data-test-script-state`` back to ``notRunning``):
 
@@ -297,7 +297,7 @@ def start_server(data_dir: Path, log_path: Path, timeout_s: float = 120) -> tupl
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [python, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [python, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

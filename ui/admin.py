@@ -15,10 +15,16 @@ import streamlit as st
 
 from metrics.accounts import ROLE_LABELS, ROLES, Account, AuthError
 from metrics.exports.xlsx import safe_csv_text
-from metrics.settings import LABELS, Settings, save_settings
+from metrics.settings import (
+    LABELS,
+    REQUIRE_LOGIN_ENV,
+    Settings,
+    login_required_by_env,
+    save_settings,
+)
 from metrics.store import upload as U
 from metrics.store.versions import StoreBusy
-from ui import cache
+from ui import auth_gate, cache
 from ui.auth_gate import accounts
 from ui.state import Ctx
 
@@ -34,6 +40,7 @@ BOUNDS = {
     "lock_timeout_seconds": (1.0, 3600.0, 5.0),
     "login_max_failures": (1, 100, 1),
     "lockout_minutes": (0, 1440, 5),
+    "session_hours": (0.25, 720.0, 1.0),
     "slide_advance_seconds": (0, 3600, 5),
     "light_yellow_points": (0.1, 100.0, 0.5),
     "light_yellow_months_to_red": (1, 24, 1),
@@ -278,6 +285,7 @@ def _remove(ctx: Ctx, account: Account, target: str) -> None:
     except AuthError as e:
         st.session_state["adm_acct_flash"] = ("error", str(e))
         return
+    auth_gate.sessions(ctx).end_user(target)  # its open logins stop at once, not at expiry
     _audit(ctx, {"event": "account", "action": "remove", "user": account.name, "target": target})
     st.session_state["adm_acct_flash"] = ("ok", f"已删除账户 {U.md(target)}")
 
@@ -350,7 +358,11 @@ def settings_section(ctx: Ctx, account: Account) -> None:
             # The key carries the saved value, so the form shows what is stored after a save.
             key = f"adm_set_{f.name}_{value!r}"
             with cols[i % 2]:
-                if isinstance(value, bool):
+                if f.name == "viewers_must_login" and login_required_by_env():
+                    # The deployment demands it (GRIDBOARD_REQUIRE_LOGIN): not switchable here.
+                    st.checkbox(label, value=True, key=key, disabled=True,
+                                help=f"已由服务器环境变量 {REQUIRE_LOGIN_ENV}=1 强制开启")
+                elif isinstance(value, bool):
                     st.checkbox(label, value=value, key=key,
                                 help="开启后，未登录的访客只能看到登录页" if f.name == "viewers_must_login" else None)
                 elif isinstance(value, str):
@@ -380,6 +392,8 @@ def _save_settings(ctx: Ctx, account: Account) -> None:
     for f in dataclasses.fields(Settings):
         old = getattr(current, f.name)
         v = st.session_state.get(f"adm_set_{f.name}_{old!r}", old)
+        if f.name == "viewers_must_login" and login_required_by_env():
+            v = old  # the disabled box shows the environment's value, not the file's
         if isinstance(old, bool):
             v = bool(v)
         elif isinstance(old, str):

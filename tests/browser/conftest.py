@@ -3,7 +3,8 @@
 Fixtures
 --------
 ``app_server``   factory: ``app_server(data_dir, env=None) -> base_url`` (also ``.start``)
-                 starts ``streamlit run app.py`` on a free 127.0.0.1 port with
+                 starts ``streamlit run serve.py`` (app.py with the login-session
+                 routes, as ``make run``) on a free 127.0.0.1 port with
                  ``GRIDBOARD_DATA_DIR=data_dir``; waits for ``/_stcore/health``;
                  killed (whole process group) at teardown; log in
                  ``test-artifacts/server-<test>-<port>.log``.
@@ -189,7 +190,7 @@ class AppServer:
         return self.start(data_dir, env)
 
     def start(self, data_dir: Path, env: dict[str, str | None] | None = None) -> str:
-        """Start ``streamlit run app.py``; return ``http://127.0.0.1:PORT``.
+        """Start ``streamlit run serve.py``; return ``http://127.0.0.1:PORT``.
 
         ``env`` entries override the inherited environment (``None`` removes one).
         """
@@ -227,7 +228,7 @@ class AppServer:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         log = ARTIFACTS / f"server-{self.test_name}-{port}.log"
         cmd = [
-            python, "-m", "streamlit", "run", "app.py",
+            python, "-m", "streamlit", "run", "serve.py",
             "--server.port", str(port),
             "--server.address", "127.0.0.1",
             "--server.headless", "true",

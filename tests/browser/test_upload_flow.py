@@ -117,11 +117,16 @@ def test_viewer_cannot_open_the_upload_page(app_server, page: Page, open_app, da
     wait_for_streamlit(page)
     expect(main(page).locator('[data-testid="stFileUploader"]')).to_have_count(0)
     expect(main(page).get_by_role("heading", name="数据上传")).to_have_count(0)
-    # By URL (a new session, so anonymous again): no upload UI either.
+    # By URL (a new tab, still logged in as the viewer by the session cookie): no upload UI.
     open_app(page, base, "upload")
     expect(main(page).locator('[data-testid="stFileUploader"]')).to_have_count(0)
     expect(main(page).get_by_role("heading", name="数据上传")).to_have_count(0)
-    expect(main(page).get_by_role("heading", name="总览")).to_be_visible()
+    expect(main(page).get_by_text("数据上传仅限数据分析员和管理员使用")).to_be_visible()
+    # Logged out, by URL: 请先登录 with the form, never the upload tools.
+    page.context.clear_cookies()
+    open_app(page, base, "upload")
+    expect(main(page).locator('[data-testid="stFileUploader"]')).to_have_count(0)
+    expect(main(page).get_by_role("heading", name="请先登录")).to_be_visible()
 
 
 def test_scoped_viewer_sees_only_their_district(app_server, page: Page, open_app, screenshot,
