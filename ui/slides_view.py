@@ -7,14 +7,16 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
-from metrics.exports.slides import ChartSpec, Deck, Slide, TableSpec
+from metrics.exports.slides import ChartSpec, Deck, Slide, TableSpec, doughnut_legend
+from metrics.supervision import LIGHT_COLORS, YELLOW
 from ui.charts import FONT, MET, NEUTRAL, NOT_MET, TARGET
 
 BIG = 22
 
 
 def _fig_layout(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(height=height, margin={"l": 10, "r": 30, "t": 20, "b": 10},
+    # Room above the plot for the labels of bars at 100% (the axis stops there).
+    fig.update_layout(height=height, margin={"l": 10, "r": 30, "t": 60, "b": 10},
                       font={"family": FONT, "size": BIG, "color": "#1F2933"},
                       plot_bgcolor="white", paper_bgcolor="white",
                       legend={"orientation": "h", "y": 1.08, "font": {"size": 18}})
@@ -42,9 +44,9 @@ def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
             fig.add_trace(go.Scatter(x=spec.categories, y=targets, mode="lines+markers",
                                      name=spec.target_label, line={"color": TARGET, "dash": "dash",
                                                                    "width": 3}))
-        top = max([v for v in values if v is not None] + [t for t in targets if t is not None] + [0])
-        fig.update_yaxes(range=[0, (max(1.0, top) if pct else top or 1) * 1.18],
-                         tickformat=".0%" if pct else ",d", gridcolor="#E3E8EF")
+        lo, hi, step = spec.axis()  # the PPTX's and the PDF's scale: rates 0–100%, from 0
+        fig.update_yaxes(range=[lo, hi], dtick=step, tickformat=".0%" if pct else ",d",
+                         gridcolor="#E3E8EF")
         fig.update_xaxes(tickfont={"size": 18 if len(values) <= 10 else 14})
     elif spec.kind == "line":
         palette = ["#1F4E8C", "#D08A2E", "#2F7F7A"]
@@ -57,14 +59,22 @@ def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
         if t and any(x is not None for x in t):
             fig.add_trace(go.Scatter(x=spec.categories, y=t, mode="lines", name=spec.target_label,
                                      line={"color": TARGET, "dash": "dash", "width": 3}))
-        fig.update_yaxes(tickformat=".1%" if pct else ",d", gridcolor="#E3E8EF",
-                         tickfont={"size": 16})
+        lo, hi, step = spec.axis()
+        fig.update_yaxes(range=[lo, hi], dtick=step, tickformat=".0%" if pct else ",d",
+                         gridcolor="#E3E8EF", tickfont={"size": 16})
         fig.update_xaxes(type="category", tickfont={"size": 16})
-    else:  # doughnut
+    else:  # doughnut: counts and shares in the legend, never on (thin) slices
         name, values = next(iter(spec.series.items()))
-        fig.add_trace(go.Pie(labels=spec.categories, values=[v or 0 for v in values], hole=0.55,
-                             textinfo="label+value", textfont={"size": 18}, sort=False,
+        labels = [f"{c}　{v:,.0f}（{share}）" for c, v, share in doughnut_legend(spec)]
+        fig.add_trace(go.Pie(labels=labels, values=[v or 0 for v in values], hole=0.55,
+                             textinfo="none", sort=False, title={"text": spec.title,
+                                                                 "font": {"size": 16}},
                              marker={"colors": [NOT_MET, "#D08A2E", NEUTRAL, "#8FA3B8"]}))
+        _fig_layout(fig, height)
+        fig.update_layout(legend={"orientation": "v", "y": -0.05, "yanchor": "top",
+                                  "x": 0.5, "xanchor": "center", "font": {"size": 18}},
+                          margin={"l": 10, "r": 10, "t": 10, "b": 10})
+        return fig
     return _fig_layout(fig, height)
 
 
@@ -72,9 +82,17 @@ def _table_html(spec: TableSpec) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in spec.columns)
     body = []
     marks = spec.marks or [None] * len(spec.rows)
-    for row, mark in zip(spec.rows, marks, strict=True):
+    lights = spec.cell_marks or [[]] * len(spec.rows)
+    for row, mark, lit in zip(spec.rows, marks, lights, strict=True):
         cls = ' class="gb-row-red"' if mark == "red" else (' class="gb-row-black"' if mark == "black" else "")
-        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+        cells = []
+        for j, c in enumerate(row):
+            light = lit[j] if j < len(lit) else None
+            style = (f' style="background:{LIGHT_COLORS[light]};color:'
+                     f'{"#1F2933" if light == YELLOW else "#fff"};font-weight:700;text-align:center"'
+                     if light else "")
+            cells.append(f'<td data-light="{light or ""}"{style}>{html.escape(str(c))}</td>')
+        body.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
     return f'<table class="gb-slide-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -105,6 +123,9 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
         if s.chart is not None:
             st.plotly_chart(chart_figure(s.chart), key=f"slide_chart_{index}",
                             config={"displayModeBar": False, "staticPlot": True})
+    elif s.kind == "lights":
+        if s.table is not None:
+            st.markdown(_table_html(s.table), unsafe_allow_html=True)
     elif s.kind == "problems":
         left, right = st.columns([3, 2])
         with left:
@@ -120,6 +141,7 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
         st.markdown("".join(f'<div class="gb-bullet">• {html.escape(b)}</div>' for b in s.bullets),
                     unsafe_allow_html=True)
     if body and s.kind not in ("title", "closing"):
-        st.markdown(f'<div class="gb-bulletin">{html.escape(body)}</div>', unsafe_allow_html=True)
+        st.markdown(f'<div class="gb-bulletin">{html.escape(body).replace(chr(10), "<br>")}</div>',
+                    unsafe_allow_html=True)
     st.markdown(f'<div class="gb-slide-foot">{html.escape(deck.footer(s))}</div>',
                 unsafe_allow_html=True)
