@@ -420,3 +420,44 @@ def next_step(f: DomainFacts, *, max_names: int = 8) -> str:
         head = f"{names}{more}{short}未达到年度目标，要对标补差。"
     n = _count(f.row, ACTION_COUNT[f.domain])
     return head + (ACTIONS[f.domain].format(n=n) if n else ACTIONS_NONE[f.domain])
+
+
+# --- 督办预警 -------------------------------------------------------------------------------------
+
+
+def red_sentence(a, level_label: str) -> str:
+    """The units with a 红灯 (``supervision.Alerts.lights``), each with its red metrics and the
+    gaps to the expected value: "亮红灯的街道有2个：西街道(组织覆盖率76.0%，低于应达值4.0个百分点，
+    连续黄灯转红灯)、南街道(…)。" — or that there are none ("" when no rate has a target)."""
+    from metrics import supervision as SUP
+
+    df = a.lights
+    if df.empty or not df["light"].notna().any():
+        return ""  # no rate has a target: nothing is judged, nothing to say
+    red = df[df["light"] == SUP.RED]
+    if red.empty:
+        return f"本期没有亮红灯的{level_label}。"
+    items = []
+    for code in a.red_units():
+        parts = []
+        for r in red[red["unit_code"] == code].to_dict("records"):
+            p = f"{D.METRICS[r['key']].label}{fmt_rate(r['value'])}"
+            gap = r["gap_points"]
+            if gap is not None and gap < 0:
+                p += f"，低于应达值{-gap:.1f}个百分点"
+            if r["escalated"]:
+                p += "，连续黄灯转红灯"
+            parts.append(p)
+        name = str(red.loc[red["unit_code"] == code, "unit_name"].iloc[0])
+        items.append(f"{name}({'；'.join(parts)})")
+    return f"亮红灯的{level_label}有{len(items)}个：" + "、".join(items) + "。"
+
+
+def warning_paragraph(a, *, level_label: str, settings) -> str:
+    """The 通报's 督办预警 part of one domain (``a``: ``supervision.alerts``): red units with
+    their red metrics and gaps, then the 后N名 with 失分原因, the units without data (for 问题解决:
+    without orders), 连续后进 and 进步/退步 (``supervision.bulletin_sentences``)."""
+    from metrics import supervision as SUP
+
+    return red_sentence(a, level_label) + SUP.bulletin_sentences(
+        a, level_label=level_label, settings=settings)
