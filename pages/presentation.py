@@ -44,7 +44,7 @@ def _go(delta: int, total: int) -> None:
 
 controls = st.container(key="gb_controls")
 with controls:
-    c1, c4, c5, c2, c3 = st.columns([3, 2, 1.3, 1, 1])
+    c1, c4, c5, c2, c3 = st.columns([2.4, 1.8, 1.3, 1.2, 1.2])
     title = c1.text_input("会议名称", DEFAULT_TITLE, key="meeting_title")
     host = c4.text_input("主办单位", "", key="meeting_host", placeholder="如：中共××市委组织部")
     when = c5.date_input("会议日期", dt.date.today(), key="meeting_date", format="YYYY-MM-DD")

@@ -409,12 +409,14 @@ def schedules_section(ctx: Ctx, account: Account) -> None:
         (st.success if flash[0] == "ok" else st.error)(flash[1])
     results = st.session_state.pop("adm_sch_results", None)
     if results:
+        st.markdown("**本次运行结果**")
         st.dataframe(pd.DataFrame(results), hide_index=True)
     schedules, problem = _load_schedules(ctx)
     if problem:
         st.error(problem)
         return
     if schedules:
+        st.markdown("**计划列表**")
         st.dataframe(schedules_frame(schedules, ctx.name), hide_index=True)
     else:
         st.info("还没有定时报告计划。")

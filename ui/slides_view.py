@@ -7,6 +7,7 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
+from metrics.exports.pptx import DOUGHNUT  # the same colours as the PPTX and the PDF
 from metrics.exports.slides import ChartSpec, Deck, Slide, TableSpec, doughnut_legend
 from metrics.supervision import LIGHT_COLORS, YELLOW
 from ui.charts import FONT, MET, NEUTRAL, NOT_MET, TARGET
@@ -23,7 +24,7 @@ def _fig_layout(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
+def chart_figure(spec: ChartSpec, height: int = 560, *, domain: str | None = None) -> go.Figure:
     pct = "%" in spec.number_format
     fmt = (lambda v: "—" if v is None else f"{v:.1%}") if pct else (
         lambda v: "—" if v is None else f"{v:,.1f}" if isinstance(v, float) and not v.is_integer() else f"{v:,.0f}")
@@ -66,14 +67,15 @@ def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
     else:  # doughnut: counts and shares in the legend, never on (thin) slices
         name, values = next(iter(spec.series.items()))
         labels = [f"{c}　{v:,.0f}（{share}）" for c, v, share in doughnut_legend(spec)]
+        colours = ["#" + c for c in DOUGHNUT.get(domain or "", DOUGHNUT["coverage"])]
         fig.add_trace(go.Pie(labels=labels, values=[v or 0 for v in values], hole=0.55,
-                             textinfo="none", sort=False, title={"text": spec.title,
-                                                                 "font": {"size": 16}},
-                             marker={"colors": [NOT_MET, "#D08A2E", NEUTRAL, "#8FA3B8"]}))
+                             textinfo="none", sort=False, marker={"colors": colours}))
         _fig_layout(fig, height)
-        fig.update_layout(legend={"orientation": "v", "y": -0.05, "yanchor": "top",
+        fig.update_layout(title={"text": spec.title, "x": 0.5, "xanchor": "center",
+                                 "font": {"size": 18}},
+                          legend={"orientation": "v", "y": -0.05, "yanchor": "top",
                                   "x": 0.5, "xanchor": "center", "font": {"size": 18}},
-                          margin={"l": 10, "r": 10, "t": 10, "b": 10})
+                          margin={"l": 10, "r": 10, "t": 50, "b": 10})
         return fig
     return _fig_layout(fig, height)
 
@@ -91,9 +93,13 @@ def _table_html(spec: TableSpec) -> str:
             style = (f' style="background:{LIGHT_COLORS[light]};color:'
                      f'{"#1F2933" if light == YELLOW else "#fff"};font-weight:700;text-align:center"'
                      if light else "")
+            if spec.cell_marks:  # a 红黄绿灯 table: "74.3% 红灯" and names on one line
+                style = (style[:-1] + ';white-space:nowrap"') if style else ' style="white-space:nowrap"'
             cells.append(f'<td data-light="{light or ""}"{style}>{html.escape(str(c))}</td>')
         body.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
-    return f'<table class="gb-slide-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    size = ' style="font-size:1.05rem"' if spec.cell_marks else ""
+    return (f'<table class="gb-slide-table"{size}><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
 
 
 def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None:
@@ -135,7 +141,8 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
                 st.markdown('<div class="gb-title-line">暂无需要跟进的事项</div>', unsafe_allow_html=True)
         with right:
             if s.chart2 is not None:
-                st.plotly_chart(chart_figure(s.chart2, height=420), key=f"slide_chart2_{index}",
+                st.plotly_chart(chart_figure(s.chart2, height=420, domain=s.domain),
+                                key=f"slide_chart2_{index}",
                                 config={"displayModeBar": False, "staticPlot": True})
     elif s.kind == "closing":
         st.markdown("".join(f'<div class="gb-bullet">• {html.escape(b)}</div>' for b in s.bullets),
