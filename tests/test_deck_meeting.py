@@ -331,3 +331,39 @@ def test_pptx_axes_equal_the_screen_figure(deck3, prs3):
             assert (lo, hi) == (0.0, 1.0), model.title
         checked += 1
     assert checked >= 6  # rankings and trends of four domains
+
+
+# --- the 推进会 page ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory) -> Path:
+    from metrics.cli import write_sample
+    from metrics.store.versions import Store
+
+    path = tmp_path_factory.mktemp("meeting_page")
+    write_sample(Store(path), seed=7, scale=0.05)
+    return path
+
+
+def test_presentation_page_title_inputs_and_lights_slide(monkeypatch, sample_dir):
+    import streamlit as st
+
+    from tests.test_pages import new_app, open_page, run
+
+    st.cache_data.clear()
+    at = open_page(new_app(monkeypatch, sample_dir), "presentation")
+    at.text_input(key="meeting_host").input("中共示例市委组织部")
+    at.date_input(key="meeting_date").set_value(dt.date(2026, 11, 20))
+    run(at)
+    page = "\n".join(m.value for m in at.markdown)
+    assert "中共示例市委组织部" in page and "2026年11月20日" in page
+    assert "数据版本" not in page and "提取时点" not in page
+    options = at.selectbox(key="slide").options
+    lights = next(i for i, o in enumerate(options) if "红黄绿灯" in o)
+    at.selectbox(key="slide").set_value(lights)
+    run(at)
+    page = "\n".join(m.value for m in at.markdown)
+    assert 'data-light="red"' in page or 'data-light="green"' in page
+    assert "亮灯规则：" in page
+    st.cache_data.clear()
