@@ -198,6 +198,13 @@ def test_title_slide_takes_meeting_host_and_date(deck3, prs3):
         assert piece in texts
 
 
+def test_title_slide_names_filters_in_words(city):
+    sel = Selection.make("district", period="2026-10", filters={"source": ["12345热线"]})
+    deck = build_deck(city.con, sel, settings=S, is_demo=False, data_version="t")
+    assert "筛选：工单来源：12345热线" in deck.slides[0].bullets
+    assert "source" not in "\n".join(deck.slides[0].bullets)
+
+
 def test_date_label():
     assert date_label(dt.date(2026, 1, 9)) == "2026年1月9日"
     assert date_label("2026-12-06") == "2026年12月6日"

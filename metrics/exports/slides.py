@@ -408,10 +408,15 @@ def _subtitle(scope: Scope, extra: str = "") -> str:
     return "　".join(parts)
 
 
+# The filters as the title slide names them (the sidebar's words, not the field names).
+FILTER_WORDS = {"org_type": "单位类型", "sector": "新兴领域", "source": "工单来源",
+                "category": "问题类别", "partner_level": "结对单位层级", "kind": "项目类别"}
+
+
 def _filters_text(sel: Selection) -> str:
     if not sel.filters:
         return ""
-    return "筛选：" + "；".join(f"{k}={'、'.join(v)}" for k, v in sel.filters)
+    return "筛选：" + "；".join(f"{FILTER_WORDS.get(k, k)}：{'、'.join(v)}" for k, v in sel.filters)
 
 
 def _definition(key: str) -> str:
