@@ -374,3 +374,21 @@ def test_presentation_page_title_inputs_and_lights_slide(monkeypatch, sample_dir
     assert 'data-light="red"' in page or 'data-light="green"' in page
     assert "亮灯规则：" in page
     st.cache_data.clear()
+
+
+def test_a_full_lights_table_fits_its_slide():
+    """LIGHT_ROWS units × LIGHT_COLUMNS rates: every row drawn, nothing wrapped, within the
+    height the slide leaves above its text."""
+    from metrics.exports import pptx as P
+    from metrics.exports.slides import LIGHT_COLUMNS, LIGHT_ROWS, TableSpec
+
+    rows = [[f"第{i}街道办事处"] + ["100.0% 绿灯"] * LIGHT_COLUMNS for i in range(LIGHT_ROWS)]
+    spec = TableSpec(columns=["街道"] + ["小区党支部应建尽建率"] * LIGHT_COLUMNS, rows=rows,
+                     cell_marks=[[None] + [SUP.GREEN] * LIGHT_COLUMNS] * LIGHT_ROWS)
+    max_h = P.SLIDE_H - 0.55 - 1.7 - 1.3
+    size, widths, heights, kept = P._layout_lights(spec, rows, P.CONTENT_W, max_h)
+    assert kept == rows and len(heights) == LIGHT_ROWS + 1
+    assert sum(heights) <= max_h and abs(sum(widths) - P.CONTENT_W) < 1e-9
+    assert size >= 11
+    cell = P._text_width("100.0% 绿灯", size) * 1.2 + 0.2
+    assert all(w >= cell for w in widths[1:])

@@ -375,7 +375,7 @@ def _lights(pdf: _Doc, deck: Deck, s: Slide) -> None:
     top, bottom = 1.6, H - 0.6
     y = top
     if s.table is not None:
-        max_h = (bottom - top) * 0.66
+        max_h = bottom - top - 1.3
         _table(pdf, s.table, M, top, CW, max_h)
         y += min(0.5, max_h / (len(s.table.rows) + 1)) * (len(s.table.rows) + 1) + 0.3
     if s.text:

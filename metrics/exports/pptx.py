@@ -512,7 +512,8 @@ def _layout_table(spec: TableSpec, rows: list[list[str]], w: float, max_h: float
 
 def _layout_lights(spec: TableSpec, rows: list[list[str]], w: float, max_h: float):
     """A 红黄绿灯 table: the unit column as wide as its names, the light columns equal, so
-    every ``74.3% 红灯`` stays on one line; headers (metric names) may take two lines."""
+    every ``74.3% 红灯`` stays on one line; headers (metric names) may take two lines. The
+    largest size at which the columns fit the width and the rows the height."""
     pad = 0.2
     for size in (16, 15, 14, 13, 12, 11):
         first = max(_text_width(str(r[0]), size) for r in [spec.columns] + rows) + pad
@@ -520,9 +521,10 @@ def _layout_lights(spec: TableSpec, rows: list[list[str]], w: float, max_h: floa
         # bold and rendered by whatever CJK face the viewer has: a fifth more than estimated
         cells = max((_text_width(str(v), size) for r in rows for v in r[1:]), default=0) * 1.2 + pad
         heads = max((_text_width(c, size) for c in spec.columns[1:]), default=0) / 2 + pad
-        if max(cells, heads) <= rest or size == 11:
-            row_h = max(0.42, size * 1.3 / 72 + 0.14)
-            head_h = 2 * size * 1.3 / 72 + 0.14 if heads * 2 - pad > rest else row_h
+        row_h = size * 1.3 / 72 + 0.12
+        head_h = 2 * size * 1.3 / 72 + 0.14 if heads * 2 - pad > rest else row_h
+        fits = max(cells, heads) <= rest and head_h + row_h * len(rows) <= max_h
+        if fits or size == 11:
             n = max(1, min(len(rows), int((max_h - head_h) / row_h)))
             widths = [first] + [rest] * (len(spec.columns) - 1)
             return size, widths, [head_h] + [row_h] * n, rows[:n]
@@ -655,8 +657,8 @@ def _lights_slide(slide, deck: Deck, s: Slide) -> None:
     top, bottom = 1.7, SLIDE_H - 0.55
     table_h = 0.0
     if s.table is not None:
-        # The table takes what it needs (at most two thirds); the text the rest below it.
-        shape = add_table(slide, s.table, MARGIN, top, CONTENT_W, (bottom - top) * 0.66)
+        # The table takes what it needs (leaving 1.3 in for the text); the text the rest.
+        shape = add_table(slide, s.table, MARGIN, top, CONTENT_W, bottom - top - 1.3)
         table_h = Emu(shape.height).inches + 0.3
     if s.text:
         h = bottom - top - table_h

@@ -63,7 +63,7 @@ OVERVIEW = (("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"
 CUMULATIVE = PACED  # shown beside 时间进度
 TREND_MONTHS = 12
 TABLE_ROWS = 8
-LIGHT_ROWS = 12  # units on the 红黄绿灯 slide; with more, the worst are kept
+LIGHT_ROWS = 10  # units on the 红黄绿灯 slide; with more, the worst are kept
 LIGHT_NAMES = 6  # red lights named in the slide's text
 LIGHT_COLUMNS = 8  # rates per 红黄绿灯 slide (more: another slide)
 # The domains whose rates are judged on the 红黄绿灯 slide, in the deck's order.
