@@ -17,10 +17,10 @@ BIG = 22
 
 def _fig_layout(fig: go.Figure, height: int) -> go.Figure:
     # Room above the plot for the labels of bars at 100% (the axis stops there).
-    fig.update_layout(height=height, margin={"l": 10, "r": 30, "t": 60, "b": 10},
+    fig.update_layout(height=height, margin={"l": 10, "r": 30, "t": 90, "b": 10},
                       font={"family": FONT, "size": BIG, "color": "#1F2933"},
                       plot_bgcolor="white", paper_bgcolor="white",
-                      legend={"orientation": "h", "y": 1.08, "font": {"size": 18}})
+                      legend={"orientation": "h", "y": 1.16, "font": {"size": 18}})
     return fig
 
 
