@@ -293,7 +293,14 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
 
     sel = _selection(args)
     settings = load_settings(store.root)
-    data = exports.build(store, settings, args.kind, sel, page=args.page)
+    when = None
+    if args.date:
+        try:
+            when = dt.date.fromisoformat(args.date)
+        except ValueError:
+            raise UsageError(f"会议日期应为 YYYY-MM-DD：{args.date}") from None
+    data = exports.build(store, settings, args.kind, sel, page=args.page, title=args.meeting,
+                         host=args.host, meeting_date=when)
     Path(args.out).write_bytes(data)
     print(args.out)
     return 0
@@ -446,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page", default="deck",
                    choices=("deck", "overview", "coverage", "issues", "pairing"),
                    help="pdf: the whole deck, or one dashboard page's summary")
+    p.add_argument("--meeting", help="pptx/pdf title slide: 会议名称 (default 党建引领基层治理工作推进会)")
+    p.add_argument("--host", help="pptx/pdf title slide: 主办单位")
+    p.add_argument("--date", help="pptx/pdf title slide: 会议日期, YYYY-MM-DD")
     _selection_options(p, level_default="city")
 
     p = sub.add_parser("schedule", parents=[common],

@@ -23,8 +23,9 @@ if not ctx.months:
 
 
 @st.cache_data(max_entries=32, show_spinner="正在生成演示文稿…")
-def _deck(_sel, title: str, key: str) -> Deck:
-    return build_deck(ctx.con, _sel, settings=ctx.settings, title=title, is_demo=ctx.demo,
+def _deck(_sel, title: str, host: str, when: dt.date | None, key: str) -> Deck:
+    return build_deck(ctx.con, _sel, settings=ctx.settings, title=title, host=host,
+                      meeting_date=when, is_demo=ctx.demo,
                       data_version=version_string(ctx.signature))
 
 
@@ -43,16 +44,18 @@ def _go(delta: int, total: int) -> None:
 
 controls = st.container(key="gb_controls")
 with controls:
-    c1, c2, c3 = st.columns([3, 1, 1])
+    c1, c4, c5, c2, c3 = st.columns([2.4, 1.8, 1.3, 1.2, 1.2])
     title = c1.text_input("会议名称", DEFAULT_TITLE, key="meeting_title")
+    host = c4.text_input("主办单位", "", key="meeting_host", placeholder="如：中共××市委组织部")
+    when = c5.date_input("会议日期", dt.date.today(), key="meeting_date", format="YYYY-MM-DD")
     present = c2.toggle("演示模式", key="present", bind="query-params",
                         help="隐藏侧栏与工具栏，适合大屏；左右方向键翻页")
     print_all = c3.toggle("打印全部页", key="print_all", help="逐页排列，用浏览器打印为 PDF(每页一张)")
 
 link_notices(view)
 sel = view.selection()
-deck_key = repr((sel, title, ctx.signature))
-deck = _deck(sel, title, deck_key)
+deck_key = repr((sel, title, host, when, ctx.signature))
+deck = _deck(sel, title, host, when, deck_key)
 total = len(deck.slides)
 if st.session_state.get("deck_key") != deck_key:
     st.session_state["deck_key"] = deck_key

@@ -22,7 +22,7 @@ from ui.state import current
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SECTIONS = ["上传数据", "版本历史", "模板下载"]
-ADMIN_SECTIONS = ["地图边界", "账户管理", "系统设置", "操作日志"]
+ADMIN_SECTIONS = ["地图边界", "账户管理", "系统设置", "定时报告", "操作日志"]
 
 ctx, view = current()
 # The account as stored now (a role taken away by an admin counts at once), not as remembered.
@@ -488,5 +488,7 @@ elif section == "账户管理":
     admin.accounts_section(ctx, account)
 elif section == "系统设置":
     admin.settings_section(ctx, account)
+elif section == "定时报告":
+    admin.schedules_section(ctx, account)
 elif section == "操作日志":
     admin.audit_section(ctx, account)

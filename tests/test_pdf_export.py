@@ -63,4 +63,4 @@ def test_page_summary_holds_that_domain_only(deck):
     assert len(reader.pages) == len(slides)
     assert "问题解决" in _text(reader.pages[0])
     overview = page_summary(deck, "overview")
-    assert [s.kind for s in overview] == ["title", "overview", "closing"]
+    assert [s.kind for s in overview] == ["title", "overview", "lights", "closing"]

@@ -1,4 +1,5 @@
-"""The admin parts of 数据上传: map boundaries, accounts, settings, the audit log.
+"""The admin parts of 数据上传: map boundaries, accounts, settings, scheduled reports, the audit
+log.
 
 Every function here re-checks the role itself: it is never enough that a caller hid a button.
 """
@@ -8,12 +9,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from functools import partial
 
 import pandas as pd
 import streamlit as st
 
+from metrics import schedule as SCH
 from metrics.accounts import ROLE_LABELS, ROLES, Account, AuthError
+from metrics.contract.schema import LEVEL_LABELS
 from metrics.exports.xlsx import safe_csv_text
 from metrics.settings import (
     LABELS,
@@ -55,8 +59,10 @@ EVENT_LABELS = {
     "boundaries": "上传边界", "boundaries_restore": "恢复上一版边界", "settings": "修改设置",
     "account": "账户变更", "login": "登录", "login_failed": "登录失败", "logout": "退出登录",
     "clear_demo": "清除示例数据",
+    "schedule": "定时报告",
 }
-ACTION_LABELS = {"add": "新建", "update": "修改", "remove": "删除", "unlock": "解除锁定"}
+ACTION_LABELS = {"add": "新建", "update": "修改", "remove": "删除", "unlock": "解除锁定",
+                 "run": "立即运行"}
 AUDIT_TAIL = 300
 
 
@@ -425,6 +431,193 @@ def _save_settings(ctx: Ctx, account: Account) -> None:
     st.session_state["adm_set_flash"] = ("ok", f"已保存：{labels}")
 
 
+# --- scheduled reports ---------------------------------------------------------------------------
+
+SCH_NEW = ""  # the picker's "新建计划" entry
+STATUS_LABELS = {"written": "已生成", "mailed": "已生成并发送", "skipped": "本期已生成，跳过",
+                 "failed": "失败"}
+_SPLIT = re.compile(r"[\s,，;；、]+")
+
+
+def schedules_frame(schedules: list[SCH.Schedule], name) -> pd.DataFrame:
+    """The list of schedules as the page shows it (``name``: unit code → name)."""
+    rows = [{"编号": s.id, "名称": s.name, "频率": SCH.FREQUENCIES[s.frequency],
+             "单位": name(s.unit), "排名层级": LEVEL_LABELS.get(s.level, s.level),
+             "文件": "、".join(SCH.FORMAT_LABELS[f] for f in s.formats),
+             "收件人": "、".join(s.recipients) or "—", "状态": "启用" if s.enabled else "停用"}
+            for s in schedules]
+    return pd.DataFrame(rows, columns=["编号", "名称", "频率", "单位", "排名层级", "文件", "收件人",
+                                       "状态"])
+
+
+def _load_schedules(ctx: Ctx) -> tuple[list[SCH.Schedule], str | None]:
+    try:
+        return SCH.load_schedules(ctx.data_dir), None
+    except (SCH.ScheduleError, ValueError) as e:  # a hand-edited file that no longer parses
+        return [], f"{SCH.SCHEDULES_FILE} 无法读取：{e}"
+
+
+def schedules_section(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        _deny()
+        return
+    st.subheader("定时报告")
+    st.caption("到期的计划把周报/月报(推进会 PPT、通报表、PDF、督办通知)写入数据目录的 outbox 文件夹，"
+               "设置了邮件中继时再发给收件人；每个计划每期只生成一次，失败的下次重试。"
+               "服务器上用 cron 或 systemd 定时执行 python -m metrics schedule run(见 README)，"
+               "也可在这里立即运行。")
+    flash = st.session_state.pop("adm_sch_flash", None)
+    if flash:
+        (st.success if flash[0] == "ok" else st.error)(flash[1])
+    results = st.session_state.pop("adm_sch_results", None)
+    if results:
+        st.markdown("**本次运行结果**")
+        st.dataframe(pd.DataFrame(results), hide_index=True)
+    schedules, problem = _load_schedules(ctx)
+    if problem:
+        st.error(problem)
+        return
+    if schedules:
+        st.markdown("**计划列表**")
+        st.dataframe(schedules_frame(schedules, ctx.name), hide_index=True)
+    else:
+        st.info("还没有定时报告计划。")
+    st.button("立即运行到期计划", key="adm_sch_run", on_click=_run_schedules, args=(ctx, account),
+              disabled=not any(s.enabled for s in schedules),
+              help="生成本期还没有生成的报告；本期已生成的计划跳过")
+
+    by_id = {s.id: s for s in schedules}
+    st.selectbox("选择计划", [SCH_NEW, *by_id], key="adm_sch_pick", on_change=_pick_schedule,
+                 args=(ctx,), format_func=lambda i: f"{i}　{by_id[i].name}" if i else "新建计划")
+    if "adm_sch_id" not in st.session_state:
+        _fill_form(None)
+    opts, names = _scope_options(ctx)
+    with st.form("adm_sch_form"):
+        c1, c2 = st.columns(2)
+        c1.text_input("编号", key="adm_sch_id", help="字母、数字、- 和 _，用作发件箱里的文件夹名；"
+                      "与已有计划相同则修改该计划")
+        c2.text_input("名称", key="adm_sch_name", help="如：全市月报；也用作文件名的开头")
+        c1.selectbox("频率", list(SCH.FREQUENCIES), key="adm_sch_frequency",
+                     format_func=SCH.FREQUENCIES.get,
+                     help="月报：上一个完整月份；周报：最新月份截至运行时，按自然周生成一次")
+        c2.selectbox("单位", opts, key="adm_sch_unit",
+                     format_func=lambda c: names.get(c, "全市") if c else "全市")
+        c1.selectbox("排名层级", [lv for lv in LEVEL_LABELS if lv != "city"], key="adm_sch_level",
+                     format_func=LEVEL_LABELS.get, help="通报表和督办通知排名、督办的单位层级")
+        c2.multiselect("文件", list(SCH.FORMATS), key="adm_sch_formats",
+                       format_func=SCH.FORMAT_LABELS.get)
+        st.text_area("收件人", key="adm_sch_recipients", height=80,
+                     help="邮件地址，用逗号或换行分隔；留空则只写入发件箱(发送须在系统设置中填写邮件中继)")
+        st.checkbox("启用", key="adm_sch_enabled")
+        st.form_submit_button("保存计划", type="primary", on_click=_save_schedule,
+                              args=(ctx, account))
+    pick = st.session_state.get("adm_sch_pick") or SCH_NEW
+    if pick in by_id:
+        if st.session_state.get("adm_sch_rm") != pick:
+            st.button("删除此计划", key="adm_sch_remove",
+                      on_click=lambda p=pick: st.session_state.__setitem__("adm_sch_rm", p))
+        else:
+            st.warning(f"确认删除计划“{U.md(pick)}”？已生成的文件保留在发件箱中。")
+            with st.container(horizontal=True):
+                st.button("确认删除", type="primary", key="adm_sch_rm_ok", on_click=_remove_schedule,
+                          args=(ctx, account, pick))
+                st.button("取消", key="adm_sch_rm_cancel",
+                          on_click=lambda: st.session_state.pop("adm_sch_rm", None))
+    log = SCH.recent_log(ctx.data_dir, limit=20)
+    if log:
+        with st.expander("最近运行记录"):
+            st.dataframe(pd.DataFrame([{
+                "时间": str(e.get("time", "")).replace("T", " "), "计划": e.get("schedule", ""),
+                "期": e.get("period", ""), "结果": STATUS_LABELS.get(e.get("status"), e.get("status")),
+                "说明": e.get("message") or "、".join(e.get("files", []))} for e in log]),
+                hide_index=True)
+
+
+def _fill_form(s: SCH.Schedule | None) -> None:
+    """Put a schedule (None: a new one's defaults) into the form's widgets."""
+    ss = st.session_state
+    ss["adm_sch_id"] = s.id if s else ""
+    ss["adm_sch_name"] = s.name if s else ""
+    ss["adm_sch_frequency"] = s.frequency if s else "monthly"
+    ss["adm_sch_unit"] = (s.unit or "") if s else ""
+    ss["adm_sch_level"] = s.level if s else "district"
+    ss["adm_sch_formats"] = list(s.formats) if s else ["pptx", "xlsx", "pdf"]
+    ss["adm_sch_recipients"] = "\n".join(s.recipients) if s else ""
+    ss["adm_sch_enabled"] = s.enabled if s else True
+
+
+def _pick_schedule(ctx: Ctx) -> None:
+    pick = st.session_state.get("adm_sch_pick")
+    schedules, _ = _load_schedules(ctx)
+    _fill_form(next((s for s in schedules if s.id == pick), None))
+    st.session_state.pop("adm_sch_rm", None)
+
+
+def _save_schedule(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        return
+    ss = st.session_state
+    recipients = tuple(x for x in _SPLIT.split(ss.get("adm_sch_recipients") or "") if x)
+    try:
+        new = SCH.Schedule(
+            id=(ss.get("adm_sch_id") or "").strip(), name=(ss.get("adm_sch_name") or "").strip(),
+            frequency=ss.get("adm_sch_frequency") or "monthly",
+            formats=tuple(ss.get("adm_sch_formats") or ()),
+            level=ss.get("adm_sch_level") or "district", unit=ss.get("adm_sch_unit") or None,
+            recipients=recipients, enabled=bool(ss.get("adm_sch_enabled", True)))
+        schedules, problem = _load_schedules(ctx)
+        if problem:
+            raise SCH.ScheduleError(problem)
+        existed = any(s.id == new.id for s in schedules)
+        kept = [new if s.id == new.id else s for s in schedules]
+        SCH.save_schedules(ctx.data_dir, kept if existed else [*schedules, new])
+    except (SCH.ScheduleError, ValueError) as e:
+        ss["adm_sch_flash"] = ("error", f"未保存：{e}")
+        return
+    _audit(ctx, {"event": "schedule", "action": "update" if existed else "add",
+                 "user": account.name, "target": new.id})
+    ss["adm_sch_flash"] = ("ok", f"{'已修改' if existed else '已新建'}计划 {U.md(new.id)}"
+                                 f"({U.md(new.name)}，{SCH.FREQUENCIES[new.frequency]})")
+    ss["adm_sch_pick"] = new.id
+
+
+def _remove_schedule(ctx: Ctx, account: Account, target: str) -> None:
+    st.session_state.pop("adm_sch_rm", None)
+    if not _is_admin():
+        return
+    schedules, problem = _load_schedules(ctx)
+    kept = [s for s in schedules if s.id != target]
+    if problem or len(kept) == len(schedules):
+        st.session_state["adm_sch_flash"] = ("error", problem or f"没有这个计划：{target}")
+        return
+    SCH.save_schedules(ctx.data_dir, kept)
+    _audit(ctx, {"event": "schedule", "action": "remove", "user": account.name, "target": target})
+    st.session_state["adm_sch_flash"] = ("ok", f"已删除计划 {U.md(target)}")
+    st.session_state["adm_sch_pick"] = SCH_NEW
+    _fill_form(None)
+
+
+def _run_schedules(ctx: Ctx, account: Account) -> None:
+    if not _is_admin():
+        return
+    try:
+        with st.spinner("正在生成报告…"):
+            results = SCH.run(ctx.store, ctx.settings)
+    except (SCH.ScheduleError, ValueError) as e:
+        st.session_state["adm_sch_flash"] = ("error", str(e))
+        return
+    rows = [{"计划": r.schedule, "期": r.period, "结果": STATUS_LABELS.get(r.status, r.status),
+             "文件": "、".join(r.files), "说明": r.message} for r in results]
+    _audit(ctx, {"event": "schedule", "action": "run", "user": account.name,
+                 "results": [f"{r.schedule} {r.period} {STATUS_LABELS.get(r.status, r.status)}"
+                             for r in results]})
+    failed = [r for r in results if r.status == "failed"]
+    st.session_state["adm_sch_results"] = rows
+    st.session_state["adm_sch_flash"] = (
+        ("error", f"{len(failed)} 个计划失败，已记录，下次运行时重试") if failed else
+        ("ok", f"已运行 {len(results)} 个计划"))
+
+
 # --- audit log ---------------------------------------------------------------------------------
 
 
@@ -472,6 +665,11 @@ def _detail_text(event: str | None, d: dict) -> str:
                         if t in U.TABLE_NAMES)
     if event == "settings":
         return "；".join(f"{LABELS.get(k, k)}：{a} → {b}" for k, (a, b) in d.get("changed", {}).items())
+    if event == "schedule":
+        action = ACTION_LABELS.get(d.get("action"), d.get("action"))
+        if d.get("action") == "run":
+            return f"{action}：" + "；".join(d.get("results", [])) if d.get("results") else action
+        return f"{action}计划 {d.get('target')}"
     return json.dumps(d, ensure_ascii=False) if d else ""
 
 

@@ -8,21 +8,24 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metrics import colours as C
-from metrics.exports.slides import ChartSpec, Deck, Slide, TableSpec
-from ui.charts import FONT, NEUTRAL, NOT_MET, TARGET
+from metrics.exports.pptx import DOUGHNUT  # the same colours as the PPTX and the PDF
+from metrics.exports.slides import ChartSpec, Deck, Slide, TableSpec, doughnut_legend
+from metrics.supervision import LIGHT_COLORS, YELLOW
+from ui.charts import FONT, TARGET
 
 BIG = 22
 
 
 def _fig_layout(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(height=height, margin={"l": 10, "r": 30, "t": 20, "b": 10},
+    # Room above the plot for the labels of bars at 100% (the axis stops there).
+    fig.update_layout(height=height, margin={"l": 10, "r": 30, "t": 90, "b": 10},
                       font={"family": FONT, "size": BIG, "color": "#1F2933"},
                       plot_bgcolor="white", paper_bgcolor="white",
-                      legend={"orientation": "h", "y": 1.08, "font": {"size": 18}})
+                      legend={"orientation": "h", "y": 1.16, "font": {"size": 18}})
     return fig
 
 
-def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
+def chart_figure(spec: ChartSpec, height: int = 560, *, domain: str | None = None) -> go.Figure:
     pct = "%" in spec.number_format
     fmt = (lambda v: "—" if v is None else f"{v:.1%}") if pct else (
         lambda v: "—" if v is None else f"{v:,.1f}" if isinstance(v, float) and not v.is_integer() else f"{v:,.0f}")
@@ -45,9 +48,9 @@ def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
             fig.add_trace(go.Scatter(x=spec.categories, y=targets, mode="lines+markers",
                                      name=spec.target_label, line={"color": TARGET, "dash": "dash",
                                                                    "width": 3}))
-        top = max([v for v in values if v is not None] + [t for t in targets if t is not None] + [0])
-        fig.update_yaxes(range=[0, (max(1.0, top) if pct else top or 1) * 1.18],
-                         tickformat=".0%" if pct else ",d", gridcolor="#E3E8EF")
+        lo, hi, step = spec.axis()  # the PPTX's and the PDF's scale: rates 0–100%, from 0
+        fig.update_yaxes(range=[lo, hi], dtick=step, tickformat=".0%" if pct else ",d",
+                         gridcolor="#E3E8EF")
         fig.update_xaxes(tickfont={"size": 18 if len(values) <= 10 else 14})
     elif spec.kind == "line":
         palette = ["#1F4E8C", "#D08A2E", "#2F7F7A"]
@@ -60,14 +63,23 @@ def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
         if t and any(x is not None for x in t):
             fig.add_trace(go.Scatter(x=spec.categories, y=t, mode="lines", name=spec.target_label,
                                      line={"color": TARGET, "dash": "dash", "width": 3}))
-        fig.update_yaxes(tickformat=".1%" if pct else ",d", gridcolor="#E3E8EF",
-                         tickfont={"size": 16})
+        lo, hi, step = spec.axis()
+        fig.update_yaxes(range=[lo, hi], dtick=step, tickformat=".0%" if pct else ",d",
+                         gridcolor="#E3E8EF", tickfont={"size": 16})
         fig.update_xaxes(type="category", tickfont={"size": 16})
-    else:  # doughnut
+    else:  # doughnut: counts and shares in the legend, never on (thin) slices
         name, values = next(iter(spec.series.items()))
-        fig.add_trace(go.Pie(labels=spec.categories, values=[v or 0 for v in values], hole=0.55,
-                             textinfo="label+value", textfont={"size": 18}, sort=False,
-                             marker={"colors": [NOT_MET, "#D08A2E", NEUTRAL, "#8FA3B8"]}))
+        labels = [f"{c}　{v:,.0f}（{share}）" for c, v, share in doughnut_legend(spec)]
+        colours = ["#" + c for c in DOUGHNUT.get(domain or "", DOUGHNUT["coverage"])]
+        fig.add_trace(go.Pie(labels=labels, values=[v or 0 for v in values], hole=0.55,
+                             textinfo="none", sort=False, marker={"colors": colours}))
+        _fig_layout(fig, height)
+        fig.update_layout(title={"text": spec.title, "x": 0.5, "xanchor": "center",
+                                 "font": {"size": 18}},
+                          legend={"orientation": "v", "y": -0.05, "yanchor": "top",
+                                  "x": 0.5, "xanchor": "center", "font": {"size": 18}},
+                          margin={"l": 10, "r": 10, "t": 50, "b": 10})
+        return fig
     return _fig_layout(fig, height)
 
 
@@ -75,10 +87,22 @@ def _table_html(spec: TableSpec) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in spec.columns)
     body = []
     marks = spec.marks or [None] * len(spec.rows)
-    for row, mark in zip(spec.rows, marks, strict=True):
+    lights = spec.cell_marks or [[]] * len(spec.rows)
+    for row, mark, lit in zip(spec.rows, marks, lights, strict=True):
         cls = ' class="gb-row-red"' if mark == "red" else (' class="gb-row-black"' if mark == "black" else "")
-        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
-    return f'<table class="gb-slide-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+        cells = []
+        for j, c in enumerate(row):
+            light = lit[j] if j < len(lit) else None
+            style = (f' style="background:{LIGHT_COLORS[light]};color:'
+                     f'{"#1F2933" if light == YELLOW else "#fff"};font-weight:700;text-align:center"'
+                     if light else "")
+            if spec.cell_marks:  # a 红黄绿灯 table: "74.3% 红灯" and names on one line
+                style = (style[:-1] + ';white-space:nowrap"') if style else ' style="white-space:nowrap"'
+            cells.append(f'<td data-light="{light or ""}"{style}>{html.escape(str(c))}</td>')
+        body.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+    size = ' style="font-size:1.05rem"' if spec.cell_marks else ""
+    return (f'<table class="gb-slide-table"{size}><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
 
 
 def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None:
@@ -111,6 +135,9 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
         if s.chart is not None:
             st.plotly_chart(chart_figure(s.chart), key=f"slide_chart_{index}",
                             config={"displayModeBar": False, "staticPlot": True})
+    elif s.kind == "lights":
+        if s.table is not None:
+            st.markdown(_table_html(s.table), unsafe_allow_html=True)
     elif s.kind == "problems":
         left, right = st.columns([3, 2])
         with left:
@@ -120,12 +147,14 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
                 st.markdown('<div class="gb-title-line">暂无需要跟进的事项</div>', unsafe_allow_html=True)
         with right:
             if s.chart2 is not None:
-                st.plotly_chart(chart_figure(s.chart2, height=420), key=f"slide_chart2_{index}",
+                st.plotly_chart(chart_figure(s.chart2, height=420, domain=s.domain),
+                                key=f"slide_chart2_{index}",
                                 config={"displayModeBar": False, "staticPlot": True})
     elif s.kind == "closing":
         st.markdown("".join(f'<div class="gb-bullet">• {html.escape(b)}</div>' for b in s.bullets),
                     unsafe_allow_html=True)
     if body and s.kind not in ("title", "closing"):
-        st.markdown(f'<div class="gb-bulletin">{html.escape(body)}</div>', unsafe_allow_html=True)
+        st.markdown(f'<div class="gb-bulletin">{html.escape(body).replace(chr(10), "<br>")}</div>',
+                    unsafe_allow_html=True)
     st.markdown(f'<div class="gb-slide-foot">{html.escape(deck.footer(s))}</div>',
                 unsafe_allow_html=True)

@@ -8,6 +8,8 @@ call; it opens its own DuckDB connection over the store's current versions. The 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 
 from metrics.contract import schema as S
@@ -56,7 +58,8 @@ def notice_level(sel: Selection) -> Selection:
 
 
 def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
-          title: str | None = None, page: str = "deck") -> bytes:
+          title: str | None = None, page: str = "deck", host: str | None = None,
+          meeting_date: dt.date | None = None) -> bytes:
     """The file's bytes. A selection that cannot be answered (no data, a unit outside the
     viewer's scope) raises ``metrics.cli.UsageError`` with a Chinese message (CLI exit 2)."""
     from metrics.cli import UsageError, is_demo
@@ -68,8 +71,9 @@ def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
     version = version_string(store.signature(tuple(S.TABLES)))
     con = connect(store, settings)
     try:
-        return render(con, kind, sel, settings=settings, title=title, page=page,
-                      is_demo=is_demo(store.root), data_version=version)
+        return render(con, kind, sel, settings=settings, title=title, page=page, host=host,
+                      meeting_date=meeting_date, is_demo=is_demo(store.root),
+                      data_version=version)
     except SelectionError as e:
         raise UsageError(str(e)) from None
     finally:
@@ -77,14 +81,16 @@ def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
 
 
 def render(con: duckdb.DuckDBPyConnection, kind: str, sel: Selection, *, settings: Settings,
-           is_demo: bool, data_version: str, title: str | None = None, page: str = "deck") -> bytes:
+           is_demo: bool, data_version: str, title: str | None = None, page: str = "deck",
+           host: str | None = None, meeting_date: dt.date | None = None) -> bytes:
     """The file's bytes on an open connection (the pages pass theirs; ``build`` opens one).
-    ``page``: for a PDF, the whole deck or one page's summary (``PDF_PAGES``)."""
+    ``page``: for a PDF, the whole deck or one page's summary (``PDF_PAGES``). ``title``,
+    ``host``, ``meeting_date``: 会议名称, 主办单位, 会议日期 of the deck's title slide."""
     if kind in ("pptx", "pdf"):
         from metrics.exports.slides import build_deck
 
-        deck = build_deck(con, sel, settings=settings, title=title, is_demo=is_demo,
-                          data_version=data_version)
+        deck = build_deck(con, sel, settings=settings, title=title, host=host,
+                          meeting_date=meeting_date, is_demo=is_demo, data_version=data_version)
         if kind == "pptx":
             from metrics.exports.pptx import deck_to_pptx
 

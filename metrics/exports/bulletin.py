@@ -111,6 +111,18 @@ def fmt_change(delta: float | None, *, kind: str = "rate", prev_word: str = "上
     return f"较{prev_word}{verb}{fmt_points(delta, kind)}"
 
 
+def short_of(target: float | None, value: float | None, kind: str = "rate",
+             word: str = "低于目标") -> str:
+    """低于目标1.2个百分点 — or, below the target by less than the rounding shows,
+    低于目标不足0.1个百分点 (never "低于目标0.0个百分点")."""
+    gap = gap_points(target, value, kind)
+    if gap is None:
+        return word
+    if gap == 0:
+        return f"{word}不足0.1{'个百分点' if kind == 'rate' else '分'}"
+    return f"{word}{fmt_points(gap, kind)}"
+
+
 def cn_count(n: int) -> str:
     """1..10 as 一..十 (for 排名前三); other numbers as digits."""
     return CN_DIGITS[n] if 0 <= n <= 10 else str(n)
@@ -295,9 +307,12 @@ def paragraph(f: DomainFacts) -> str:
         text += "，".join(clauses) + (f"；目前仍有{overdue}件超期未办结工单。" if overdue
                                       else "；目前没有超期未办结工单。")
     elif f.domain == "pairing":
-        overdue = _count(r, "projects_overdue")
-        text += (f"共建项目{_count(r, 'projects')}个，已完成{_count(r, 'projects_done')}个，"
-                 f"项目完成率为{fmt_rate(r.get('project_completion_rate'))}；"
+        overdue, projects = _count(r, "projects_overdue"), _count(r, "projects")
+        done = _count(r, "projects_done")
+        if not projects:
+            return text + "暂无共建项目。"
+        text += (f"共建项目{projects}个，" + (f"已完成{done}个，" if done else "尚无已完成项目，")
+                 + f"项目完成率为{fmt_rate(r.get('project_completion_rate'))}；"
                  + (f"逾期未完成项目{overdue}个。" if overdue else "没有逾期未完成项目。"))
     return text
 
@@ -326,8 +341,14 @@ def trend_sentence(unit_name: str, key: str, kind: str, months: list[int],
     s = f"近{len(have)}个月，{unit_name}{short}{move}"
     judged = [(v, t) for _, v, t in have if t is not None]
     if judged:
+        # Never "其中0个月": a count of nothing is said in words.
         met = sum(1 for v, t in judged if v >= t)
-        s += f"；其中{met}个月达到年度目标"
+        if met == 0:
+            s += "；各月均未达到年度目标" if len(judged) > 1 else "；未达到年度目标"
+        elif met == len(judged):
+            s += "；各月均达到年度目标" if len(judged) > 1 else "；达到年度目标"
+        else:
+            s += f"；其中{met}个月达到年度目标"
     return s + "。"
 
 
@@ -357,7 +378,8 @@ def problems_sentence(domain: str, unit_name: str, row: dict, top: list[tuple[st
     overdue = _count(row, "projects_overdue")
     s = (f"目前{unit_name}有{overdue}个共建项目逾期未完成，" if overdue
          else f"目前{unit_name}没有逾期未完成的共建项目，")
-    s += f"已完成{_count(row, 'projects_done')}个。"
+    done = _count(row, "projects_done")
+    s += f"已完成{done}个。" if done else "尚无已完成的项目。"
     if tops:
         s += f"逾期项目较多的{level_label}是{tops}，要压实结对双方责任、加快推进。"
     return s
@@ -392,10 +414,50 @@ def next_step(f: DomainFacts, *, max_names: int = 8) -> str:
     else:
         shown_units = below[:max_names]
         names = "、".join(
-            f"{u.name}({fmt_value(u.value, f.kind)}，"
-            f"低于目标{fmt_points(gap_points(u.target, u.value, f.kind), f.kind)})"
+            f"{u.name}({fmt_value(u.value, f.kind)}，{short_of(u.target, u.value, f.kind)})"
             for u in shown_units)
         more = f"等{len(below)}个{f.level_label}" if len(below) > len(shown_units) else ""
         head = f"{names}{more}{short}未达到年度目标，要对标补差。"
     n = _count(f.row, ACTION_COUNT[f.domain])
     return head + (ACTIONS[f.domain].format(n=n) if n else ACTIONS_NONE[f.domain])
+
+
+# --- 督办预警 -------------------------------------------------------------------------------------
+
+
+def red_sentence(a, level_label: str) -> str:
+    """The units with a 红灯 (``supervision.Alerts.lights``), each with its red metrics and the
+    gaps to the expected value: "亮红灯的街道有2个：西街道(组织覆盖率76.0%，低于应达值4.0个百分点，
+    连续黄灯转红灯)、南街道(…)。" — or that there are none ("" when no rate has a target)."""
+    from metrics import supervision as SUP
+
+    df = a.lights
+    if df.empty or not df["light"].notna().any():
+        return ""  # no rate has a target: nothing is judged, nothing to say
+    red = df[df["light"] == SUP.RED]
+    if red.empty:
+        return f"本期没有亮红灯的{level_label}。"
+    items = []
+    for code in a.red_units():
+        parts = []
+        for r in red[red["unit_code"] == code].to_dict("records"):
+            p = f"{D.METRICS[r['key']].label}{fmt_rate(r['value'])}"
+            gap = r["gap_points"]
+            if gap is not None and gap < 0:
+                p += f"，低于应达值{-gap:.1f}个百分点"
+            if r["escalated"]:
+                p += "，连续黄灯转红灯"
+            parts.append(p)
+        name = str(red.loc[red["unit_code"] == code, "unit_name"].iloc[0])
+        items.append(f"{name}({'；'.join(parts)})")
+    return f"亮红灯的{level_label}有{len(items)}个：" + "、".join(items) + "。"
+
+
+def warning_paragraph(a, *, level_label: str, settings) -> str:
+    """The 通报's 督办预警 part of one domain (``a``: ``supervision.alerts``): red units with
+    their red metrics and gaps, then the 后N名 with 失分原因, the units without data (for 问题解决:
+    without orders), 连续后进 and 进步/退步 (``supervision.bulletin_sentences``)."""
+    from metrics import supervision as SUP
+
+    return red_sentence(a, level_label) + SUP.bulletin_sentences(
+        a, level_label=level_label, settings=settings)

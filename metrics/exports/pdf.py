@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -26,7 +25,8 @@ from fpdf.enums import WrapMode, XPos, YPos
 from metrics import colours as C
 from metrics.exports import pptx as P
 from metrics.exports.bulletin import fmt_rate, fmt_value
-from metrics.exports.slides import KPI, ChartSpec, Deck, Slide, TableSpec
+from metrics.exports.slides import KPI, ChartSpec, Deck, Slide, TableSpec, doughnut_legend
+from metrics.supervision import LIGHT_COLORS, YELLOW
 
 FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
 SYSTEM_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -160,10 +160,15 @@ def _table(pdf: _Doc, spec: TableSpec, x, y, w, max_h, *, empty_text="暂无") -
     for i, row in enumerate(rows):
         cx = x
         fill = P.RED if i == 0 else (P.LIGHT if i % 2 == 0 else P.WHITE)
-        for cw, text in zip(cols, row):
-            pdf.fill_rect(cx, y + i * rh, cw, rh, fill, border=P.BORDER)
-            pdf.text_box(cx + 0.06, y + i * rh, cw - 0.12, rh, str(text), size, bold=i == 0,
-                         color=P.WHITE if i == 0 else P.DARK, valign="M")
+        lights = spec.cell_marks[i - 1] if 0 < i <= len(spec.cell_marks) else []
+        for j, (cw, text) in enumerate(zip(cols, row)):
+            light = lights[j] if j < len(lights) else None
+            cell_fill = LIGHT_COLORS[light].lstrip("#") if light else fill
+            color = P.WHITE if i == 0 or (light and light != YELLOW) else P.DARK
+            pdf.fill_rect(cx, y + i * rh, cw, rh, cell_fill, border=P.BORDER)
+            pdf.text_box(cx + 0.06, y + i * rh, cw - 0.12, rh, str(text), size,
+                         bold=i == 0 or light is not None, color=color, valign="M",
+                         align="C" if light else "L")
             cx += cw
 
 
@@ -178,26 +183,17 @@ def _fmt(v: float | None, number_format: str) -> str:
     return f"{v:.1f}" if "." in number_format else f"{v:.0f}"
 
 
-def _axis_max(values: list[float], rate: bool) -> float:
-    """The same scale rule as the PPTX: rates from 0 to at most 100%, rounded up to 10 points;
-    others from 0 to a round number above the largest value (never a cut-off baseline)."""
-    top = max([v for v in values if v is not None] or [0.0])
-    if rate:
-        return min(1.0, max(0.1, math.ceil(top * 10 + 1e-9) / 10))
-    if top <= 0:
-        return 1.0
-    mag = 10 ** math.floor(math.log10(top))
-    return math.ceil(top / mag + 1e-9) * mag
-
-
-def _grid(pdf, x, y, w, h, vmax, rate: bool) -> None:
+def _grid(pdf, x, y, w, h, axis: tuple[float, float, float], rate: bool) -> None:
+    """Gridlines and tick labels of ``ChartSpec.axis`` (the scale of the PPTX and the screen)."""
+    lo, hi, step = axis
     pdf.set_draw_color(*_rgb(P.BORDER))
     pdf.set_line_width(0.5 / 72)
-    for i in range(6):
-        gy = y + h - h * i / 5
+    n = max(1, round((hi - lo) / step))
+    for i in range(n + 1):
+        v = lo + step * i
+        gy = y + h - h * (v - lo) / (hi - lo)
         pdf.line(x, gy, x + w, gy)
-        v = vmax * i / 5
-        pdf.text_box(x - 0.75, gy - 0.1, 0.7, 0.2, fmt_rate(v) if rate else f"{v:g}", 10,
+        pdf.text_box(x - 0.75, gy - 0.1, 0.7, 0.2, f"{v * 100:.0f}%" if rate else f"{v:g}", 10,
                      color=P.GREY, align="R")
 
 
@@ -205,10 +201,11 @@ def _bar(pdf: _Doc, spec: ChartSpec, x, y, w, h) -> None:
     values = next(iter(spec.series.values()))
     rate = spec.number_format.endswith("%")
     targets = spec.target_values()
-    vmax = _axis_max(list(values) + [t for t in (targets or []) if t is not None], rate)
+    axis = spec.axis()
+    vmax = axis[1]
     legend_h = 0.65  # the legend row, then room for the labels of the tallest bars
     px, py, pw, ph = x + 0.8, y + legend_h, w - 0.9, h - legend_h - 0.75
-    _grid(pdf, px, py, pw, ph, vmax, rate)
+    _grid(pdf, px, py, pw, ph, axis, rate)
     n = max(len(spec.categories), 1)
     slot = pw / n
     bw = slot * (0.55 if n <= 6 else 0.7)
@@ -252,9 +249,10 @@ def _line(pdf: _Doc, spec: ChartSpec, x, y, w, h) -> None:
     values = next(iter(spec.series.values()))
     rate = spec.number_format.endswith("%")
     targets = spec.target_values()
-    vmax = _axis_max(list(values) + [t for t in (targets or []) if t is not None], rate)
+    axis = spec.axis()
+    vmax = axis[1]
     px, py, pw, ph = x + 0.8, y + 0.65, w - 0.9, h - 1.2
-    _grid(pdf, px, py, pw, ph, vmax, rate)
+    _grid(pdf, px, py, pw, ph, axis, rate)
     n = max(len(spec.categories), 1)
     slot = pw / n
 
@@ -312,8 +310,7 @@ def _doughnut(pdf: _Doc, spec: ChartSpec, x, y, w, h, domain: str | None) -> Non
         pdf.text_box(x, cy - 0.2, w, 0.4, "暂无", 16, color=P.GREY, align="C")
     # Labels as a legend below the ring: never clipped, never on top of each other.
     ly = cy + r + 0.2
-    for cat, v, c in zip(spec.categories, values, colors):
-        share = f"{v / total * 100:.1f}%" if total else "—"
+    for (cat, v, share), c in zip(doughnut_legend(spec), colors):
         pdf.fill_rect(x + 0.2, ly + 0.06, 0.2, 0.16, c)
         pdf.text_box(x + 0.5, ly, w - 0.6, 0.3, f"{cat}　{v:,.0f}（{share}）", 13)
         ly += 0.32
@@ -373,6 +370,19 @@ def _problems(pdf: _Doc, deck: Deck, s: Slide) -> None:
         _doughnut(pdf, s.chart2, M + left_w + 0.3, top, CW - left_w - 0.3, bottom - top, s.domain)
 
 
+def _lights(pdf: _Doc, deck: Deck, s: Slide) -> None:
+    """The table of lights, then the summary and the rule right below it (as in the PPTX)."""
+    top, bottom = 1.6, H - 0.6
+    y = top
+    if s.table is not None:
+        max_h = bottom - top - 1.3
+        _table(pdf, s.table, M, top, CW, max_h)
+        y += min(0.5, max_h / (len(s.table.rows) + 1)) * (len(s.table.rows) + 1) + 0.3
+    if s.text:
+        size = pdf.fit(s.text, CW, bottom - y, sizes=(18, 17, 16, 15, 14, 13, 12))
+        pdf.text_box(M, y, CW, bottom - y, s.text, size)
+
+
 def _closing(pdf: _Doc, deck: Deck, s: Slide) -> None:
     y = 1.7
     text = "\n".join(s.bullets)
@@ -383,7 +393,8 @@ def _closing(pdf: _Doc, deck: Deck, s: Slide) -> None:
         y += pdf.text_box(M, y, CW, 5.0, line, size) + 0.15
 
 
-DRAW = {"title": _title, "overview": _overview, "ranking": _chart_slide, "trend": _chart_slide,
+DRAW = {"title": _title, "overview": _overview, "lights": _lights, "ranking": _chart_slide,
+        "trend": _chart_slide,
         "problems": _problems, "closing": _closing}
 
 
@@ -405,5 +416,5 @@ def page_summary(deck: Deck, page: str) -> list[Slide]:
     """The slides that summarise one dashboard page: 总览 = title, 主要指标 and 下一步工作; a
     domain page = that domain's ranking, trend and 问题清单."""
     if page == "overview":
-        return [s for s in deck.slides if s.kind in ("title", "overview", "closing")]
+        return [s for s in deck.slides if s.kind in ("title", "overview", "lights", "closing")]
     return [s for s in deck.slides if s.domain == page]

@@ -16,8 +16,11 @@
   ``a:cs`` (typeface "Microsoft YaHei") are added to each run's ``a:rPr`` — and to every
   ``a:defRPr`` of chart text — with lxml; the theme's major/minor East Asian font is set too so
   text typed later matches. Viewers without YaHei substitute their own CJK font.
-* "示例数据" on every slide when the data is the demo city; a footer with the data's as_of and
-  version and the page number on every slide.
+* "示例数据" on every slide when the data is the demo city; a footer with the data's cut-off
+  (数据截止, no version strings: the audience is a meeting) and the page number on every slide.
+* Value axes follow ``ChartSpec.axis`` (rates 0–100%, bars from 0), the rule the screen uses.
+* Doughnuts carry no labels on the slices: a legend beside the ring gives each category's count
+  and share, so a thin slice never hides or overlaps a label.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from pptx.util import Emu, Inches, Pt
 
 from metrics import colours as C
 from metrics.exports.bulletin import fmt_rate, fmt_value
-from metrics.exports.slides import KPI, ChartSpec, Deck, Slide, TableSpec
+from metrics.exports.slides import KPI, ChartSpec, Deck, Slide, TableSpec, doughnut_legend
+from metrics.supervision import LIGHT_COLORS, YELLOW
 
 FONT = "Microsoft YaHei"
 SLIDE_W, SLIDE_H = 13.333, 7.5
@@ -279,17 +283,33 @@ def _target_to_line(chart, *, markers_only: bool = False) -> None:
     bar.addnext(line)
 
 
-def _value_axis_max(spec: ChartSpec, chart) -> None:
+def _value_axis(spec: ChartSpec, chart) -> None:
+    """The deck's one scale rule (``ChartSpec.axis``: rates 0–100%, others from 0), written
+    into the chart so PowerPoint does not pick its own (an automatic axis starts wherever it
+    likes and makes a 2-point difference look like a cliff)."""
+    lo, hi, step = spec.axis()
     va = chart.value_axis
-    va.minimum_scale = 0
+    va.minimum_scale = lo
+    va.maximum_scale = hi
+    va.major_unit = step
     if spec.number_format.endswith("%"):
-        values = [v for vs in spec.series.values() for v in vs if v is not None]
-        values += [v for v in (spec.target_values() or []) if v is not None]
-        top = max(values, default=1.0)
-        # Room above the tallest bar for its label; never beyond 110%.
-        va.maximum_scale = min(1.1, max(0.2, math.ceil((top + 0.08) * 10) / 10))
         va.tick_labels.number_format = "0%"
         va.tick_labels.number_format_is_linked = False
+
+
+def _plot_room(chart, *, top: float = 0.16) -> None:
+    """A manual inner plot area leaving ``top`` (fraction of the chart's height) above the
+    axis maximum: the legend and the label of a bar or point at 100% sit there instead of on
+    each other (the axis stops at 100%; PowerPoint's automatic layout leaves no room)."""
+    plot_area = chart._chartSpace.find(qn("c:chart")).find(qn("c:plotArea"))
+    for old in plot_area.findall(qn("c:layout")):
+        plot_area.remove(old)
+    layout = etree.fromstring(
+        '<c:layout xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart">'
+        '<c:manualLayout><c:layoutTarget val="inner"/><c:xMode val="edge"/><c:yMode val="edge"/>'
+        f'<c:x val="0.07"/><c:y val="{top}"/><c:w val="0.91"/><c:h val="{0.86 - top:.2f}"/>'
+        '</c:manualLayout></c:layout>')
+    plot_area.insert(0, layout)
 
 
 def _bar_chart(slide, spec: ChartSpec, x, y, w, h):
@@ -328,7 +348,8 @@ def _bar_chart(slide, spec: ChartSpec, x, y, w, h):
     per = w * 0.9 / max(n, 1)
     cat_size = max(10, min(16, int(per * 72 / max(longest, 1) * 0.95)))
     _axis_fonts(chart, cat_size)
-    _value_axis_max(spec, chart)
+    _value_axis(spec, chart)
+    _plot_room(chart)
     chart.has_title = False
     chart.has_legend = has_target
     if has_target:
@@ -376,24 +397,6 @@ def _label_value(v: float, number_format: str) -> str:
     return f"{v:,.1f}" if number_format.endswith(".0") else f"{v:,.0f}"
 
 
-def _nice_rate_axis(va, spec: ChartSpec) -> None:
-    """A rate axis around the data (a trend needs no zero baseline) with a round step, so the
-    tick labels read 60% 65% 70% … rather than 54% 59% 64%."""
-    values = [v for vs in spec.series.values() for v in vs if v is not None]
-    values += [v for v in (spec.target_values() or []) if v is not None]
-    if values:
-        lo, hi = min(values), max(values)
-        span = max(hi - lo, 0.01)
-        step = next((s for s in (0.005, 0.01, 0.02, 0.05, 0.1, 0.2) if span / s <= 6), 0.25)
-        low = max(0.0, math.floor((lo - step * 0.6) / step) * step)
-        high = math.ceil((hi + step * 0.9) / step) * step
-        va.minimum_scale = round(low, 4)
-        va.maximum_scale = round(high, 4)
-        va.major_unit = step
-    va.tick_labels.number_format = "0.0%" if va.major_unit and va.major_unit < 0.01 else "0%"
-    va.tick_labels.number_format_is_linked = False
-
-
 def _label_backgrounds(dl) -> None:
     """White boxes behind data labels, so a label crossing the target line stays readable."""
     el = dl._element
@@ -439,8 +442,8 @@ def _line_chart(slide, spec: ChartSpec, x, y, w, h):
         t.format.line.dash_style = MSO_LINE_DASH_STYLE.DASH
         t.marker.style = XL_MARKER_STYLE.NONE
     _axis_fonts(chart, 13)
-    if spec.number_format.endswith("%"):
-        _nice_rate_axis(chart.value_axis, spec)
+    _value_axis(spec, chart)
+    _plot_room(chart)
     _label_backgrounds(dl)
     chart.has_title = False
     chart.has_legend = True
@@ -452,8 +455,10 @@ def _line_chart(slide, spec: ChartSpec, x, y, w, h):
 
 
 def _doughnut_chart(slide, spec: ChartSpec, x, y, w, h, domain: str | None):
+    rows = doughnut_legend(spec)
+    legend_h = 0.42 * len(rows) + 0.1
     gf = slide.shapes.add_chart(XL_CHART_TYPE.DOUGHNUT, Inches(x), Inches(y), Inches(w),
-                                Inches(h), _chart_data(spec, False))
+                                Inches(h - legend_h), _chart_data(spec, False))
     chart = gf.chart
     plot = chart.plots[0]
     colors = DOUGHNUT.get(domain or "", DOUGHNUT["coverage"])
@@ -463,15 +468,7 @@ def _doughnut_chart(slide, spec: ChartSpec, x, y, w, h, domain: str | None):
         pf.fill.solid()
         pf.fill.fore_color.rgb = RGBColor.from_string(colors[i % len(colors)])
         pf.line.color.rgb = WHITE
-    plot.has_data_labels = True
-    dl = plot.data_labels
-    dl.number_format = spec.number_format
-    dl.number_format_is_linked = False
-    dl.show_value = True
-    dl.show_percentage = False
-    dl.show_category_name = False
-    dl.font.size = Pt(14)
-    dl.font.bold = True
+    plot.has_data_labels = False
     hole = plot._element.find(qn("c:holeSize"))
     if hole is None:
         hole = etree.SubElement(plot._element, qn("c:holeSize"))
@@ -480,11 +477,21 @@ def _doughnut_chart(slide, spec: ChartSpec, x, y, w, h, domain: str | None):
     chart.chart_title.text_frame.text = spec.title
     chart.chart_title.text_frame.paragraphs[0].runs[0].font.size = Pt(15)
     chart.chart_title.text_frame.paragraphs[0].runs[0].font.bold = True
-    chart.has_legend = True
-    chart.legend.position = XL_LEGEND_POSITION.BOTTOM
-    chart.legend.include_in_layout = False
-    chart.legend.font.size = Pt(14)
+    chart.has_legend = False
     _chart_fonts(chart)
+    box = _box(slide, x + 0.2, y + h - legend_h, w - 0.3, legend_h)
+    box.name = "图例"
+    for i, (cat, v, share) in enumerate(rows):
+        p = box.text_frame.paragraphs[0] if i == 0 else box.text_frame.add_paragraph()
+        p.space_after = Pt(4)
+        for text, color, bold in (("■ ", RGBColor.from_string(colors[i % len(colors)]), False),
+                                  (f"{cat}　", DARK, False),
+                                  (f"{v:,.0f}（{share}）", DARK, True)):
+            r = p.add_run()
+            r.text = text
+            r.font.size = Pt(15)
+            r.font.bold = bold
+            r.font.color.rgb = color
     return gf
 
 
@@ -546,9 +553,31 @@ def _layout_table(spec: TableSpec, rows: list[list[str]], w: float, max_h: float
     return size, widths, heights[:keep], rows[:keep - 1]
 
 
+def _layout_lights(spec: TableSpec, rows: list[list[str]], w: float, max_h: float):
+    """A 红黄绿灯 table: the unit column as wide as its names, the light columns equal, so
+    every ``74.3% 红灯`` stays on one line; headers (metric names) may take two lines. The
+    largest size at which the columns fit the width and the rows the height."""
+    pad = 0.2
+    for size in (16, 15, 14, 13, 12, 11):
+        first = max(_text_width(str(r[0]), size) for r in [spec.columns] + rows) + pad
+        rest = (w - first) / max(len(spec.columns) - 1, 1)
+        # bold and rendered by whatever CJK face the viewer has: a fifth more than estimated
+        cells = max((_text_width(str(v), size) for r in rows for v in r[1:]), default=0) * 1.2 + pad
+        heads = max((_text_width(c, size) for c in spec.columns[1:]), default=0) / 2 + pad
+        row_h = size * 1.3 / 72 + 0.12
+        head_h = 2 * size * 1.3 / 72 + 0.14 if heads * 2 - pad > rest else row_h
+        fits = max(cells, heads) <= rest and head_h + row_h * len(rows) <= max_h
+        if fits or size == 11:
+            n = max(1, min(len(rows), int((max_h - head_h) / row_h)))
+            widths = [first] + [rest] * (len(spec.columns) - 1)
+            return size, widths, [head_h] + [row_h] * n, rows[:n]
+    raise AssertionError("unreachable")
+
+
 def add_table(slide, spec: TableSpec, x, y, w, max_h, *, empty_text: str = "暂无"):
     rows = spec.rows or [[empty_text] + [""] * (len(spec.columns) - 1)]
-    size, widths, heights, rows = _layout_table(spec, rows, w, max_h)
+    layout = _layout_lights if spec.cell_marks else _layout_table
+    size, widths, heights, rows = layout(spec, rows, w, max_h)
     n = len(rows) + 1
     shape = slide.shapes.add_table(n, len(spec.columns), Inches(x), Inches(y), Inches(w),
                                    Inches(sum(heights)))
@@ -568,10 +597,21 @@ def add_table(slide, spec: TableSpec, x, y, w, max_h, *, empty_text: str = "暂�
         mark = spec.marks[i - 1] if i - 1 < len(spec.marks) else None
         fill = {"red": RGBColor(0xE2, 0xF0, 0xD9), "black": RGBColor(0xFB, 0xE2, 0xE0)}.get(
             mark, WHITE if i % 2 else LIGHT)
+        lights = spec.cell_marks[i - 1] if i - 1 < len(spec.cell_marks) else []
         for j, v in enumerate(row):
+            light = lights[j] if j < len(lights) else None
+            if light is not None:  # a traffic light: the screen's colour, text still says it
+                _cell(table.cell(i, j), str(v), size, bold=True, align=PP_ALIGN.CENTER,
+                      fill=light_rgb(light), color=DARK if light == YELLOW else WHITE)
+                continue
             _cell(table.cell(i, j), str(v), size, fill=fill,
                   align=PP_ALIGN.LEFT if j == 0 else PP_ALIGN.CENTER)
     return shape
+
+
+def light_rgb(state: str | None) -> RGBColor:
+    """A light's colour, the one ``metrics.supervision.LIGHT_COLORS`` gives the pages."""
+    return RGBColor.from_string(LIGHT_COLORS[state].lstrip("#").upper())
 
 
 # --- slide kinds ----------------------------------------------------------------------------------
@@ -660,6 +700,21 @@ def _problems_slide(slide, deck: Deck, s: Slide) -> None:
                   bottom - top + 0.1, s.domain)
 
 
+def _lights_slide(slide, deck: Deck, s: Slide) -> None:
+    """红黄绿灯: the table of lights, then the summary and the rule (the legend) below."""
+    top, bottom = 1.7, SLIDE_H - 0.55
+    table_h = 0.0
+    if s.table is not None:
+        # The table takes what it needs (leaving 1.3 in for the text); the text the rest.
+        shape = add_table(slide, s.table, MARGIN, top, CONTENT_W, bottom - top - 1.3)
+        table_h = Emu(shape.height).inches + 0.3
+    if s.text:
+        h = bottom - top - table_h
+        size = fit_size(s.text, CONTENT_W, h, sizes=(18, 17, 16, 15, 14, 13, 12))
+        tb = _text(slide, MARGIN, top + table_h, CONTENT_W, h, s.text, size, space_after=6)
+        tb.name = "通报"
+
+
 def _closing_slide(slide, deck: Deck, s: Slide) -> None:
     text = "\n".join(s.bullets)
     size = fit_size(text, CONTENT_W - 0.4, 5.0, sizes=(22, 20, 18, 17, 16, 15, 14))
@@ -681,7 +736,8 @@ def _closing_slide(slide, deck: Deck, s: Slide) -> None:
     tb.name = "下一步工作"
 
 
-DRAW = {"title": _title_slide, "overview": _overview_slide, "ranking": _chart_slide,
+DRAW = {"title": _title_slide, "overview": _overview_slide, "lights": _lights_slide,
+        "ranking": _chart_slide,
         "trend": _chart_slide, "problems": _problems_slide, "closing": _closing_slide}
 
 
@@ -694,8 +750,7 @@ def deck_to_pptx(deck: Deck) -> bytes:
     cp.title = f"{deck.title}({deck.unit_name} {deck.period})"
     cp.author = "网格治理看板"
     cp.subject = "党建引领基层治理工作推进会"
-    cp.comments = f"数据截止 {deck.as_of:%Y-%m-%d %H:%M}；数据版本 {deck.data_version}" + (
-        "；示例数据" if deck.is_demo else "")
+    cp.comments = f"数据截止 {deck.as_of:%Y-%m-%d %H:%M}" + ("；示例数据" if deck.is_demo else "")
     blank = prs.slide_layouts[6]
     total = len(deck.slides)
     for page, s in enumerate(deck.slides, start=1):

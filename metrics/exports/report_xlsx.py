@@ -2,8 +2,9 @@
 selection, the 通报 paragraphs, the follow-up lists and the 口径 of every column.
 
 Sheets: 两个覆盖 · 问题解决 · 结对联建 (排名, 代码, 单位, every key of the domain, 目标值, 是否达标,
-红黑榜; a 合计 row for the selection's own unit below) · 通报 · 应建未建清单 · 超期未办结工单 ·
-逾期未完成项目 · 口径说明.
+红黑榜; a 合计 row for the selection's own unit below) · 通报 (with its 督办预警 paragraph) ·
+督办预警 (one row per 红灯, 后N名, 无数据, 连续后进, 进步, 退步 item: ``metrics.supervision``) ·
+应建未建清单 · 超期未办结工单 · 逾期未完成项目 · 口径说明.
 
 Colours are static cell formats (not conditional formatting), so every spreadsheet program, WPS
 and a printout show them: 红榜 rows light green, 黑榜 rows light red, a rate below its unit's
@@ -22,6 +23,7 @@ import pandas as pd
 import xlsxwriter
 
 from metrics import definitions as D
+from metrics import supervision as SUP
 from metrics.contract.schema import LEVEL_LABELS
 from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, DOMAIN_LABELS, METRICS
 from metrics.domains import coverage as cov
@@ -275,20 +277,102 @@ def _domain_sheet(wb, fm: _Formats, ws, data: DomainData, scope: Scope, settings
         write_cell(ws, total_row + 2 + n, 0, line, fm.get(INFO))
 
 
-def _bulletin_sheet(wb, fm: _Formats, ws, data: dict[str, DomainData], scope: Scope) -> None:
+def _alerts(con: duckdb.DuckDBPyConnection, data: dict[str, DomainData], scope: Scope,
+            settings: Settings) -> dict[str, SUP.Alerts]:
+    """督办与预警 of each domain's headline metric at its ranked level (none when nothing is
+    ranked below the unit)."""
+    out = {}
+    for d in DOMAINS:
+        dd = data[d]
+        if dd.rank_level is not None:
+            out[d] = SUP.alerts(con, d, scope.domain_sel(d, dd.rank_level), dd.key,
+                                settings=settings)
+    return out
+
+
+def _bulletin_sheet(wb, fm: _Formats, ws, data: dict[str, DomainData], scope: Scope,
+                    alerts: dict[str, SUP.Alerts], settings: Settings) -> None:
     write_cell(ws, 0, 0, f"{scope.unit_name}党建引领基层治理工作情况通报"
                          f"（{B.period_label(scope.first, scope.last)}）", fm.get(TITLE))
     ws.set_row(0, 26)
+    warnings = [B.warning_paragraph(alerts[d], level_label=data[d].facts.level_label,
+                                    settings=settings) if d in alerts else "" for d in DOMAINS]
     df = pd.DataFrame({"板块": [DOMAIN_LABELS[d] for d in DOMAINS],
                        "通报": [B.paragraph(data[d].facts) for d in DOMAINS],
+                       "督办预警": warnings,
                        "下一步工作": [B.next_step(data[d].facts) for d in DOMAINS]})
     wrap = {"text_wrap": True, "valign": "top"}
     write_table(ws, wb, df, start_row=2, header_format=fm.get(HEADER),
-                col_widths={"板块": 10, "通报": 90, "下一步工作": 60},
-                formats={"板块": wrap, "通报": wrap, "下一步工作": wrap})
+                col_widths={"板块": 10, "通报": 80, "督办预警": 70, "下一步工作": 50},
+                formats={"板块": wrap, "通报": wrap, "督办预警": wrap, "下一步工作": wrap})
     for i, row in enumerate(df.itertuples(index=False)):
-        lines = max(math.ceil(text_width(row.通报) / 88), math.ceil(text_width(row.下一步工作) / 58))
+        lines = max(math.ceil(text_width(row.通报) / 78), math.ceil(text_width(row.督办预警) / 68),
+                    math.ceil(text_width(row.下一步工作) / 48))
         ws.set_row(3 + i, max(20, 16 * lines + 6))
+
+
+WARNING_COLUMNS = ["板块", "类别", "单位", "指标", "实际值", "应达值", "差距", "说明"]
+
+
+def warning_rows(alerts: dict[str, SUP.Alerts], settings: Settings) -> list[list]:
+    """The 督办预警 sheet's rows: per domain its 红灯 (every red metric, with the expected value
+    and the gap in points), 后N名 with 失分原因, units without data, 连续后进, 进步 and 退步."""
+    rows: list[list] = []
+    for d, a in alerts.items():
+        dl = DOMAIN_LABELS[d]
+        label = METRICS[a.key].label
+        lt = a.lights
+        red = lt[lt["light"] == SUP.RED] if not lt.empty else lt
+        for code in a.red_units():
+            for r in red[red["unit_code"] == code].to_dict("records"):
+                why = ("连续黄灯转红灯" if r["escalated"] else
+                       f"落后应达值{settings.light_yellow_points:g}个百分点及以上")
+                rows.append([dl, "红灯", r["unit_name"], METRICS[r["key"]].label, r["value"],
+                             r["expected"], r["gap_points"], why])
+        for _, name, value, loss in a.bottom:
+            rows.append([dl, f"后{B.cn_count(len(a.bottom))}名", name, label, value, None, None,
+                         f"主要失分：{loss.detail}" if loss else ""])
+        for name in a.without_data:
+            rows.append([dl, "无数据", name, label, None, None, None,
+                         f"本期{SUP.NO_DATA_WORD.get(d, '无数据')}，不参加排名"])
+        for x in a.lagging:
+            ranks = "、".join("—" if r is None else f"第{r}名" for r in x.ranks)
+            rows.append([dl, "连续后进", x.unit_name, label, x.values[0], None, None,
+                         f"连续{x.periods}期进入黑榜或亮红灯(由近及远：{'、'.join(x.reasons)}；"
+                         f"排名 {ranks})"])
+        up, down = SUP.movers(a.moves)
+        for word, moves in (("进步", up), ("退步", down)):
+            for m in moves:
+                verb = "上升" if m.change > 0 else "下降"
+                rows.append([dl, word, m.unit_name, label, None, None, None,
+                             f"排名由第{m.previous_rank}名到第{m.rank}名({verb}{abs(m.change)}位)"])
+    return rows
+
+
+def _warning_sheet(wb, fm: _Formats, ws, alerts: dict[str, SUP.Alerts], scope: Scope,
+                   settings: Settings) -> None:
+    write_cell(ws, 0, 0, f"{scope.unit_name}督办预警（{B.period_label(scope.first, scope.last)}）",
+               fm.get(TITLE))
+    write_cell(ws, 1, 0, SUP.short_rule(settings) + "；" + SUP.lagging_text(settings),
+               fm.get(INFO))
+    rows = warning_rows(alerts, settings)
+    df = pd.DataFrame(rows, columns=WARNING_COLUMNS)
+    for c in ("实际值", "应达值", "差距"):
+        df[c] = pd.array([_num(v) for v in df[c]], dtype="Float64")
+    if df.empty:
+        write_cell(ws, TABLE_START, 0, "本期没有需要督办预警的单位。", fm.get(INFO))
+        return
+    write_table(ws, wb, df, start_row=TABLE_START, header_format=fm.get(HEADER),
+                col_widths={"板块": 10, "类别": 9, "单位": 16, "指标": 16, "实际值": 9,
+                            "应达值": 9, "差距": 8, "说明": 60},
+                formats={"实际值": {"num_format": "0.0%"}, "应达值": {"num_format": "0.0%"},
+                         "差距": {"num_format": "+0.0;-0.0;0.0"}, "说明": {"text_wrap": True}})
+    for i, cat in enumerate(df["类别"]):
+        if cat == "红灯":
+            write_cell(ws, TABLE_START + 1 + i, 1, cat,
+                       fm.get({"font_color": "#FFFFFF", "bg_color": SUP.LIGHT_COLORS[SUP.RED],
+                               "pattern": 1, "bold": True}))
+    _print_setup(ws, TABLE_START)
 
 
 LIST_COLUMNS = {
@@ -415,7 +499,11 @@ def report_workbook(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings:
         ws = wb.add_worksheet(safe_sheet_name(DOMAIN_LABELS[d], taken))
         _domain_sheet(wb, fm, ws, data[d], scope, settings, data_version=data_version,
                       is_demo=is_demo)
-    _bulletin_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("通报", taken)), data, scope)
+    alerts = _alerts(con, data, scope, settings)
+    _bulletin_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("通报", taken)), data, scope,
+                    alerts, settings)
+    _warning_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("督办预警", taken)), alerts, scope,
+                   settings)
     usel = {d: scope.domain_sel(d, scope.unit_level) for d in DOMAINS}
     _list_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("应建未建清单", taken)),
                 cov.gap_list(con, usel["coverage"], "should_build", limit=LIST_LIMIT),

@@ -12,20 +12,26 @@ Without a period the deck uses the latest month that any domain has data for, so
 speaks of the same period. Filters apply to the domain they belong to (source/category to 问题解决,
 org_type/sector to 两个覆盖, partner_level/kind to 结对联建).
 
-Slides: title · overview (8 KPI cards) · for each of 两个覆盖, 问题解决, 结对联建: ranking (bar
-chart, 红榜/黑榜, target line, 通报 paragraph), trend (12 months, target), 问题清单 (table +
-doughnut) · 下一步工作.
+Slides: title (会议名称, 主办单位, 会议日期) · overview (8 KPI cards) · 红黄绿灯 (each unit of the
+level below × each rate with a target, ``metrics.supervision.lights``) · for each of 两个覆盖,
+问题解决, 结对联建: ranking (bar chart, 红榜/黑榜, target line, 通报 paragraph), trend (12 months,
+target), 问题清单 (table + doughnut) · 下一步工作.
+
+The slides speak to a meeting, not to the system: no data versions or extraction instants on
+them (the footer says 数据截止 only), and no clause counting zero things.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
 
 from metrics import colours as C
+from metrics import supervision as SUP
 from metrics.contract.schema import LEVEL_LABELS
 from metrics.db import scalar
 from metrics.definitions import DOMAIN_LABELS, METRICS, PACED
@@ -58,6 +64,11 @@ OVERVIEW = (("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"
 CUMULATIVE = PACED  # shown beside 时间进度
 TREND_MONTHS = 12
 TABLE_ROWS = 8
+LIGHT_ROWS = 10  # units on the 红黄绿灯 slide; with more, the worst are kept
+LIGHT_NAMES = 6  # red lights named in the slide's text
+LIGHT_COLUMNS = 8  # rates per 红黄绿灯 slide (more: another slide)
+# The domains whose rates are judged on the 红黄绿灯 slide, in the deck's order.
+LIGHT_DOMAINS = ("coverage", "issues", "pairing", "grids")
 AS_OF_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -90,12 +101,21 @@ class ChartSpec:
             return list(self.target)
         return [float(self.target)] * len(self.categories)
 
+    def axis(self) -> tuple[float, float, float] | None:
+        """(minimum, maximum, major unit) of the value axis — the one scale rule of the screen,
+        the PPTX and the PDF, so no chart exaggerates a difference by cutting its baseline:
+        rates from 0 to 100% in steps of 20%, other values from 0 to a round number at or above
+        the largest value or target. None for a doughnut."""
+        return value_axis(self)
+
 
 @dataclass
 class TableSpec:
     columns: list[str]
     rows: list[list[str]]
     marks: list[str | None] = field(default_factory=list)  # per row: "red" | "black" | None
+    # per row, per column: a traffic light (``supervision`` green | yellow | red) or None
+    cell_marks: list[list[str | None]] = field(default_factory=list)
     widths: list[float] = field(default_factory=list)  # relative widths: a hint for the page (the PPTX sizes columns to content)
 
 
@@ -120,7 +140,7 @@ class KPI:
 
 @dataclass
 class Slide:
-    kind: str  # "title" | "overview" | "ranking" | "trend" | "problems" | "closing"
+    kind: str  # "title" | "overview" | "lights" | "ranking" | "trend" | "problems" | "closing"
     title: str
     subtitle: str = ""
     kpis: list[KPI] = field(default_factory=list)
@@ -149,10 +169,56 @@ class Deck:
     slides: list[Slide]
     facts: dict[str, B.DomainFacts] = field(default_factory=dict)
     filters: str = ""
+    host: str = ""  # 主办单位
+    meeting_date: str = ""  # 会议日期 as shown: 2026年12月6日
 
     def footer(self, slide: Slide) -> str:
+        """The data's cut-off only: the version string stays in the workbook and the store."""
         as_of = slide.as_of or self.as_of
-        return f"数据截止 {as_of.strftime(AS_OF_FORMAT)}　数据版本 {self.data_version}"
+        return f"数据截止 {as_of.strftime(AS_OF_FORMAT)}"
+
+
+def _nice_step(raw: float) -> float:
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw - 1e-12)
+
+
+def value_axis(spec: ChartSpec) -> tuple[float, float, float] | None:
+    """See ``ChartSpec.axis``."""
+    if spec.kind == "doughnut":
+        return None
+    values = [v for vs in spec.series.values() for v in vs if v is not None]
+    values += [v for v in (spec.target_values() or []) if v is not None]
+    top = max(values, default=0.0)
+    if spec.number_format.endswith("%"):
+        # A rate above 100% cannot happen in the contract; should one appear, it is not cut off.
+        return 0.0, max(1.0, math.ceil(top * 5 - 1e-9) / 5), 0.2
+    if top <= 0:
+        return 0.0, 1.0, 0.2
+    step = _nice_step(top / 5)
+    return 0.0, round(math.ceil(top / step - 1e-9) * step, 10), step
+
+
+def doughnut_legend(spec: ChartSpec) -> list[tuple[str, float, str]]:
+    """(category, value, share) per slice: the doughnut's labels, written beside the ring as a
+    legend instead of on the slices, where a thin slice's label is clipped or lands on its
+    neighbour's."""
+    values = [v or 0.0 for v in next(iter(spec.series.values()))]
+    total = sum(values)
+    return [(c, v, f"{v / total * 100:.1f}%" if total else "—")
+            for c, v in zip(spec.categories, values)]
+
+
+def date_label(d: dt.date | str | None) -> str:
+    """会议日期 as written on a title slide: 2026年12月6日 (a string is kept as given)."""
+    if d is None or d == "":
+        return ""
+    if isinstance(d, str):
+        try:
+            d = dt.date.fromisoformat(d.strip())
+        except ValueError:
+            return d.strip()
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
 # --- resolving the selection ----------------------------------------------------------------------
@@ -332,8 +398,7 @@ def _kpi(data: DomainData, key: str, unit_code: str | None, elapsed: float) -> K
         k.target, k.target_met = t["target"], t["target_met"]
         if value is not None:
             k.target_gap = B.gap_points(value, t["target"], kind)
-            state = ("已达标" if k.target_met else
-                     f"差{B.fmt_points(B.gap_points(t['target'], value, kind), kind)}")
+            state = "已达标" if k.target_met else B.short_of(t["target"], value, kind, "差")
         else:
             state = "—"
         k.target_state = state
@@ -348,10 +413,15 @@ def _subtitle(scope: Scope, extra: str = "") -> str:
     return "　".join(parts)
 
 
+# The filters as the title slide names them (the sidebar's words, not the field names).
+FILTER_WORDS = {"org_type": "单位类型", "sector": "新兴领域", "source": "工单来源",
+                "category": "问题类别", "partner_level": "结对单位层级", "kind": "项目类别"}
+
+
 def _filters_text(sel: Selection) -> str:
     if not sel.filters:
         return ""
-    return "筛选：" + "；".join(f"{k}={'、'.join(v)}" for k, v in sel.filters)
+    return "筛选：" + "；".join(f"{FILTER_WORDS.get(k, k)}：{'、'.join(v)}" for k, v in sel.filters)
 
 
 def _definition(key: str) -> str:
@@ -515,37 +585,157 @@ def _problems_slide(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Sco
         notes=text, as_of=data.as_of if data.as_of != deck_as_of else None)
 
 
+def _light_text(rec: dict) -> str:
+    """``74.3% 红灯``: the value and its light in words, so the meaning survives without colour."""
+    value = B.fmt_value(_val(rec["value"]), "rate")
+    return value if rec["light"] is None else f"{value} {SUP.LIGHT_LABELS[rec['light']]}"
+
+
+def lights_frame(con: duckdb.DuckDBPyConnection, scope: Scope, settings: Settings
+                 ) -> tuple[pd.DataFrame, str | None]:
+    """(lights of every domain's rates at the level below the unit, that level) — the rows of
+    ``metrics.supervision.lights`` with a ``domain`` column; empty when nothing is ranked."""
+    frames, level = [], None
+    for d in LIGHT_DOMAINS:
+        lv = scope.rank_level_for(d)
+        if lv is None:
+            continue
+        level = lv
+        lt = SUP.lights(con, d, scope.domain_sel(d, lv), settings=settings)
+        if not lt.empty:
+            frames.append(lt.assign(domain=d))
+    if not frames:
+        return pd.DataFrame(), level
+    return pd.concat(frames, ignore_index=True), level
+
+
+def _key_pages(lt: pd.DataFrame) -> list[list[str]]:
+    """The rate keys with any light, in the deck's order, packed into pages of at most
+    ``LIGHT_COLUMNS``, a domain kept together when it fits."""
+    keys = list(dict.fromkeys(lt.loc[lt["light"].notna(), "key"]))
+    domain_of = dict(zip(lt["key"], lt["domain"]))
+    pages: list[list[str]] = []
+    for d in LIGHT_DOMAINS:
+        ks = [k for k in keys if domain_of[k] == d]
+        while ks:
+            if pages and len(pages[-1]) + len(ks) <= LIGHT_COLUMNS:
+                pages[-1].extend(ks)
+                ks = []
+            else:
+                pages.append(ks[:LIGHT_COLUMNS])
+                ks = ks[LIGHT_COLUMNS:]
+    return pages
+
+
+def _lights_slides(con: duckdb.DuckDBPyConnection, scope: Scope, settings: Settings
+                   ) -> list[Slide]:
+    """红黄绿灯: each unit of the level below × each rate with a target, judged by
+    ``metrics.supervision.lights`` (the frames the pages colour). More rates than fit one
+    slide: one slide per group of domains. None when nothing is ranked below the unit or no
+    rate has a target."""
+    lt, level = lights_frame(con, scope, settings)
+    if lt.empty or level is None:
+        return []
+    pages = _key_pages(lt)
+    lv = LEVEL_LABELS[level]
+    out = []
+    for n, keys in enumerate(pages, start=1):
+        page = lt[lt["key"].isin(keys)]
+        units: dict[str, dict] = {}
+        for rec in page.to_dict("records"):
+            u = units.setdefault(rec["unit_code"], {"name": str(rec["unit_name"]), "cells": {}})
+            u["cells"][rec["key"]] = rec
+        order = list(units)
+        if len(order) > LIGHT_ROWS:
+            keep = set(sorted(order, key=lambda c, u=units: _badness(u[c]["cells"], c))
+                       [:LIGHT_ROWS])
+            order = [c for c in order if c in keep]
+        rows, cell_marks = [], []
+        for code in order:
+            recs = [units[code]["cells"].get(k) for k in keys]
+            rows.append([units[code]["name"]] + [_light_text(r) if r else "—" for r in recs])
+            cell_marks.append([None] + [r["light"] if r else None for r in recs])
+        table = TableSpec(columns=[lv] + [METRICS[k].label for k in keys], rows=rows,
+                          marks=[None] * len(rows), cell_marks=cell_marks,
+                          widths=[2.0] + [1.5] * len(keys))
+        text = _lights_text(page, scope, lv, len(keys))
+        rule = "亮灯规则：" + SUP.short_rule(settings) + "。"
+        domains_here = "、".join(DOMAIN_LABELS[d] for d in dict.fromkeys(page["domain"]))
+        extra = domains_here
+        if len(units) > LIGHT_ROWS:
+            extra += f"　列出亮灯最差的{LIGHT_ROWS}个{lv}"
+        suffix = f"（{n}/{len(pages)}）" if len(pages) > 1 else ""
+        out.append(Slide(kind="lights", title=f"红黄绿灯：各{lv}指标亮灯情况{suffix}",
+                         subtitle=_subtitle(scope, extra), table=table,
+                         text=text + "\n" + rule,
+                         notes="\n".join([text, SUP.rule_text(settings)])))
+    return out
+
+
+def _badness(cells: dict, code: str) -> tuple:
+    """Sort key of a unit on a 红黄绿灯 slide: most red, then most yellow first."""
+    states = [r["light"] for r in cells.values()]
+    return (-states.count(SUP.RED), -states.count(SUP.YELLOW), code)
+
+
+def _lights_text(page: pd.DataFrame, scope: Scope, lv: str, n_keys: int) -> str:
+    """The count of each light (zero counts left out) and the red ones, worst gap first."""
+    states = [r for r in page["light"] if r is not None]
+    tally = "、".join(f"{word}{states.count(st)}盏" for st, word in
+                      ((SUP.RED, "红灯"), (SUP.YELLOW, "黄灯"), (SUP.GREEN, "绿灯"))
+                      if states.count(st))
+    text = (f"{B.period_label(scope.first, scope.last)}，{page['unit_code'].nunique()}个{lv}"
+            f"的{n_keys}项有目标的指标共亮灯{len(states)}盏，其中{tally}。")
+    reds = [r for r in page.to_dict("records") if r["light"] == SUP.RED]
+    reds.sort(key=lambda r: (r["gap_points"] if r["gap_points"] is not None else 0.0,
+                             str(r["unit_code"])))
+    if not reds:
+        return text + "没有亮红灯的指标。"
+    named = []
+    for r in reds[:LIGHT_NAMES]:
+        why = [B.fmt_rate(_val(r["value"]))]
+        if r["gap_points"] is not None and r["gap_points"] < 0:
+            why.append(f"低于应达值{-r['gap_points']:.1f}个百分点")
+        if r["escalated"]:
+            why.append("连续黄灯转红灯")
+        named.append(f"{r['unit_name']}{METRICS[r['key']].label}({'，'.join(why)})")
+    more = f"等{len(reds)}项" if len(reds) > LIGHT_NAMES else ""
+    return text + "亮红灯的是" + "、".join(named) + more + "，要挂牌督办。"
+
+
 def build_deck(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
-               title: str | None = None, is_demo: bool, data_version: str) -> Deck:
-    """The slide sequence for ``sel`` (period and unit); see the module docstring."""
+               title: str | None = None, host: str | None = None,
+               meeting_date: dt.date | str | None = None, is_demo: bool,
+               data_version: str) -> Deck:
+    """The slide sequence for ``sel`` (period and unit); see the module docstring. ``title``,
+    ``host`` and ``meeting_date``: 会议名称, 主办单位 and 会议日期 of the title slide.
+    ``data_version`` is kept on the deck for callers that trace it; no slide shows it."""
     scope, data = gather(con, sel, settings=settings)
     # 网格与小区: its ranking and trend follow the three domains (not in the 通报 text).
     grid_data = domain_data(con, "grids", scope, settings=settings)
     as_of = scope.sel.as_of or max(d.as_of for d in data.values())
     elapsed = T.time_elapsed(as_of)
-    meeting = title or DEFAULT_TITLE
+    meeting = (title or "").strip() or DEFAULT_TITLE
+    host = (host or "").strip()
+    when = date_label(meeting_date)
     period = B.period_label(scope.first, scope.last)
     filters = _filters_text(scope.sel)
 
     slides: list[Slide] = []
-    lines = [f"{scope.unit_name}工作情况通报", period,
-             f"截止时点 {as_of.strftime(AS_OF_FORMAT)}"]
-    for d in DOMAINS:
-        if data[d].as_of < as_of:
-            lines.append(f"{DOMAIN_LABELS[d]}数据截至 {data[d].as_of.strftime('%Y-%m-%d %H:%M:%S')}"
-                         "(工单数据提取时点)" if d == "issues" else
-                         f"{DOMAIN_LABELS[d]}数据截至 {data[d].as_of.strftime(AS_OF_FORMAT)}")
+    lines = [f"{scope.unit_name}工作情况通报（{period}）"]
+    lines += [x for x in (host, when) if x]
     if filters:
         lines.append(filters)
     slides.append(Slide(kind="title", title=meeting, subtitle=scope.unit_name,
                         bullets=lines, text="\n".join(lines),
-                        notes=f"数据版本 {data_version}"))
+                        notes=f"数据截止 {as_of.strftime(AS_OF_FORMAT)}"))
 
     kpis = [_kpi(data[d], k, scope.unit_code, elapsed) for d, k in OVERVIEW]
     slides.append(Slide(
         kind="overview", title="主要指标总览",
         subtitle=_subtitle(scope, f"时间进度 {B.fmt_rate(elapsed)}"), kpis=kpis,
         notes="\n".join(B.paragraph(data[d].facts) for d in DOMAINS)))
+    slides.extend(_lights_slides(con, scope, settings))
 
     for d in DOMAINS:
         dd = data[d]
@@ -563,4 +753,5 @@ def build_deck(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Sett
     return Deck(title=meeting, unit_code=scope.unit_code, unit_name=scope.unit_name,
                 period=period, first=scope.first, last=scope.last, as_of=as_of,
                 data_version=data_version, is_demo=is_demo, time_elapsed=elapsed,
-                slides=slides, facts={d: data[d].facts for d in DOMAINS}, filters=filters)
+                slides=slides, facts={d: data[d].facts for d in DOMAINS}, filters=filters,
+                host=host, meeting_date=when)
