@@ -17,67 +17,15 @@ from pathlib import Path
 import pandas as pd
 
 from metrics.contract import schema as S
+from metrics.datadir import ensure_demo, resolve_data_dir, write_sample
 from metrics.definitions import DOMAIN_KEYS, METRICS, format_value
 from metrics.selection import LEVELS, Selection, SelectionError, month_str
 from metrics.settings import load_settings
 from metrics.store.versions import NoSuchVersion, Store, StoreBusy
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = PACKAGE_ROOT / "data" / "store"
-DEMO_MARKER = ".demo"
-
 
 class UsageError(Exception):
     pass
-
-
-def resolve_data_dir(explicit: str | None) -> tuple[Path, bool]:
-    """(data dir, is it the default one). --data-dir, else $GRIDBOARD_DATA_DIR, else data/store."""
-    if explicit:
-        return Path(explicit), False
-    env = os.environ.get("GRIDBOARD_DATA_DIR")
-    if env:
-        return Path(env), False
-    return DEFAULT_DATA_DIR, True
-
-
-def ensure_demo(data_dir: Path, is_default: bool) -> None:
-    """Only the default data dir fills itself with the demo city on first use."""
-    store = Store(data_dir)
-    if is_default and store.is_empty():
-        write_sample(store, seed=2026, scale=1.0)
-
-
-def write_sample(store: Store, *, seed: int, scale: float) -> list[dict]:
-    from metrics.demo.city import generate_city
-    from metrics.store.ingest import ingest_frames
-
-    frames = generate_city(seed=seed, scale=scale)
-    settings = load_settings(store.root)
-    out = ingest_frames(store, frames, user="示例数据", settings=settings)
-    (store.root / DEMO_MARKER).write_text(json.dumps({"seed": seed, "scale": scale}),
-                                          encoding="utf-8")
-    _write_demo_boundaries(store, frames["units"], seed)
-    return out
-
-
-def _write_demo_boundaries(store: Store, units: pd.DataFrame, seed: int) -> None:
-    try:
-        from metrics.contract.boundaries import generate_boundaries
-    except ImportError:
-        return
-    fc = generate_boundaries(units, seed=seed)
-    (store.root / "boundaries.geojson").write_text(json.dumps(fc, ensure_ascii=False),
-                                                   encoding="utf-8")
-
-
-def is_demo(data_dir: Path) -> bool:
-    """True while every table still holds the demo city (an upload replaces that claim)."""
-    marker = Path(data_dir) / DEMO_MARKER
-    if not marker.exists():
-        return False
-    store = Store(data_dir)
-    return all(v["user"] == "示例数据" for t in S.TABLES for v in [store.current(t)] if v)
 
 
 # --- JSON -----------------------------------------------------------------------------------
@@ -291,7 +239,10 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
 
     sel = _selection(args)
     settings = load_settings(store.root)
-    data = exports.build(store, settings, args.kind, sel, page=args.page)
+    try:
+        data = exports.build(store, settings, args.kind, sel, page=args.page)
+    except exports.ExportError as e:
+        raise UsageError(str(e)) from None
     Path(args.out).write_bytes(data)
     print(args.out)
     return 0

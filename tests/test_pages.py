@@ -3,7 +3,7 @@ contract's titles and metric labels, and its KPI cards agree with the CLI for th
 
 Three data dirs:
 
-* ``small``: the demo city written by ``metrics.cli.write_sample(seed=7, scale=0.05)``; expected
+* ``small``: the demo city written by ``metrics.datadir.write_sample(seed=7, scale=0.05)``; expected
   numbers come from ``python -m metrics report … --format json`` (run in-process through
   ``metrics.cli.main``), never typed in here.
 * ``hand``: a tiny city whose every KPI is counted by hand in the comments below.
@@ -35,7 +35,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from metrics.cli import main as cli_main
-from metrics.cli import write_sample
+from metrics.datadir import write_sample
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.selection import month_index, month_str
 from metrics.settings import Settings

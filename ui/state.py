@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from metrics.cli import ensure_demo, is_demo, resolve_data_dir
+from metrics.datadir import ensure_demo, is_demo, resolve_data_dir
 from metrics.definitions import DOMAIN_LABELS
 from metrics.domains import registry as domains
 from metrics.selection import Selection, child_level, index_of, month_index, month_str

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from metrics.db import Query, scalar
+from metrics.query import Query, scalar
 from metrics.selection import Selection, level_length, month_start
 
 CITY_NAME = "全市"

@@ -12,9 +12,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from metrics.db import Query, scalar
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, latest_month, prefix_filter, rate, rollup, unit_key
+from metrics.query import Query, scalar
 from metrics.selection import Selection, month_start, month_str
 from metrics.settings import Settings
 
@@ -23,6 +23,9 @@ COUNTS = ["orgs_total", "orgs_with_party_org", "orgs_standalone", "orgs_work_cov
           "standalone_eligible", "standalone_done"]
 FILTERS = ("org_type", "sector")
 AGG_TABLE = "agg_orgs"
+# The raw table whose aggregates this domain builds at ingest (``aggregate_queries``); the
+# registry hands these to ``metrics.db``, which writes them at ingest and loads them to connect.
+AGGREGATES_FROM = "organizations"
 HAS_ORG = "party_org IN ('单独组建', '联合组建')"
 ELIGIBLE = "party_members >= 3"  # 党章: three full members form a basic organization
 

@@ -18,9 +18,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from metrics.db import Query, scalar
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, prefix_filter, rate, rollup, unit_key
+from metrics.query import Query, scalar
 from metrics.selection import Selection, index_of, month_start, month_str
 
 KEYS = DOMAIN_KEYS["grids"]

@@ -29,9 +29,9 @@ import duckdb
 import pandas as pd
 
 from metrics.contract.schema import SOURCES
-from metrics.db import Parts, Query, scalar
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, prefix_filter, rate, rollup, unit_key
+from metrics.query import Parts, Query, scalar
 from metrics.selection import Selection, month_start
 from metrics.settings import Settings
 
@@ -43,6 +43,8 @@ SATISFIED = ("满意", "基本满意")
 FILTERS = ("source", "category")
 
 AGG_TABLE = "agg_issues_street"
+# The raw table whose aggregates this domain builds at ingest (see ``aggregate_queries``).
+AGGREGATES_FROM = "issues"
 # The same counts split by source (five values), read when only that filter is set: a page
 # filtered by source is then as fast as an unfiltered one (the raw path scans a month's
 # orders). Category (free text, dozens of values) stays on the raw path: split by it too, the

@@ -9,9 +9,9 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from metrics.db import Query
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, latest_month, prefix_filter, rate, rollup, unit_key
+from metrics.query import Query
 from metrics.selection import Selection, month_start
 
 KEYS = DOMAIN_KEYS["pairing"]

@@ -7,9 +7,9 @@ from types import ModuleType
 import duckdb
 import pandas as pd
 
-from metrics.db import scalar
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains import coverage, grids, issues, pairing
+from metrics.query import scalar
 from metrics.selection import Selection, SelectionError
 from metrics.settings import Settings
 
@@ -21,6 +21,11 @@ LEVELS = {
     "pairing": ("city", "district", "street", "community"),
     "grids": grids.LEVELS,
 }
+# The domains that build aggregates at ingest, by the raw table they summarise: each declares
+# AGGREGATES_FROM, aggregate_queries(source_sql, settings) and aggregate_key(settings).
+# ``metrics.db`` builds and loads them from this list, so the store never imports a domain.
+AGGREGATES: dict[str, ModuleType] = {m.AGGREGATES_FROM: m for m in MODULES.values()
+                                     if getattr(m, "AGGREGATES_FROM", None)}
 # Tables each domain reads: a cached result is keyed by exactly these versions.
 TABLES = {
     "coverage": ("units", "organizations", "targets"),

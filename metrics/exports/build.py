@@ -11,6 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from metrics.contract import schema as S
+from metrics.datadir import is_demo
 from metrics.db import connect
 from metrics.selection import Selection, SelectionError
 from metrics.settings import Settings
@@ -29,6 +30,11 @@ PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing", "grids")
 TABLE_SHORT = {"units": "区划", "organizations": "台账", "issues": "工单", "pairings": "结对",
                "projects": "项目", "checkins": "报到", "targets": "目标",
                "grids": "网格", "compounds": "小区", "tasks": "任务"}
+
+
+class ExportError(ValueError):
+    """A request no file can answer: an unknown kind or PDF page, a selection without data or
+    outside the viewer's scope (the CLI exits 2 with this Chinese message)."""
 
 
 def version_string(signature: tuple[tuple[str, str | None], ...]) -> str:
@@ -58,20 +64,18 @@ def notice_level(sel: Selection) -> Selection:
 def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
           title: str | None = None, page: str = "deck") -> bytes:
     """The file's bytes. A selection that cannot be answered (no data, a unit outside the
-    viewer's scope) raises ``metrics.cli.UsageError`` with a Chinese message (CLI exit 2)."""
-    from metrics.cli import UsageError, is_demo
-
+    viewer's scope) raises ``ExportError`` with a Chinese message."""
     if kind not in KINDS:
-        raise UsageError(f"导出类型应为 {'/'.join(KINDS)}：{kind}")
+        raise ExportError(f"导出类型应为 {'/'.join(KINDS)}：{kind}")
     if kind == "pdf" and page not in PDF_PAGES:
-        raise UsageError(f"PDF 内容应为 {'/'.join(PDF_PAGES)}：{page}")
+        raise ExportError(f"PDF 内容应为 {'/'.join(PDF_PAGES)}：{page}")
     version = version_string(store.signature(tuple(S.TABLES)))
     con = connect(store, settings)
     try:
         return render(con, kind, sel, settings=settings, title=title, page=page,
                       is_demo=is_demo(store.root), data_version=version)
     except SelectionError as e:
-        raise UsageError(str(e)) from None
+        raise ExportError(str(e)) from None
     finally:
         con.close()
 

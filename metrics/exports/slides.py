@@ -26,13 +26,13 @@ import duckdb
 import pandas as pd
 
 from metrics.contract.schema import LEVEL_LABELS
-from metrics.db import scalar
 from metrics.definitions import DOMAIN_LABELS, METRICS, PACED
 from metrics.domains import coverage as cov
 from metrics.domains import issues, pairing, ranking
 from metrics.domains import registry as domains
 from metrics.domains import targets as T
 from metrics.exports import bulletin as B
+from metrics.query import scalar
 from metrics.selection import (
     DOMAIN_FILTERS,
     LEVELS,

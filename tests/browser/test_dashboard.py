@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page
 
-from metrics.cli import write_sample
+from metrics.datadir import write_sample
 from metrics.definitions import METRICS
 from metrics.selection import month_index, month_str
 from metrics.store.versions import Store

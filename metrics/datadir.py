@@ -1,0 +1,71 @@
+"""Which data dir to use, and the demo city (示例数据) that fills the default one.
+
+Shared by the CLI, the app and scheduled runs: ``--data-dir``, else ``$GRIDBOARD_DATA_DIR``, else
+``data/store`` — and only that default fills itself with the demo city on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from metrics.contract import schema as S
+from metrics.settings import load_settings
+from metrics.store.versions import Store
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PACKAGE_ROOT / "data" / "store"
+DEMO_MARKER = ".demo"
+DEMO_USER = "示例数据"
+
+
+def resolve_data_dir(explicit: str | None) -> tuple[Path, bool]:
+    """(data dir, is it the default one). --data-dir, else $GRIDBOARD_DATA_DIR, else data/store."""
+    if explicit:
+        return Path(explicit), False
+    env = os.environ.get("GRIDBOARD_DATA_DIR")
+    if env:
+        return Path(env), False
+    return DEFAULT_DATA_DIR, True
+
+
+def ensure_demo(data_dir: Path, is_default: bool) -> None:
+    """Only the default data dir fills itself with the demo city on first use."""
+    store = Store(data_dir)
+    if is_default and store.is_empty():
+        write_sample(store, seed=2026, scale=1.0)
+
+
+def write_sample(store: Store, *, seed: int, scale: float) -> list[dict]:
+    # Imported here: the generator and the ingest are only needed the first time, not on every
+    # start of the CLI or the app.
+    from metrics.demo.city import generate_city
+    from metrics.store.ingest import ingest_frames
+
+    frames = generate_city(seed=seed, scale=scale)
+    settings = load_settings(store.root)
+    out = ingest_frames(store, frames, user=DEMO_USER, settings=settings)
+    (store.root / DEMO_MARKER).write_text(json.dumps({"seed": seed, "scale": scale}),
+                                          encoding="utf-8")
+    _write_demo_boundaries(store, frames["units"], seed)
+    return out
+
+
+def _write_demo_boundaries(store: Store, units: pd.DataFrame, seed: int) -> None:
+    from metrics.contract.boundaries import generate_boundaries
+
+    fc = generate_boundaries(units, seed=seed)
+    (store.root / "boundaries.geojson").write_text(json.dumps(fc, ensure_ascii=False),
+                                                   encoding="utf-8")
+
+
+def is_demo(data_dir: Path) -> bool:
+    """True while every table still holds the demo city (an upload replaces that claim)."""
+    marker = Path(data_dir) / DEMO_MARKER
+    if not marker.exists():
+        return False
+    store = Store(data_dir)
+    return all(v["user"] == DEMO_USER for t in S.TABLES for v in [store.current(t)] if v)
