@@ -19,6 +19,9 @@ import pandas as pd
 from metrics.contract import schema as S
 from metrics.datadir import ensure_demo, resolve_data_dir, write_sample
 from metrics.definitions import DOMAIN_KEYS, METRICS, format_value
+from metrics.domains.registry import FILTERS as DOMAIN_FILTERS
+from metrics.domains.registry import MODULES as DOMAIN_MODULES
+from metrics.exports.build import PDF_PAGES
 from metrics.selection import LEVELS, Selection, SelectionError, month_str
 from metrics.settings import load_settings
 from metrics.store.versions import NoSuchVersion, Store, StoreBusy
@@ -346,7 +349,8 @@ def _selection_options(p: argparse.ArgumentParser, *, level_default: str | None)
     p.add_argument("--to", help="YYYY-MM")
     p.add_argument("--as-of", dest="as_of", help="YYYY-MM-DDTHH:MM:SS")
     p.add_argument("--filter", action="append", metavar="KEY=VALUE",
-                   help="org_type, sector, source, category, partner_level, kind, unit=CODE")
+                   help=", ".join([*dict.fromkeys(f for fs in DOMAIN_FILTERS.values() for f in fs),
+                                   "unit=CODE"]))
     p.add_argument("--scope", help="limit everything to this unit (a viewer's scope)")
     p.add_argument("--user", help="apply this account's scope")
 
@@ -371,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("report", parents=[common], help="a domain's metrics for every unit")
-    p.add_argument("domain", choices=("coverage", "issues", "pairing", "grids"))
+    p.add_argument("domain", choices=tuple(DOMAIN_MODULES))
     _selection_options(p, level_default=None)
     p.add_argument("--format", choices=("json", "csv", "table"), default="json")
 
@@ -392,8 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="推进会 slides (pptx, pdf), 通报 workbook (xlsx) or 督办通知 (docx)")
     p.add_argument("kind", choices=("pptx", "xlsx", "pdf", "docx"))
     p.add_argument("--out", required=True)
-    p.add_argument("--page", default="deck",
-                   choices=("deck", "overview", "coverage", "issues", "pairing"),
+    p.add_argument("--page", default="deck", choices=PDF_PAGES,
                    help="pdf: the whole deck, or one dashboard page's summary")
     _selection_options(p, level_default="city")
 

@@ -139,3 +139,103 @@ def test_the_cli_is_not_imported_by_the_package():
     users = sorted(m for m in MODULES for t, _, _ in imports(m)
                    if t == "metrics.cli" and m != "metrics.__main__")
     assert users == []
+
+
+# --- each fact in one place -------------------------------------------------------------------
+
+PRODUCT = sorted([*PACKAGE.rglob("*.py"), *(ROOT / "ui").rglob("*.py"), *(ROOT / "pages").rglob("*.py"),
+                  ROOT / "app.py"])
+# (what, a pattern only its home may contain, the home; None: no file)
+ONE_HOME = [
+    ("the GB 32100 character set", r"0123456789ABCDEFGHJKLMNPQRTUWXY", "metrics/contract/credit_code.py"),
+    ("the GB 32100 weights", r"1, 3, 9, 27, 19, 26", "metrics/contract/credit_code.py"),
+    ("office media types", r"application/vnd\.openxmlformats|\"text/csv\"|application/pdf",
+     "metrics/exports/build.py"),
+    ("level names", r"\"district\": \"区县\"", "metrics/contract/schema.py"),
+    ("table labels", r"name=\"organizations\", label=|\"organizations\": \"[^\"]*台账\"",
+     "metrics/contract/schema.py"),
+    # A rate is a metric of kind "rate" in metrics/definitions.py; no list spells them out.
+    ("a list of the rate metrics", r"\"org_coverage_rate\", \"work_coverage_rate\", "
+                                   r"\"standalone_rate\", \"close_rate\"", None),
+    ("month and period labels", r"年\{[^}]*\}月(?!\{)|年\{int\(", "metrics/selection.py"),
+    ("the data dir default", r"\"data\" / \"store\"", "metrics/datadir.py"),
+]
+
+
+def test_each_fact_has_one_home():
+    import re
+
+    strays = []
+    for what, pattern, home in ONE_HOME:
+        rx = re.compile(pattern)
+        hits = sorted({str(p.relative_to(ROOT)) for p in PRODUCT
+                       if rx.search(p.read_text(encoding="utf-8"))})
+        assert home is None or home in hits, f"{what}: expected its definition in {home}"
+        strays += [f"{what}: {h} (home: {home})" for h in hits if h != home]
+    assert strays == [], "\n".join(strays)
+
+
+def test_code_cites_the_contract_where_it_is_in_the_repo():
+    """The contract is the product's own (docs/contract/); a bare file name cites nothing."""
+    import re
+
+    bare = re.compile(r"(?<![/\w-])(metrics|data-contract|cli)\.md")
+    cited = re.compile(r"docs/contract/([\w-]+\.md)")
+    files = [p for p in [*PRODUCT, *sorted((ROOT / "tests").rglob("*.py")), ROOT / "README.md"]
+             if p.name != "test_architecture.py"]
+    stale, missing = [], set()
+    for p in files:
+        text = p.read_text(encoding="utf-8")
+        stale += [f"{p.relative_to(ROOT)}: {m.group(0)}" for m in bare.finditer(text)]
+        missing |= {m for m in cited.findall(text) if not (ROOT / "docs/contract" / m).exists()}
+    assert stale == [] and missing == set(), (stale, missing)
+
+
+# --- the domain interface ----------------------------------------------------------------------
+
+DOMAIN_INTERFACE = ("KEYS", "TABLES", "LEVELS", "FILTERS", "FOLLOW_UPS", "report", "query", "latest",
+                    "resolve", "breakdown", "follow_up")
+
+
+def test_every_registered_domain_declares_the_interface():
+    """What docs/ARCHITECTURE.md "How to add a domain" asks of a domain module; the registry
+    reads levels, filters, tables and aggregates from the modules and restates none of them."""
+    from metrics.definitions import DOMAIN_KEYS
+    from metrics.domains import registry
+
+    for name, module in registry.MODULES.items():
+        missing = [a for a in DOMAIN_INTERFACE if not hasattr(module, a)]
+        assert missing == [], f"{name} lacks {missing}"
+        assert list(module.KEYS) == list(DOMAIN_KEYS[name])
+        assert set(module.LEVELS) <= {"city", "district", "street", "community", "grid"}
+        assert registry.LEVELS[name] == module.LEVELS
+        assert registry.FILTERS[name] == module.FILTERS
+        assert registry.TABLES[name] == module.TABLES and "units" in module.TABLES
+    for table, module in registry.AGGREGATES.items():
+        assert module.AGGREGATES_FROM == table
+        assert callable(module.aggregate_queries) and callable(module.aggregate_key)
+
+
+def test_the_registry_reaches_each_domains_follow_up_lists_and_breakdowns(city, settings):
+    import pandas as pd
+
+    from metrics.domains import coverage, grids, issues, pairing, registry
+    from metrics.selection import Selection
+
+    sel = Selection.make("street", period="2026-10")
+    direct = {
+        "should_build": coverage.gap_list(city.con, sel, "should_build"),
+        "work_uncovered": coverage.gap_list(city.con, sel, "work_uncovered"),
+        "overdue_orders": issues.overdue_orders(city.con, sel),
+        "overdue_projects": pairing.overdue_projects(city.con, sel),
+        **{w: grids.follow_up(city.con, sel, w) for w in grids.FOLLOW_UPS},
+    }
+    assert sorted(direct) == sorted(w for ws in registry.FOLLOW_UPS.values() for w in ws)
+    for which, frame in direct.items():
+        pd.testing.assert_frame_equal(registry.follow_up(city.con, which, sel), frame)
+    pd.testing.assert_frame_equal(
+        registry.breakdown(city.con, "issues", sel, "source", settings=settings),
+        issues.breakdown(city.con, sel, "source", settings=settings))
+    pd.testing.assert_frame_equal(registry.breakdown(city.con, "pairing", sel, "kind",
+                                                     settings=settings),
+                                  pairing.breakdown(city.con, sel, "kind"))

@@ -1,4 +1,4 @@
-"""``python -m metrics`` as the analyst runs it: shapes, exit codes and numbers of cli.md.
+"""``python -m metrics`` as the analyst runs it: shapes, exit codes and numbers of docs/contract/cli.md.
 
 One sample store (``sample --scale 0.05``) is written once per session; tests that write copy
 it (shutil.copytree) first. Read-only reports are cached per argument list.

@@ -18,7 +18,9 @@ from metrics.settings import Settings
 from metrics.store.versions import Store
 
 KINDS = ("pptx", "xlsx", "pdf", "docx")
+# The media type of every file the product hands out, by extension (downloads and mail).
 MEDIA_TYPES = {
+    "csv": "text/csv",
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
@@ -26,10 +28,6 @@ MEDIA_TYPES = {
 }
 # What a PDF may hold: the whole deck, or the summary of one dashboard page.
 PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing", "grids")
-# Short Chinese names of the tables, for the version string in footers and title rows.
-TABLE_SHORT = {"units": "区划", "organizations": "台账", "issues": "工单", "pairings": "结对",
-               "projects": "项目", "checkins": "报到", "targets": "目标",
-               "grids": "网格", "compounds": "小区", "tasks": "任务"}
 
 
 class ExportError(ValueError):
@@ -42,7 +40,7 @@ def version_string(signature: tuple[tuple[str, str | None], ...]) -> str:
     区划v1·台账v3·工单v12·… (— for a table never uploaded)."""
     parts = []
     for table, version in signature:
-        short = TABLE_SHORT.get(table, table)
+        short = S.TABLES[table].short_label if table in S.TABLES else table
         if version and version.startswith("v") and version[1:].isdigit():
             parts.append(f"{short}v{int(version[1:])}")
         else:

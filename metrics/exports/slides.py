@@ -34,7 +34,6 @@ from metrics.domains import targets as T
 from metrics.exports import bulletin as B
 from metrics.query import scalar
 from metrics.selection import (
-    DOMAIN_FILTERS,
     LEVELS,
     Selection,
     SelectionError,
@@ -164,7 +163,7 @@ class Scope:
     last: int
 
     def domain_sel(self, domain: str, level: str, *, month: int | None = None) -> Selection:
-        allowed = DOMAIN_FILTERS[domain]
+        allowed = domains.FILTERS[domain]
         filters = tuple((k, v) for k, v in self.sel.filters if k in allowed)
         s = self.sel.with_(level=level, filters=filters)
         if month is not None:

@@ -372,7 +372,7 @@ def ingest(store: Store, table_name: str, source: Source, *, user: str, settings
 
 
 def result_line(meta: dict) -> dict:
-    """The JSON line the CLI prints on success (cli.md)."""
+    """The JSON line the CLI prints on success (docs/contract/cli.md)."""
     return {"table": meta["table"], "version": meta["version"], "rows": meta["rows"],
             "inserted": meta["inserted"], "updated": meta["updated"],
             "warnings": meta["warnings"]}
@@ -383,8 +383,7 @@ def ingest_frames(store: Store, frames: dict[str, pd.DataFrame], *, user: str,
     """Publish in-memory frames (the demo city) through the same validation, in dependency
     order, each as a Parquet upload."""
     out = []
-    order = ["units", "organizations", "issues", "pairings", "projects", "checkins", "targets",
-             "grids", "compounds", "tasks"]
+    order = list(S.TABLES)  # the contract declares the tables in dependency order
     with tempfile.TemporaryDirectory(prefix="gridboard-sample-") as work:
         for name in order:
             if name not in frames:

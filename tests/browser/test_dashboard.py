@@ -60,7 +60,7 @@ def cli_row(data_dir: Path, domain: str, unit: str | None = None, *args: str) ->
 
 
 def shown(key: str, value) -> str:
-    """metrics.md's display form (rates 1 decimal + %, null —), written out independently."""
+    """docs/contract/metrics.md's display form (rates 1 decimal + %, null —), written out independently."""
     if value is None:
         return "—"
     kind = METRICS[key].kind
