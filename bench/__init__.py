@@ -4,7 +4,7 @@ One run generates a synthetic store (``metrics.demo.city.generate_city``; defaul
 orders), then measures on that same data:
 
 * ingest: units first, then the orders extract through the real pipeline
-  (``metrics.ingest.ingest``: read → validate → stage → merge/sort → aggregates → publish),
+  (``metrics.store.ingest.ingest``: read → validate → stage → merge/sort → aggregates → publish),
   in a child process whose peak RSS is the ingest's own;
 * the product: ``metrics.db.connect`` (timed apart: pages cache the connection per data
   version), then the median latency of a street-level 问题解决 report for one month and for a

@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 OUT_DIR = HERE / "out"
-ORDERS_PER_SCALE = 300_000  # metrics.sample: scale 1.0 = 300k work orders
+ORDERS_PER_SCALE = 300_000  # metrics.demo.city: scale 1.0 = 300k work orders
 GOALS = {"report_ms": 50.0, "speedup": 20.0, "ingest_s": 120.0, "rss_mb": 2048.0}
 # Keys of the 问题解决 report compared between product and baseline (all of them).
 COUNT_KEYS = ["reported", "due", "closed", "closed_on_time", "open_overdue", "response_due",
@@ -145,7 +145,7 @@ def phase_generate(workdir: Path, orders: int, seed: int) -> dict:
 
 
 def phase_ingest(workdir: Path) -> dict:
-    """units, then the orders, through ``metrics.ingest.ingest`` into a fresh store. Sub-steps
+    """units, then the orders, through ``metrics.store.ingest.ingest`` into a fresh store. Sub-steps
     are timed by wrapping the pipeline's own functions (no behaviour changes)."""
     import metrics.store.ingest as ing
     from metrics.settings import load_settings
@@ -306,7 +306,7 @@ def _baseline_load(workdir: Path):
 
 
 def _baseline_report(df, cap, streets, first: int, last: int, settings):
-    """metrics.md 问题解决 for every street, straight from the raw orders with pandas."""
+    """docs/contract/metrics.md 问题解决 for every street, straight from the raw orders with pandas."""
     import numpy as np
     import pandas as pd
 

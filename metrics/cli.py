@@ -17,69 +17,18 @@ from pathlib import Path
 import pandas as pd
 
 from metrics.contract import schema as S
+from metrics.datadir import ensure_demo, resolve_data_dir, write_sample
 from metrics.definitions import DOMAIN_KEYS, METRICS, format_value
+from metrics.domains.registry import FILTERS as DOMAIN_FILTERS
+from metrics.domains.registry import MODULES as DOMAIN_MODULES
+from metrics.exports.build import PDF_PAGES
 from metrics.selection import LEVELS, Selection, SelectionError, month_str
 from metrics.settings import load_settings
-from metrics.store.versions import DEMO_MARKER as DEMO_MARKER_FILE
-from metrics.store.versions import DEMO_USER, NoSuchVersion, Store, StoreBusy
-
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = PACKAGE_ROOT / "data" / "store"
-DEMO_MARKER = DEMO_MARKER_FILE
+from metrics.store.versions import NoSuchVersion, Store, StoreBusy
 
 
 class UsageError(Exception):
     pass
-
-
-def resolve_data_dir(explicit: str | None) -> tuple[Path, bool]:
-    """(data dir, is it the default one). --data-dir, else $GRIDBOARD_DATA_DIR, else data/store."""
-    if explicit:
-        return Path(explicit), False
-    env = os.environ.get("GRIDBOARD_DATA_DIR")
-    if env:
-        return Path(env), False
-    return DEFAULT_DATA_DIR, True
-
-
-def ensure_demo(data_dir: Path, is_default: bool) -> None:
-    """Only the default data dir fills itself with the demo city, on first use only (not
-    again once the demo city has been cleared: ``Store.clear_demo``)."""
-    store = Store(data_dir)
-    if is_default and store.is_fresh():
-        write_sample(store, seed=2026, scale=1.0)
-
-
-def write_sample(store: Store, *, seed: int, scale: float) -> list[dict]:
-    from metrics.demo.city import generate_city
-    from metrics.store.ingest import ingest_frames
-
-    frames = generate_city(seed=seed, scale=scale)
-    settings = load_settings(store.root)
-    out = ingest_frames(store, frames, user=DEMO_USER, settings=settings)
-    (store.root / DEMO_MARKER).write_text(json.dumps({"seed": seed, "scale": scale}),
-                                          encoding="utf-8")
-    _write_demo_boundaries(store, frames["units"], seed)
-    return out
-
-
-def _write_demo_boundaries(store: Store, units: pd.DataFrame, seed: int) -> None:
-    try:
-        from metrics.contract.boundaries import generate_boundaries
-    except ImportError:
-        return
-    fc = generate_boundaries(units, seed=seed)
-    (store.root / "boundaries.geojson").write_text(json.dumps(fc, ensure_ascii=False),
-                                                   encoding="utf-8")
-
-
-def is_demo(data_dir: Path) -> bool:
-    """True while any table still holds the demo city: a page mixing one uploaded table with
-    demo tables still shows demo numbers (the 示例数据 label goes only when none is left)."""
-    marker = Path(data_dir) / DEMO_MARKER
-    if not marker.exists():
-        return False
-    return bool(Store(data_dir).demo_tables())
 
 
 # --- JSON -----------------------------------------------------------------------------------
@@ -299,8 +248,11 @@ def cmd_export(args: argparse.Namespace, store: Store) -> int:
             when = dt.date.fromisoformat(args.date)
         except ValueError:
             raise UsageError(f"会议日期应为 YYYY-MM-DD：{args.date}") from None
-    data = exports.build(store, settings, args.kind, sel, page=args.page, title=args.meeting,
-                         host=args.host, meeting_date=when)
+    try:
+        data = exports.build(store, settings, args.kind, sel, page=args.page, title=args.meeting,
+                             host=args.host, meeting_date=when)
+    except exports.ExportError as e:
+        raise UsageError(str(e)) from None
     Path(args.out).write_bytes(data)
     print(args.out)
     return 0
@@ -404,7 +356,8 @@ def _selection_options(p: argparse.ArgumentParser, *, level_default: str | None)
     p.add_argument("--to", help="YYYY-MM")
     p.add_argument("--as-of", dest="as_of", help="YYYY-MM-DDTHH:MM:SS")
     p.add_argument("--filter", action="append", metavar="KEY=VALUE",
-                   help="org_type, sector, source, category, partner_level, kind, unit=CODE")
+                   help=", ".join([*dict.fromkeys(f for fs in DOMAIN_FILTERS.values() for f in fs),
+                                   "unit=CODE"]))
     p.add_argument("--scope", help="limit everything to this unit (a viewer's scope)")
     p.add_argument("--user", help="apply this account's scope")
 
@@ -429,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("report", parents=[common], help="a domain's metrics for every unit")
-    p.add_argument("domain", choices=("coverage", "issues", "pairing", "grids"))
+    p.add_argument("domain", choices=tuple(DOMAIN_MODULES))
     _selection_options(p, level_default=None)
     p.add_argument("--format", choices=("json", "csv", "table"), default="json")
 
@@ -450,8 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="推进会 slides (pptx, pdf), 通报 workbook (xlsx) or 督办通知 (docx)")
     p.add_argument("kind", choices=("pptx", "xlsx", "pdf", "docx"))
     p.add_argument("--out", required=True)
-    p.add_argument("--page", default="deck",
-                   choices=("deck", "overview", "coverage", "issues", "pairing"),
+    p.add_argument("--page", default="deck", choices=PDF_PAGES,
                    help="pdf: the whole deck, or one dashboard page's summary")
     p.add_argument("--meeting", help="pptx/pdf title slide: 会议名称 (default 党建引领基层治理工作推进会)")
     p.add_argument("--host", help="pptx/pdf title slide: 主办单位")

@@ -1,22 +1,22 @@
-"""A DuckDB connection over the store's current versions, and the Query type metrics return.
+"""A DuckDB connection over the store's current versions, with the domains' aggregates.
 
 The connection is opened once per set of current versions (the caller caches it) and injected
 into every metric function. Large raw tables (issues, organizations) stay Parquet views; the
 small tables and the pre-built aggregates are loaded into memory, so a page's query touches only
-small in-memory tables. A DuckDB connection is not thread-safe: ``Query.run`` takes a cursor of
-its own.
+small in-memory tables. The aggregates are the ones the domains declare
+(``metrics.domains.registry.AGGREGATES``). What a metric runs is a ``metrics.query.Query``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from metrics.contract import schema as S
+from metrics.domains.registry import AGGREGATES
+from metrics.query import Parts, Query
 from metrics.settings import Settings
 from metrics.store.versions import Store
 
@@ -27,38 +27,6 @@ SQL_TYPES = {
 # The monthly snapshots stay Parquet views too: stored by period, a report's ``period =
 # $snapshot`` reads only that period's row groups.
 RAW_AS_VIEWS = ("issues", "organizations", "grids", "compounds")
-
-
-@dataclass(frozen=True)
-class Query:
-    """SQL text with bound parameters: what a metric runs, and what "show SQL" shows."""
-
-    sql: str
-    params: dict = field(default_factory=dict)
-
-    def run(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-        cur = con.cursor()
-        try:
-            return cur.execute(self.sql, self.params).df()
-        finally:
-            cur.close()
-
-    def explain(self) -> str:
-        """The SQL with its parameters listed below it, for the 口径/SQL panels."""
-        lines = [self.sql.strip()]
-        if self.params:
-            lines.append("-- 参数:")
-            lines += [f"--   ${k} = {v!r}" for k, v in self.params.items()]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Parts:
-    """A table built from queries appended one after another (only one part's intermediate is
-    ever in memory), then sorted by ``order_by`` (column names)."""
-
-    queries: list[Query]
-    order_by: tuple[str, ...]
 
 
 def sql_literal_path(path: Path) -> str:
@@ -82,8 +50,6 @@ def empty_ddl(table: S.Table) -> str:
 
 def connect(store: Store, settings: Settings) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with one relation per table (current version) and the aggregates."""
-    from metrics.domains import coverage, issues  # the domains own their aggregate definitions
-
     con = duckdb.connect(config={"threads": 2})
     for name, table in S.TABLES.items():
         path = store.current_data(name)
@@ -97,7 +63,7 @@ def connect(store: Store, settings: Settings) -> duckdb.DuckDBPyConnection:
                         'ORDER BY level, code')
         else:
             con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet({sql_literal_path(path)})')
-    for module, table in ((issues, "issues"), (coverage, "organizations")):
+    for table, module in AGGREGATES.items():
         vdir = store.current_dir(table)
         meta = _agg_meta(vdir)
         wanted = module.aggregate_key(settings)
@@ -136,9 +102,7 @@ def _agg_meta(vdir: Path | None) -> dict:
 def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str, out_dir: Path,
                      settings: Settings) -> None:
     """Write a table's aggregates beside its data at ingest (pages read these, not raw rows)."""
-    from metrics.domains import coverage, issues
-
-    module = {"issues": issues, "organizations": coverage}.get(table)
+    module = AGGREGATES.get(table)
     if module is None:
         return
     built: list[str] = []  # a later aggregate may read an earlier one by its name
@@ -158,12 +122,3 @@ def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str
         con.execute(f"DROP TABLE {name}")
     (out_dir / "agg.json").write_text(json.dumps({"key": module.aggregate_key(settings)}),
                                       encoding="utf-8")
-
-
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None):
-    cur = con.cursor()
-    try:
-        row = cur.execute(sql, params or {}).fetchone()
-        return None if row is None else row[0]
-    finally:
-        cur.close()

@@ -1,5 +1,5 @@
-"""Every number Gridboard shows: key, Chinese label, kind and 口径 (the product's copy of
-metrics.md). Cards, charts, exports and the CLI all take labels and definitions from here."""
+"""Every number Gridboard shows: key, Chinese label, kind and 口径 (docs/contract/metrics.md in
+code). Cards, charts, exports and the CLI all take labels and definitions from here."""
 
 from __future__ import annotations
 

@@ -12,17 +12,10 @@ import re
 from dataclasses import dataclass, replace
 
 from metrics.contract.schema import LEVEL_CODE_LENGTH
+from metrics.contract.schema import LEVELS as UNIT_LEVELS
 
-LEVELS = ("city", "district", "street", "community", "grid")
+LEVELS = ("city", *UNIT_LEVELS)  # a report's rows: the whole city, or the units of one level
 LEVEL_OF_LENGTH = {v: k for k, v in LEVEL_CODE_LENGTH.items()}
-
-# Filters a domain accepts: name → column. Only these ever reach SQL as identifiers.
-DOMAIN_FILTERS = {
-    "coverage": ("org_type", "sector"),
-    "issues": ("source", "category"),
-    "pairing": ("partner_level", "kind"),
-    "grids": (),
-}
 
 
 class SelectionError(ValueError):
@@ -45,6 +38,20 @@ def month_index(month: str) -> int:
 
 def month_str(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_label(index: int) -> str:
+    """2026年10月: a month as every page, export and 通报 names it."""
+    return f"{index // 12}年{index % 12 + 1}月"
+
+
+def period_label(first: int, last: int) -> str:
+    """2026年10月 / 2026年1—10月 / 2025年11月至2026年10月."""
+    if first == last:
+        return month_label(last)
+    if first // 12 == last // 12:
+        return f"{last // 12}年{first % 12 + 1}—{last % 12 + 1}月"
+    return f"{month_label(first)}至{month_label(last)}"
 
 
 def month_start(index: int) -> dt.datetime:
@@ -158,8 +165,3 @@ def level_of_code(code: str) -> str:
 def child_level(level: str) -> str | None:
     i = LEVELS.index(level)
     return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
-
-
-def default_as_of(last_month: int) -> dt.datetime:
-    """The first instant after the period."""
-    return month_start(last_month + 1)

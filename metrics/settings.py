@@ -1,7 +1,7 @@
 """One registry of settings. Units are in the names.
 
-Defaults follow metrics.md; a deployment overrides them in ``<data dir>/settings.json``
-(written by an admin on the 数据上传 page or by hand). Metric functions take a ``Settings``
+Defaults follow docs/contract/metrics.md; a deployment overrides them in
+``<data dir>/settings.json`` (written by an admin on the 数据上传 page or by hand). Metric functions take a ``Settings``
 argument instead of reading globals, so a test can pin every knob.
 """
 

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from metrics.contract.schema import LEVEL_LABELS
 from metrics.definitions import METRICS, format_value
 from metrics.domains.ranking import rank
 from ui import cache, supervision
@@ -14,7 +15,6 @@ HEADLINE = [("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"
             ("issues", "satisfaction_rate"), ("issues", "score"),
             ("pairing", "pairing_coverage_rate"), ("pairing", "project_completion_rate"),
             ("grids", "grid_party_org_rate"), ("grids", "property_coverage_rate")]
-LEVEL_NAMES = {"district": "区县", "street": "街道", "community": "社区"}
 
 ctx, view = current()
 st.title("总览")
@@ -41,7 +41,7 @@ for domain in ("coverage", "issues", "pairing", "grids"):
     frames.append(df[["unit_code", "unit_name", *keys]].set_index(["unit_code", "unit_name"]))
 wide = pd.concat(frames, axis=1).reset_index()
 
-st.subheader(f"各{LEVEL_NAMES[level]}排名")
+st.subheader(f"各{LEVEL_LABELS[level]}排名")
 key = st.selectbox("排名指标", [k for _, k in HEADLINE], format_func=lambda k: METRICS[k].label,
                    key="overview_rank", bind="query-params")
 domain_of = {k: d for d, k in HEADLINE}

@@ -7,7 +7,7 @@ from functools import partial
 
 import streamlit as st
 
-from metrics.exports.build import filename, version_string
+from metrics.exports.build import MEDIA_TYPES, filename, version_string
 from metrics.exports.pptx import deck_to_pptx
 from metrics.exports.report_xlsx import report_workbook
 from metrics.exports.slides import DEFAULT_TITLE, Deck, build_deck
@@ -118,10 +118,10 @@ d1, d2, _ = st.columns([1, 1, 3])
 stem = filename("pptx", deck.unit_name, deck.period)
 d1.download_button("导出 PPTX", partial(deck_to_pptx, _edited(deck, deck_key)),
                    file_name=stem, type="primary", on_click="ignore", key="export_pptx",
-                   mime="application/vnd.openxmlformats-officedocument.presentationml.presentation")
+                   mime=MEDIA_TYPES["pptx"])
 d2.download_button("导出通报表 XLSX",
                    partial(report_workbook, ctx.con, sel, settings=ctx.settings,
                            data_version=version_string(ctx.signature), is_demo=ctx.demo),
                    file_name=filename("xlsx", deck.unit_name, deck.period), on_click="ignore",
                    key="export_xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                   mime=MEDIA_TYPES["xlsx"])

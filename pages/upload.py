@@ -14,13 +14,13 @@ import streamlit as st
 
 from metrics.contract import schema as S
 from metrics.contract.templates import template_filename, template_xlsx
+from metrics.exports.build import MEDIA_TYPES
 from metrics.store import upload as U
 from metrics.store.ingest import Rejected
 from metrics.store.versions import NoSuchVersion, StoreBusy
 from ui import admin, auth_gate, cache
 from ui.state import current
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SECTIONS = ["上传数据", "版本历史", "模板下载"]
 ADMIN_SECTIONS = ["地图边界", "账户管理", "系统设置", "定时报告", "操作日志"]
 
@@ -291,7 +291,7 @@ def _show_result(res: U.CheckResult, content: bytes, file_key: str) -> None:
         st.download_button(
             "下载错误报告(XLSX，标出问题单元格)",
             partial(U.error_report, res.errors, content, res.file_name, res.table),
-            file_name=U.report_name(res.file_name), mime=XLSX_MIME, key="up_err_xlsx",
+            file_name=U.report_name(res.file_name), mime=MEDIA_TYPES["xlsx"], key="up_err_xlsx",
             on_click="ignore", type="primary", icon=":material/download:")
         return
 
@@ -343,7 +343,7 @@ def upload_section() -> None:
     with c2:
         st.markdown(f"**{t.label}**：{t.description}")
         st.download_button(f"下载“{t.label}”空白模板", partial(template_xlsx, table),
-                           file_name=template_filename(table), mime=XLSX_MIME,
+                           file_name=template_filename(table), mime=MEDIA_TYPES["xlsx"],
                            key=f"up_tpl_{table}", on_click="ignore", icon=":material/download:")
         with st.expander("字段说明"):
             st.dataframe(U.columns_frame(table), hide_index=True)
@@ -462,7 +462,7 @@ def templates_section() -> None:
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
         c1.markdown(f"**{t.label}**({name})：{t.description}")
         c2.download_button("下载模板", partial(template_xlsx, name),
-                           file_name=template_filename(name), mime=XLSX_MIME,
+                           file_name=template_filename(name), mime=MEDIA_TYPES["xlsx"],
                            key=f"up_tpls_{name}", on_click="ignore", icon=":material/download:")
 
 

@@ -1,4 +1,4 @@
-"""The suite of bad (and baseline) extracts, one per rule of data-contract.md.
+"""The suite of bad (and baseline) extracts, one per rule of docs/contract/data-contract.md.
 
 Used by tests/test_validation.py and, later, by the upload page tests. Everything here is plain
 bytes built in memory; nothing touches a store except ``build_baseline``.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from metrics.contract.credit_code import check_digit
 from metrics.settings import Settings
 from metrics.store.ingest import ingest_frames
 from metrics.store.versions import Store
@@ -28,11 +29,9 @@ FUTURE_MONTH = "2026-04"
 
 
 def _credit_code(n: int) -> str:
-    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    weights = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+    """A valid 统一社会信用代码 (GB 32100-2015 check digit)."""
     body = f"91990101MA{n:07d}"
-    total = sum(alphabet.index(ch) * w for ch, w in zip(body, weights, strict=True))
-    return body + alphabet[(31 - total % 31) % 31]
+    return body + check_digit(body)
 
 
 def frames() -> dict[str, pd.DataFrame]:

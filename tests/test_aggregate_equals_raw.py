@@ -1,6 +1,6 @@
 """问题解决 two ways, and a third: the aggregate path (agg_issues_street, and
 agg_issues_street_source under a source filter, built at ingest) must equal the raw path (the definitions applied row by row in SQL), and both must equal an independent
-pandas reading of metrics.md written here (the MetricFlow-style check query).
+pandas reading of docs/contract/metrics.md written here (the MetricFlow-style check query).
 
 Random order sets cluster around month boundaries and the usual deadline edges (0 / ±1 s,
 24 h, 24 h + 1 s, closed at due_at, due_at + 1 s); selections draw every level, single months
@@ -36,7 +36,7 @@ LEVEL_LEN = {"district": 6, "street": 9, "community": 12, "grid": 15}
 SATISFIED = ["满意", "基本满意"]
 
 
-# --- the independent reading of metrics.md (pandas, no package SQL) ---------------------------
+# --- the independent reading of docs/contract/metrics.md (pandas, no package SQL) --------------
 
 
 def month_start(year: int, month: int) -> pd.Timestamp:
@@ -52,7 +52,7 @@ def parse_month(m: str) -> tuple[int, int]:
 def expected_report(orders: pd.DataFrame, units: pd.DataFrame, *, level: str,
                     period_from: str | None, period_to: str | None, as_of, unit: str | None,
                     filters: dict, s: Settings) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """Every key per unit, straight from metrics.md."""
+    """Every key per unit, straight from docs/contract/metrics.md."""
     o = orders.copy()
     for c in ("reported_at", "due_at", "responded_at", "closed_at"):
         o[c] = pd.to_datetime(o[c])

@@ -1,4 +1,4 @@
-"""``python -m metrics`` as the analyst runs it: shapes, exit codes and numbers of cli.md.
+"""``python -m metrics`` as the analyst runs it: shapes, exit codes and numbers of docs/contract/cli.md.
 
 One sample store (``sample --scale 0.05``) is written once per session; tests that write copy
 it (shutil.copytree) first. Read-only reports are cached per argument list.
@@ -388,19 +388,19 @@ def test_explicit_empty_data_dir_is_not_filled_with_the_demo(tmp_path):
 
 def test_ensure_demo_fills_only_the_default_dir(tmp_path, monkeypatch):
     import metrics.demo.city
-    from metrics import cli
+    from metrics import datadir
 
     real = metrics.demo.city.generate_city
     # The full demo city takes half a minute; the branch under test does not depend on its size.
     monkeypatch.setattr(metrics.demo.city, "generate_city", lambda seed, scale: real(seed=seed, scale=0.02))
     explicit = tmp_path / "explicit"
-    cli.ensure_demo(explicit, is_default=False)
+    datadir.ensure_demo(explicit, is_default=False)
     assert Store(explicit).is_empty()
     default = tmp_path / "default"
-    cli.ensure_demo(default, is_default=True)
+    datadir.ensure_demo(default, is_default=True)
     store = Store(default)
     assert all(store.current(t) is not None for t in S.TABLES)
-    assert (default / ".demo").exists() and cli.is_demo(default)
+    assert (default / ".demo").exists() and datadir.is_demo(default)
     versions = store.signature()
-    cli.ensure_demo(default, is_default=True)  # a second start does not write it again
+    datadir.ensure_demo(default, is_default=True)  # a second start does not write it again
     assert store.signature() == versions

@@ -1,4 +1,4 @@
-"""``python -m metrics report grids`` on the fixture city: the JSON shape of cli.md with the
+"""``python -m metrics report grids`` on the fixture city: the JSON shape of docs/contract/cli.md with the
 hand-counted numbers of tests/test_metrics_grids.py, the snapshots used, csv and table forms,
 and an ingest of a grid snapshot from the command line."""
 

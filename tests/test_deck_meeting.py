@@ -345,7 +345,7 @@ def test_pptx_axes_equal_the_screen_figure(deck3, prs3):
 
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory) -> Path:
-    from metrics.cli import write_sample
+    from metrics.datadir import write_sample
     from metrics.store.versions import Store
 
     path = tmp_path_factory.mktemp("meeting_page")

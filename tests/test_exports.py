@@ -101,7 +101,7 @@ def _charts(slide):
 
 
 def _expected_ranking(con, domain: str, month: str):
-    """Child-level report ranked best first, computed here without metrics.slides."""
+    """Child-level report ranked best first, computed here without metrics.exports.slides."""
     sel = Selection.make("district", period=month)
     df = domains.report(con, domain, sel, settings=Settings())
     tg = T.with_targets(con, df, df.attrs["as_of"]).get(HEADLINE[domain], {})

@@ -1,4 +1,4 @@
-"""两个覆盖: every key of metrics.md counted by hand on the fixture city's ledgers.
+"""两个覆盖: every key of docs/contract/metrics.md counted by hand on the fixture city's ledgers.
 
 Ledgers exist for 2026-08 and 2026-10 (none for 2026-09); rows in tests/fixtures.ORG_ROWS.
 """

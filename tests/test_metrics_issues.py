@@ -1,4 +1,4 @@
-"""问题解决: every key of metrics.md counted by hand on the fixture city's orders.
+"""问题解决: every key of docs/contract/metrics.md counted by hand on the fixture city's orders.
 
 The orders are listed (with what each one exercises) in tests/fixtures.py. Unless a test says
 otherwise the period is 2026-10 and as_of its default, 2026-11-01 00:00:00 (the extract runs to

@@ -1,4 +1,4 @@
-"""结对联建: every key of metrics.md counted by hand on the fixture city's pairings, projects
+"""结对联建: every key of docs/contract/metrics.md counted by hand on the fixture city's pairings, projects
 and check-ins (tests/fixtures.py). Default period 2026-10: as_of 2026-11-01 00:00, so a date
 has happened when it is before 2026-11-01.
 """

@@ -3,7 +3,7 @@ contract's titles and metric labels, and its KPI cards agree with the CLI for th
 
 Three data dirs:
 
-* ``small``: the demo city written by ``metrics.cli.write_sample(seed=7, scale=0.05)``; expected
+* ``small``: the demo city written by ``metrics.datadir.write_sample(seed=7, scale=0.05)``; expected
   numbers come from ``python -m metrics report … --format json`` (run in-process through
   ``metrics.cli.main``), never typed in here.
 * ``hand``: a tiny city whose every KPI is counted by hand in the comments below.
@@ -35,7 +35,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from metrics.cli import main as cli_main
-from metrics.cli import write_sample
+from metrics.contract.credit_code import check_digit
+from metrics.datadir import write_sample
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.selection import month_index, month_str
 from metrics.settings import Settings
@@ -135,7 +136,7 @@ def expected_cards(shown: dict[str, str], rows: dict[str, dict]) -> dict[str, st
 
 
 def format_cli(key: str, value) -> str:
-    """metrics.md's display form, written out here independently of the app's formatter."""
+    """docs/contract/metrics.md's display form, written out here independently of the app's formatter."""
     if value is None:
         return "—"
     kind = METRICS[key].kind
@@ -180,11 +181,9 @@ C1, C2, C3 = "990101001001", "990101002001", "990102001001"
 
 
 def _credit_code(n: int) -> str:
-    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    weights = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+    """A valid 统一社会信用代码 (GB 32100-2015 check digit)."""
     body = f"91990101MA{n:07d}"
-    total = sum(alphabet.index(ch) * w for ch, w in zip(body, weights))
-    return body + alphabet[(31 - total % 31) % 31]
+    return body + check_digit(body)
 
 
 def hand_frames() -> dict[str, pd.DataFrame]:

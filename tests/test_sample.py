@@ -1,4 +1,5 @@
-"""The demo city (metrics.sample) obeys the data contract; its map (metrics.boundaries) is valid."""
+"""The demo city (metrics.demo.city) obeys the data contract; its map (metrics.contract.boundaries)
+is valid."""
 
 from __future__ import annotations
 
@@ -11,13 +12,9 @@ import pandas as pd
 import pytest
 
 from metrics.contract.boundaries import generate_boundaries, validate_boundaries
-from metrics.demo.city import (
-    COLUMNS,
-    EXTRACT_AT,
-    credit_code_check_digit,
-    credit_code_is_valid,
-    generate_city,
-)
+from metrics.contract.credit_code import check_digit as credit_code_check_digit
+from metrics.contract.credit_code import is_valid as credit_code_is_valid
+from metrics.demo.city import COLUMNS, EXTRACT_AT, generate_city
 
 SCALE = 0.05
 CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "grid": 15}

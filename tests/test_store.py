@@ -352,7 +352,7 @@ def demo_store(tmp_path) -> Store:
 
 
 def test_demo_label_stays_while_any_table_is_demo(demo_store):
-    from metrics.cli import is_demo
+    from metrics.datadir import is_demo
 
     assert "issues" not in demo_store.demo_tables()
     assert set(demo_store.demo_tables()) == set(B.BASELINE_ROWS) - {"issues"}
@@ -360,7 +360,7 @@ def test_demo_label_stays_while_any_table_is_demo(demo_store):
 
 
 def test_clear_demo_empties_only_demo_tables_keeps_history_and_is_audited(demo_store):
-    from metrics.cli import ensure_demo, is_demo
+    from metrics.datadir import ensure_demo, is_demo
 
     real = demo_store.current("issues")["version"]
     demo = {t: demo_store.current(t)["version"] for t in demo_store.demo_tables()}

@@ -184,7 +184,7 @@ def test_list_length_comes_from_settings():
 
 
 def test_fewer_than_two_n_units_each_list_holds_half():
-    # metrics.md does not say what happens with fewer than 2·N units; rank() gives each list
+    # docs/contract/metrics.md does not say what happens with fewer than 2·N units; rank() gives each list
     # half of the ranked units (rounded down), so no unit is on both and no list names all.
     out = ranking.rank(frame("close_rate", {"A": 0.9, "B": 0.8, "C": 0.7, "D": 0.6}),
                        "close_rate", n=3)

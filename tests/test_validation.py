@@ -1,4 +1,4 @@
-"""Every validation rule of data-contract.md, through the CLI-level ``metrics.ingest.ingest``.
+"""Every validation rule of docs/contract/data-contract.md, through the CLI-level ``metrics.store.ingest.ingest``.
 
 Each bad file (tests/bad_files.py) is ingested into a copy of a small valid baseline store. A
 rejection must name the row as the analyst sees it, the column as headed in the file and a
@@ -194,7 +194,7 @@ def test_warning_is_reported_and_file_published(store, f):
 
 
 def test_credit_code_check_digit_follows_gb32100():
-    from metrics.contract.validate import credit_code_valid
+    from metrics.contract.credit_code import is_valid as credit_code_valid
 
     # Check digits computed independently from the contract's weights.
     for body in ("91990101MA0000001", "52990101MJ0000002", "12100000400000624"):

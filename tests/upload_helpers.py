@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from metrics.accounts import AccountStore
-from metrics.cli import write_sample
 from metrics.contract import schema as S
+from metrics.datadir import write_sample
 from metrics.store.versions import Store
 
 PASSWORD = "correct horse 7"

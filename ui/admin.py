@@ -18,6 +18,7 @@ import streamlit as st
 from metrics import schedule as SCH
 from metrics.accounts import ROLE_LABELS, ROLES, Account, AuthError
 from metrics.contract.schema import LEVEL_LABELS
+from metrics.exports.build import MEDIA_TYPES
 from metrics.exports.xlsx import safe_csv_text
 from metrics.settings import (
     LABELS,
@@ -687,7 +688,7 @@ def audit_section(ctx: Ctx, account: Account) -> None:
     st.dataframe(df, hide_index=True, height=min(600, 35 * (len(df) + 1) + 3),
                  column_config={"详情": st.column_config.TextColumn("详情", width="large")})
     st.download_button("下载日志 CSV", partial(_audit_csv, lines),
-                       file_name="操作日志.csv", mime="text/csv", key="adm_audit_csv",
+                       file_name="操作日志.csv", mime=MEDIA_TYPES["csv"], key="adm_audit_csv",
                        on_click="ignore")
 
 

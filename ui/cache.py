@@ -18,7 +18,6 @@ import streamlit as st
 
 from metrics import supervision
 from metrics.db import connect
-from metrics.domains import coverage, grids, issues, pairing
 from metrics.domains import registry as domains
 from metrics.domains.targets import with_targets
 from metrics.selection import Selection, month_str
@@ -101,13 +100,7 @@ def breakdown(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, by: s
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _breakdown(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, by: str,
                _settings: Settings, key: str) -> pd.DataFrame:
-    if domain == "issues":
-        return issues.breakdown(_con, _sel, by, settings=_settings)
-    if domain == "coverage":
-        return coverage.breakdown(_con, _sel, by)
-    if domain == "grids":
-        return grids.breakdown(_con, _sel, by)
-    return pairing.breakdown(_con, _sel, by)
+    return domains.breakdown(_con, domain, _sel, by, settings=_settings)
 
 
 def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, sig: tuple) -> pd.DataFrame:
@@ -116,15 +109,7 @@ def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, sig: t
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _follow_up(_con: duckdb.DuckDBPyConnection, which: str, _sel: Selection, key: str) -> pd.DataFrame:
-    if which in ("should_build", "work_uncovered"):
-        return coverage.gap_list(_con, _sel, which)
-    if which == "overdue_orders":
-        return issues.overdue_orders(_con, _sel)
-    if which == "overdue_projects":
-        return pairing.overdue_projects(_con, _sel)
-    if which in grids.FOLLOW_UPS:
-        return grids.follow_up(_con, _sel, which)
-    raise ValueError(which)
+    return domains.follow_up(_con, which, _sel)
 
 
 def explain(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,

@@ -27,6 +27,7 @@ from metrics.definitions import (
 from metrics.domains import ranking
 from metrics.domains.ranking import chart_rows, rank
 from metrics.domains.targets import time_elapsed
+from metrics.exports.build import MEDIA_TYPES
 from metrics.exports.xlsx import frames_to_xlsx, safe_csv_text
 from ui import cache, charts
 from ui.state import Ctx, View, drill_to, link_notices
@@ -106,7 +107,7 @@ def _delta(key: str, now: object, before: object) -> str | None:
 
 def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[str, dict],
               *, per_row: int = 4) -> bool:
-    """st.metric cards labelled exactly as metrics.md, with 环比 and target progress.
+    """st.metric cards labelled exactly as docs/contract/metrics.md, with 环比 and target progress.
 
     ``items`` are (domain, key) pairs; ``filters`` the per-domain filters. False when there is
     no data for the selection.
@@ -306,9 +307,6 @@ def _boundaries(path: str, mtime_ns: int) -> tuple[dict, frozenset]:
     return fc, frozenset(f.get("properties", {}).get("code") for f in fc.get("features", []))
 
 
-MOVE_COLUMNS = ("rank", "rank_move", "unit_code", "unit_name")
-
-
 def previous_report(ctx: Ctx, domain: str, sel) -> pd.DataFrame | None:
     """The same selection one period earlier (环比), None when there is nothing to compare
     with (a range reaching before any data, or no ledger before)."""
@@ -428,10 +426,9 @@ def downloads(df: pd.DataFrame, stem: str, *, key: str) -> None:
     c1, c2, _ = st.columns([1, 1, 6])
     # Files are made on click, not on every rerun (an XLSX of thousands of rows costs time).
     c1.download_button("下载 CSV", partial(safe_csv_text, df), file_name=f"{stem}.csv",
-                       mime="text/csv", key=f"{key}_csv", on_click="ignore")
+                       mime=MEDIA_TYPES["csv"], key=f"{key}_csv", on_click="ignore")
     c2.download_button("下载 XLSX", partial(frames_to_xlsx, {"数据": df}), file_name=f"{stem}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key=f"{key}_xlsx", on_click="ignore")
+                       mime=MEDIA_TYPES["xlsx"], key=f"{key}_xlsx", on_click="ignore")
 
 
 def definitions_panel(ctx: Ctx, view: View, domain: str, filters: dict) -> None:

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from metrics.accounts import AccountStore
-from metrics.cli import resolve_data_dir
+from metrics.datadir import resolve_data_dir
 from metrics.sessions import COOKIE_NAME, SessionStore
 from metrics.settings import load_settings
 

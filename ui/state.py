@@ -18,20 +18,22 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from metrics.cli import ensure_demo, is_demo, resolve_data_dir
+from metrics.contract import schema as S
+from metrics.datadir import ensure_demo, is_demo, resolve_data_dir
 from metrics.definitions import DOMAIN_LABELS
 from metrics.domains import registry as domains
-from metrics.selection import Selection, child_level, index_of, month_index, month_str
+from metrics.selection import (
+    Selection,
+    child_level,
+    month_index,
+    month_label,
+    month_str,
+    period_label,
+)
 from metrics.settings import Settings, load_settings
 from metrics.store.versions import Store
 from ui import cache
 
-TABLE_LABELS = {
-    "units": "区划", "organizations": "两新组织台账", "issues": "工单", "pairings": "结对关系",
-    "projects": "共建项目", "checkins": "双报到", "targets": "年度目标",
-    "grids": "网格", "compounds": "小区",
-    "tasks": "重点任务",
-}
 FILTER_LABELS = {
     "org_type": "单位类型", "sector": "新兴领域", "source": "工单来源", "category": "问题类别",
     "partner_level": "结对单位层级", "kind": "项目类别",
@@ -151,8 +153,7 @@ def _quick_pick(ctx_latest: str) -> None:
 
 
 def _month_label(m: str) -> str:
-    y, mo = m.split("-")
-    return f"{y}年{int(mo)}月"
+    return month_label(month_index(m))
 
 
 def _stale_month(asked: str, ctx: Ctx) -> str | None:
@@ -397,10 +398,8 @@ class View:
     def period_label(self) -> str:
         if not self.period_to:
             return "—"
-        if self.period_from == self.period_to:
-            y, m = self.period_to.split("-")
-            return f"{y}年{int(m)}月"
-        return f"{self.period_from} 至 {self.period_to}"
+        return period_label(month_index(self.period_from or self.period_to),
+                            month_index(self.period_to))
 
 
 def sidebar(ctx: Ctx) -> View:
@@ -415,10 +414,10 @@ def freshness(ctx: Ctx, as_of: dt.datetime | None = None) -> None:
     if as_of is not None:
         parts.append(f"截止时点 {as_of:%Y-%m-%d %H:%M:%S}")
     ups = []
-    for t, label in TABLE_LABELS.items():
+    for t, table in S.TABLES.items():
         cur = ctx.store.current(t)
         if cur:
-            ups.append(f"{label} {cur['created_at'][:16].replace('T', ' ')}")
+            ups.append(f"{table.short_label} {cur['created_at'][:16].replace('T', ' ')}")
     if ups:
         parts.append("最近上传：" + "，".join(ups))
     text = " · ".join(parts)
@@ -428,10 +427,6 @@ def freshness(ctx: Ctx, as_of: dt.datetime | None = None) -> None:
             unsafe_allow_html=True)
     else:
         st.caption(text)
-
-
-def index_month(d: dt.date) -> str:
-    return month_str(index_of(d))
 
 
 def set_current(ctx: Ctx, view: View) -> None:

@@ -9,13 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from metrics import supervision as S
+from metrics.contract.schema import LEVEL_LABELS
 from metrics.definitions import DOMAIN_LABELS, METRICS, format_value
 from metrics.exports import build as exports
 from metrics.exports.slides import HEADLINE
 from ui import cache
 from ui.state import Ctx, View
-
-LEVEL_WORDS = {"district": "区县", "street": "街道", "community": "社区", "grid": "网格"}
 
 
 def light_cell(rec: dict) -> str:
@@ -71,7 +70,7 @@ def lights_tab(ctx: Ctx, view: View, domain: str, filters: dict) -> None:
     key = HEADLINE.get(domain)
     if key is not None and view.child_level(domain) is not None:
         a = cache.alerts(ctx.con, domain, sel, key, ctx.sig(domain), ctx.settings)
-        movement_lists(a, LEVEL_WORDS[level], ctx)
+        movement_lists(a, LEVEL_LABELS[level], ctx)
 
 
 def movement_lists(a: S.Alerts, level_word: str, ctx: Ctx) -> None:
@@ -103,10 +102,10 @@ def overview_section(ctx: Ctx, view: View, level: str) -> None:
         with cols[i % 2], st.container(border=True):
             a = cache.alerts(ctx.con, domain, sel, key, ctx.sig(domain), ctx.settings)
             reds = a.red_units()
-            st.markdown(f"**{DOMAIN_LABELS.get(domain, domain)}**：红灯{LEVEL_WORDS[level]} "
+            st.markdown(f"**{DOMAIN_LABELS.get(domain, domain)}**：红灯{LEVEL_LABELS[level]} "
                         f"{len(reds)} 个" + ("：" + "、".join(ctx.name(c) for c in reds[:8])
                                              + ("等" if len(reds) > 8 else "") if reds else ""))
-            movement_lists(a, LEVEL_WORDS[level], ctx)
+            movement_lists(a, LEVEL_LABELS[level], ctx)
 
 
 def downloads(ctx: Ctx, view: View, *, page: str | None = None, key: str) -> None:

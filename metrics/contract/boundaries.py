@@ -18,6 +18,8 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
+from metrics.contract.schema import LEVEL_ALIASES
+
 __all__ = ["generate_boundaries", "validate_boundaries"]
 
 CENTER_LON, CENTER_LAT = 117.3, 31.8
@@ -36,8 +38,6 @@ _DISTRICT_PLACES = {
     "青云区": (0.50, 0.55),
     "高新区": (-0.45, -0.52),
 }
-_LEVEL_NAMES = {"district": "district", "区县": "district", "street": "street", "街道": "street",
-                "乡镇": "street"}
 
 # pointy-top hexagon in integer lattice units (x: s*sqrt(3)/2, y: s/2), corners counterclockwise
 _CORNERS = [(1, 1), (0, 2), (-1, 1), (-1, -1), (0, -2), (1, -1)]
@@ -452,7 +452,7 @@ def generate_boundaries(units: pd.DataFrame, *, seed: int = 2026) -> dict:
     """GeoJSON FeatureCollection: one Polygon/MultiPolygon feature per district and per street,
     properties {"code", "name", "level"}; streets tile their district without gaps/overlaps."""
     rng = np.random.default_rng([int(seed), 97])
-    level = units["level"].astype(str).str.strip().map(_LEVEL_NAMES)
+    level = units["level"].astype(str).str.strip().map(LEVEL_ALIASES)
     codes = units["code"].astype(str).str.strip()
     names = units["name"].astype(str)
     parents = units["parent_code"].astype(object).where(units["parent_code"].notna(), None)

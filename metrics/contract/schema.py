@@ -1,7 +1,7 @@
 """The tables of the data contract: columns, Chinese aliases, types and keys.
 
-This is the product's own copy of data-contract.md; validation, templates, storage types
-and the upload page's explanations all read it from here.
+This is docs/contract/data-contract.md in code; validation, templates, storage types and the
+upload page's explanations all read it from here.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+
+from metrics.definitions import METRICS
 
 # Column kinds. Each has a parser in parse.py and a storage type below.
 CODE, TEXT, ENUM, BOOL, INT, NUMBER, DATE, DATETIME, MONTH, RATE = (
@@ -86,6 +88,13 @@ class Table:
     merge: str = "upsert"
     # Header words that mark personal data in this table besides PII_MARKERS.
     pii_markers: tuple[str, ...] = ()
+    # Two or so characters, where every table is named in one line: the data version of the
+    # exports (区划v1·台账v3·…) and the pages' 最近上传 line. Defaults to ``label``.
+    short: str = ""
+
+    @property
+    def short_label(self) -> str:
+        return self.short or self.label
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -117,24 +126,9 @@ TASK_STATUS = PROJECT_STATUS  # the same four states and completed_on rules as p
 TASK_PII_MARKERS = ("责任人", "联系人", "负责人", "领导")
 # --------------------------------------------------------------------------------------------
 
-# Rate metrics a target may name (metrics.md), with their Chinese labels so a targets sheet
-# may name them either way.
-RATE_METRIC_LABELS = {
-    "org_coverage_rate": "组织覆盖率", "work_coverage_rate": "工作覆盖率",
-    "standalone_rate": "应建尽建率", "close_rate": "办结率", "on_time_rate": "按期办结率",
-    "response_rate": "响应率", "resolve_rate": "解决率", "satisfaction_rate": "满意率",
-    "pairing_coverage_rate": "结对覆盖率", "project_completion_rate": "项目完成率",
-    "project_on_time_rate": "项目按期完成率",
-    # 重点任务督办
-    "task_completion_rate": "任务完成率", "task_on_time_rate": "任务按期完成率",
-}
-# 网格与小区 rates (metrics.md "网格与小区").
-RATE_METRIC_LABELS |= {
-    "grid_party_org_rate": "网格党组织覆盖率", "grid_leader_rate": "网格长配备率",
-    "grid_staffed_rate": "网格员配备率", "compound_party_org_rate": "小区党组织覆盖率",
-    "compound_build_rate": "小区党支部应建尽建率", "property_coverage_rate": "物业覆盖率",
-    "owners_committee_rate": "业委会组建率",
-}
+# Rate metrics a target may name: every rate of metrics.definitions, with its Chinese label so
+# a targets sheet may name them either way.
+RATE_METRIC_LABELS = {key: m.label for key, m in METRICS.items() if m.is_rate}
 RATE_METRICS = tuple(RATE_METRIC_LABELS)
 
 TABLES: dict[str, Table] = {}
@@ -146,7 +140,7 @@ def _table(t: Table) -> Table:
 
 
 _table(Table(
-    name="units", label="区划与网格",
+    name="units", label="区划与网格", short="区划",
     description="区县、街道、社区、网格的代码、名称与上下级关系。其他各表都挂在社区(网格)上。",
     key=("code",),
     columns=(
@@ -161,7 +155,7 @@ _table(Table(
 ))
 
 _table(Table(
-    name="organizations", label="两新组织党建台账",
+    name="organizations", label="两新组织党建台账", short="台账",
     description="每月一次的两新组织台账快照，每个组织每月一行；上传某月的台账会替换该月已有数据。",
     key=("period", "org_id"), merge="replace_periods",
     columns=(
@@ -184,7 +178,7 @@ _table(Table(
 ))
 
 _table(Table(
-    name="issues", label="事件/诉求工单",
+    name="issues", label="事件/诉求工单", short="工单",
     description="每张工单一行；新上传按工单编号更新(后一次导出带有未办结工单的最新状态)。",
     key=("issue_id",),
     columns=(
@@ -207,7 +201,7 @@ _table(Table(
 ))
 
 _table(Table(
-    name="pairings", label="结对联建关系",
+    name="pairings", label="结对联建关系", short="结对",
     description="机关、驻区单位与社区的结对关系，每对一行。",
     key=("pairing_id",),
     columns=(
@@ -221,7 +215,7 @@ _table(Table(
 ))
 
 _table(Table(
-    name="projects", label="共建项目",
+    name="projects", label="共建项目", short="项目",
     description="每个结对关系的共建项目清单，每个项目一行。",
     key=("project_id",),
     columns=(
@@ -237,7 +231,7 @@ _table(Table(
 ))
 
 _table(Table(
-    name="checkins", label="双报到月报",
+    name="checkins", label="双报到月报", short="报到",
     description="每个社区每月一行：报到单位、报到党员(累计)与当月活动、服务时长。",
     key=("period", "community_code"),
     columns=(
@@ -251,7 +245,7 @@ _table(Table(
 ))
 
 _table(Table(
-    name="targets", label="年度目标",
+    name="targets", label="年度目标", short="目标",
     description="各项比率指标的年度目标，可按全市、区县或街道设定。",
     key=("year", "metric", "unit_code"),
     columns=(
@@ -272,7 +266,7 @@ PROPERTY_SERVICE = ("专业物业", "红色物业", "自管", "无")
 _NOT_BUILT = {"未组建": "未建", "未建立": "未建", "无": "未建"}
 
 _table(Table(
-    name="grids", label="网格党建与力量配备",
+    name="grids", label="网格党建与力量配备", short="网格",
     description="每月一次的网格快照，每个网格每月一行：网格党组织、网格长、专职/兼职网格员与户数；"
                 "上传某月的数据会替换该月已有数据。",
     key=("period", "grid_code"), merge="replace_periods",
@@ -293,7 +287,7 @@ _table(Table(
 ))
 
 _table(Table(
-    name="compounds", label="小区党建与治理",
+    name="compounds", label="小区党建与治理", short="小区",
     description="每月一次的小区(住宅小区)快照，每个小区每月一行：小区党组织、物业服务、业委会、"
                 "示范小区与片长/组长/邻长；上传某月的数据会替换该月已有数据。",
     key=("period", "compound_id"), merge="replace_periods",
@@ -324,7 +318,7 @@ _table(Table(
 ))
 # 重点任务督办 --------------------------------------------------------------------------------
 _table(Table(
-    name="tasks", label="重点任务督办",
+    name="tasks", label="重点任务督办", short="任务",
     description="重点任务、重点民生项目的督办台账，每项任务一行：责任单位、完成时限、检验标准与进展；"
                 "新上传按任务编号更新。",
     key=("task_id",), pii_markers=TASK_PII_MARKERS,

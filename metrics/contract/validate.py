@@ -1,9 +1,9 @@
 """Validate a raw extract against the data contract.
 
 ``check`` maps headers, drops personal-data columns, parses every cell and applies every rule of
-data-contract.md. It reports every problem (row as the analyst sees it, column as headed in the
-file, the value, a Chinese reason), not only the first. Errors reject the file; warnings keep
-the row.
+docs/contract/data-contract.md. It reports every problem (row as the analyst sees it, column as
+headed in the file, the value, a Chinese reason), not only the first. Errors reject the file;
+warnings keep the row.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metrics.contract import credit_code
 from metrics.contract import schema as S
 from metrics.contract.parse import cell_text, parse_column
 from metrics.contract.readers import RawFrame
@@ -142,32 +143,6 @@ def _masked(text: str) -> str:
 
 # A mobile number or a 身份证 number inside free text (digits not part of a longer number).
 _PERSONAL_NUMBER = re.compile(r"(?<![0-9])(?:1[3-9][0-9]{9}|[1-9][0-9]{16}[0-9Xx])(?![0-9])")
-
-_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CREDIT_RE = re.compile(rf"^[{_CREDIT_CHARS}]{{18}}$")
-_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def credit_code_valid(code: str) -> bool:
-    """GB 32100-2015 check digit."""
-    if not _CREDIT_RE.match(code):
-        return False
-    total = sum(_CREDIT_CHARS.index(ch) * w for ch, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
-    return code[17] == _CREDIT_CHARS[(31 - total % 31) % 31]
-
-
-def _credit_check_vector(codes: pd.Series) -> np.ndarray:
-    """Vectorised check-digit test for codes already known to match the character set."""
-    if codes.empty:
-        return np.zeros(0, dtype=bool)
-    lookup = np.full(128, -1, dtype=np.int64)
-    for i, ch in enumerate(_CREDIT_CHARS):
-        lookup[ord(ch)] = i
-    arr = np.frombuffer("".join(codes.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
-    vals = lookup[arr]
-    total = (vals[:, :17] * np.array(_CREDIT_WEIGHTS)).sum(axis=1)
-    return vals[:, 17] == (31 - total % 31) % 31
-
 
 def check(raw: RawFrame, table: S.Table, ctx: RefContext | None = None, *,
           check_keys: bool = True) -> Checked:
@@ -387,12 +362,12 @@ def _nonneg(f: pd.DataFrame, col: _Collector, names: list[str]) -> None:
 
 def _rules_organizations(f: pd.DataFrame, col: _Collector, ctx: RefContext, empty: dict) -> None:
     oid = f["org_id"]
-    shape_ok = oid.str.fullmatch(rf"[{_CREDIT_CHARS}]{{18}}").fillna(True).astype(bool)
+    shape_ok = oid.str.fullmatch(credit_code.PATTERN).fillna(True).astype(bool)
     col.add(~shape_ok, "org_id",
             "统一社会信用代码应为18位，只含数字和大写字母(不含 I、O、Z、S、V)")
     full = oid.notna() & shape_ok
     check_ok = pd.Series(True, index=f.index)
-    check_ok[full] = _credit_check_vector(oid[full])
+    check_ok[full] = credit_code.valid_vector(oid[full])
     col.add(~check_ok, "org_id", "统一社会信用代码校验位不符(GB 32100-2015)，请核对", warning=True)
     _community_check(f, col, ctx, "community_code")
     _nonneg(f, col, ["employees", "party_members"])

@@ -27,13 +27,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metrics.contract import schema as S
+from metrics.contract.credit_code import BYTE_VALUE, CHARSET_BYTES, check_digit_bytes
+
 __all__ = [
     "EXTRACT_AT",
     "CITY_NAME",
     "CITY_PREFIX",
     "COLUMNS",
-    "credit_code_check_digit",
-    "credit_code_is_valid",
     "generate_city",
 ]
 
@@ -41,93 +42,21 @@ CITY_NAME = "示例市"
 CITY_PREFIX = "9901"
 EXTRACT_AT = pd.Timestamp("2026-11-01 00:00:00")
 
-COLUMNS: dict[str, list[str]] = {
-    "units": ["code", "name", "level", "parent_code"],
-    "organizations": [
-        "period", "org_id", "org_name", "org_type", "sector", "community_code",
-        "employees", "party_members", "party_org", "instructor", "operating",
-    ],
-    "issues": [
-        "issue_id", "community_code", "grid_code", "source", "category", "reported_at",
-        "due_at", "responded_at", "closed_at", "resolved", "satisfaction",
-    ],
-    "pairings": [
-        "pairing_id", "partner_name", "partner_level", "community_code", "started_on", "ended_on",
-    ],
-    "projects": ["project_id", "pairing_id", "title", "kind", "due_on", "completed_on", "status"],
-    "checkins": [
-        "period", "community_code", "units_reported", "members_reported", "activities",
-        "service_hours",
-    ],
-    "targets": ["year", "metric", "unit_code", "target"],
-    "grids": ["period", "grid_code", "grid_party_org", "grid_leader", "fulltime_workers",
-              "parttime_workers", "households"],
-    "compounds": [
-        "period", "compound_id", "compound_name", "community_code", "households",
-        "party_members_resident", "party_org", "property_service", "owners_committee",
-        "model_compound", "heads_area", "heads_group", "heads_neighbor",
-    ],
-    "tasks": ["task_id", "title", "kind", "owner", "unit_code", "due_on", "status",
-              "completed_on", "progress", "acceptance"],
-}
+# Column order and the enums as the contract has them (metrics.contract.schema), so the demo
+# city passes validation by construction.
+COLUMNS: dict[str, list[str]] = {name: table.names for name, table in S.TABLES.items()}
 
-LEVELS = ["district", "street", "community", "grid"]
-ORG_TYPES = ["非公企业", "社会组织"]
-SECTORS = ["商务楼宇", "商圈市场", "产业园区", "互联网企业", "新就业群体", "其他"]
-PARTY_ORGS = ["单独组建", "联合组建", "未组建"]
-SOURCES = ["网格员上报", "12345热线", "群众来访", "部门交办", "其他"]
-SATISFACTION = ["满意", "基本满意", "不满意"]
-PARTNER_LEVELS = ["省直", "市直", "区直", "驻区单位", "企业", "其他"]
-PROJECT_KINDS = ["民生实事", "阵地建设", "志愿服务", "产业发展", "其他"]
-PROJECT_STATUSES = ["未启动", "推进中", "已完成", "已终止"]
-RATE_METRICS = [
-    "org_coverage_rate", "work_coverage_rate", "standalone_rate", "close_rate",
-    "on_time_rate", "response_rate", "resolve_rate", "satisfaction_rate",
-    "pairing_coverage_rate", "project_completion_rate", "project_on_time_rate",
-    # 网格与小区
-    "grid_party_org_rate", "grid_leader_rate", "grid_staffed_rate", "compound_party_org_rate",
-    "compound_build_rate", "property_coverage_rate", "owners_committee_rate",
-    "task_completion_rate", "task_on_time_rate",
-]
-TASK_KINDS = ["重点任务", "民生项目", "其他"]
-
-# ---------------------------------------------------------------- GB 32100-2015 check digit
-
-CREDIT_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_CREDIT_INDEX = {c: i for i, c in enumerate(CREDIT_CHARSET)}
-_CHARSET_BYTES = np.frombuffer(CREDIT_CHARSET.encode("ascii"), dtype=np.uint8)
-_BYTE_TO_VALUE = np.full(256, -1, dtype=np.int64)
-_BYTE_TO_VALUE[_CHARSET_BYTES] = np.arange(31)
-
-
-def credit_code_check_digit(first17: str) -> str:
-    """The 18th character of a 统一社会信用代码 (GB 32100-2015) for its first 17 characters."""
-    if not isinstance(first17, str) or len(first17) != 17:
-        raise ValueError("需要 17 位统一社会信用代码本体")
-    try:
-        total = sum(_CREDIT_INDEX[ch] * w for ch, w in zip(first17.upper(), CREDIT_WEIGHTS))
-    except KeyError as exc:
-        raise ValueError(f"统一社会信用代码含非法字符: {exc.args[0]!r}") from None
-    return CREDIT_CHARSET[(31 - total % 31) % 31]
-
-
-def credit_code_is_valid(code: str) -> bool:
-    """True when ``code`` has 18 characters of the charset and a correct check digit."""
-    if not isinstance(code, str) or len(code) != 18:
-        return False
-    code = code.upper()
-    if any(ch not in _CREDIT_INDEX for ch in code):
-        return False
-    return credit_code_check_digit(code[:17]) == code[17]
-
-
-def _check_digits(body: np.ndarray) -> np.ndarray:
-    """Vectorized check characters (uint8 ASCII) for an (n, 17) uint8 ASCII matrix."""
-    values = _BYTE_TO_VALUE[body]
-    total = values @ np.asarray(CREDIT_WEIGHTS, dtype=np.int64)
-    return _CHARSET_BYTES[(31 - total % 31) % 31]
-
+LEVELS = list(S.LEVELS)
+ORG_TYPES = list(S.ORG_TYPES)
+SECTORS = list(S.SECTORS)
+PARTY_ORGS = list(S.PARTY_ORG)
+SOURCES = list(S.SOURCES)
+SATISFACTION = list(S.SATISFACTION)
+PARTNER_LEVELS = list(S.PARTNER_LEVELS)
+PROJECT_KINDS = list(S.PROJECT_KINDS)
+PROJECT_STATUSES = list(S.PROJECT_STATUS)
+RATE_METRICS = list(S.RATE_METRICS)
+TASK_KINDS = list(S.TASK_KINDS)
 
 # ---------------------------------------------------------------- small vectorized helpers
 
@@ -585,7 +514,7 @@ def _organizations(rng: np.random.Generator, u: _Units, scale: float):
     x = (1_000_003 * perm + 12_345_678) % (31 ** 7)
     chars = np.empty((n, 7), dtype=np.uint8)
     for k in range(6, -1, -1):
-        chars[:, k] = _CHARSET_BYTES[x % 31]
+        chars[:, k] = CHARSET_BYTES[x % 31]
         x //= 31
     legacy = _digits((7_654_321 * perm + 98_765) % 10 ** 9, 9)
     body[:, 8:17] = legacy
@@ -594,10 +523,10 @@ def _organizations(rng: np.random.Generator, u: _Units, scale: float):
     body[modern, 10:17] = chars[modern]
     codes = np.empty((n, 18), dtype=np.uint8)
     codes[:, :17] = body
-    check = _check_digits(body)
+    check = check_digit_bytes(body)
     bad = rng.choice(n, size=max(2, n // 1000), replace=False)   # planted wrong check digits
-    wrong = _BYTE_TO_VALUE[check[bad]] + rng.integers(1, 31, bad.size)
-    check[bad] = _CHARSET_BYTES[wrong % 31]
+    wrong = BYTE_VALUE[check[bad]] + rng.integers(1, 31, bad.size)
+    check[bad] = CHARSET_BYTES[wrong % 31]
     codes[:, 17] = check
     org_ids = _ascii_strings(codes)
     names = _org_names(rng, is_social, sector, social_kind, district, u.d_names)
@@ -1014,9 +943,9 @@ def _checkins(rng: np.random.Generator, u: _Units) -> pd.DataFrame:
 # ---------------------------------------------------------------- grids and compounds
 
 GRID_PERIODS = _months("2025-11", 12)
-GRID_PARTY_ORGS = ["网格党支部", "网格党小组", "未建"]
-COMPOUND_PARTY_ORGS = ["小区党支部", "楼栋党小组", "未建"]
-PROPERTY_SERVICES = ["专业物业", "红色物业", "自管", "无"]
+GRID_PARTY_ORGS = list(S.GRID_PARTY_ORG)
+COMPOUND_PARTY_ORGS = list(S.COMPOUND_PARTY_ORG)
+PROPERTY_SERVICES = list(S.PROPERTY_SERVICE)
 _COMPOUND_SUFFIX = ["花园", "小区", "新村", "家园", "苑", "华庭", "公寓", "雅居", "名苑", "佳园"]
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from metrics.db import Query, scalar
-from metrics.selection import Selection, level_length, month_start
+from metrics.query import Query, scalar
+from metrics.selection import level_length, month_start
 
 CITY_NAME = "全市"
 
@@ -98,9 +98,3 @@ class Period:
     @property
     def end(self) -> dt.datetime:
         return month_start(self.last + 1)
-
-
-def resolve_period(sel: Selection, latest: int | None) -> Period:
-    first, last = sel.months(latest)
-    as_of = sel.as_of or month_start(last + 1)
-    return Period(first, last, as_of)

@@ -12,17 +12,22 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from metrics.db import Query, scalar
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, latest_month, prefix_filter, rate, rollup, unit_key
+from metrics.query import Query, scalar
 from metrics.selection import Selection, month_start, month_str
 from metrics.settings import Settings
 
 KEYS = DOMAIN_KEYS["coverage"]
 COUNTS = ["orgs_total", "orgs_with_party_org", "orgs_standalone", "orgs_work_covered",
           "standalone_eligible", "standalone_done"]
+TABLES = ("units", "organizations", "targets")  # what a report reads (cache keys)
+LEVELS = ("city", "district", "street", "community")  # the ledger names communities only
 FILTERS = ("org_type", "sector")
 AGG_TABLE = "agg_orgs"
+# The raw table whose aggregates this domain builds at ingest (``aggregate_queries``); the
+# registry hands these to ``metrics.db``, which writes them at ingest and loads them to connect.
+AGGREGATES_FROM = "organizations"
 HAS_ORG = "party_org IN ('单独组建', '联合组建')"
 ELIGIBLE = "party_members >= 3"  # 党章: three full members form a basic organization
 
@@ -110,6 +115,15 @@ def report(con: duckdb.DuckDBPyConnection, sel: Selection, *,
     return df
 
 
+FOLLOW_UPS = ("should_build", "work_uncovered")
+
+
+def follow_up(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
+              limit: int = 5000) -> pd.DataFrame:
+    """The follow-up list ``which`` (one of FOLLOW_UPS): see ``gap_list``."""
+    return gap_list(con, sel, which, limit=limit)
+
+
 def gap_list(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
              limit: int = 5000) -> pd.DataFrame:
     """Organizations to follow up: ``which`` = "should_build" (应建未建: ≥3 members, no
@@ -138,7 +152,8 @@ LIMIT $limit"""
     return Query(sql, params).run(con)
 
 
-def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str) -> pd.DataFrame:
+def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str, *,
+              settings: Settings | None = None) -> pd.DataFrame:
     """Coverage by ``org_type`` or ``sector`` for the selection's snapshot."""
     if by not in FILTERS:
         raise ValueError(by)

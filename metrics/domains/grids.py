@@ -18,12 +18,13 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from metrics.db import Query, scalar
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, prefix_filter, rate, rollup, unit_key
+from metrics.query import Query, scalar
 from metrics.selection import Selection, index_of, month_start, month_str
 
 KEYS = DOMAIN_KEYS["grids"]
+TABLES = ("units", "grids", "compounds", "targets")  # what a report reads (cache keys)
 FILTERS: tuple[str, ...] = ()
 LEVELS = ("city", "district", "street", "community")
 
@@ -228,7 +229,8 @@ def follow_up(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
 BREAKDOWNS = ("grid_party_org", "party_org", "property_service")
 
 
-def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str) -> pd.DataFrame:
+def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str, *,
+              settings=None) -> pd.DataFrame:
     """Grids by 网格党组织 (``grid_party_org``), or compounds by 小区党组织 (``party_org``) or
     物业服务 (``property_service``), in the snapshot the report uses: item, count, share."""
     period = resolve(con, sel)

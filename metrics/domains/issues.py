@@ -2,7 +2,8 @@
 
 Two ways to the same numbers:
 
-* the **aggregate path** (city, district and street rows, the pages' default): ``agg_issues_street`` is built at ingest. Every count of metrics.md is "orders
+* the **aggregate path** (city, district and street rows, the pages' default):
+  ``agg_issues_street`` is built at ingest. Every count of docs/contract/metrics.md is "orders
   reported in the range whose *entry month* into the count precedes the as_of month": an order
   enters 已办结 in the month it closed, 应办结 in the earlier of the months it closed or fell
   due, 应响应 in the earlier of the months it was answered or passed its response deadline, and
@@ -29,20 +30,22 @@ import duckdb
 import pandas as pd
 
 from metrics.contract.schema import SOURCES
-from metrics.db import Parts, Query, scalar
-from metrics.definitions import DOMAIN_KEYS
+from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains.common import Period, prefix_filter, rate, rollup, unit_key
+from metrics.query import Parts, Query, scalar
 from metrics.selection import Selection, month_start
 from metrics.settings import Settings
 
 KEYS = DOMAIN_KEYS["issues"]
-COUNTS = [k for k in KEYS if k not in (
-    "close_rate", "on_time_rate", "response_rate", "resolve_rate", "satisfaction_rate",
-    "avg_close_hours", "score")]
+COUNTS = [k for k in KEYS if METRICS[k].kind == "count"]
 SATISFIED = ("满意", "基本满意")
+TABLES = ("units", "issues", "targets")  # what a report reads (cache keys)
+LEVELS = ("city", "district", "street", "community", "grid")
 FILTERS = ("source", "category")
 
 AGG_TABLE = "agg_issues_street"
+# The raw table whose aggregates this domain builds at ingest (see ``aggregate_queries``).
+AGGREGATES_FROM = "issues"
 # The same counts split by source (five values), read when only that filter is set: a page
 # filtered by source is then as fast as an unfiltered one (the raw path scans a month's
 # orders). Category (free text, dozens of values) stays on the raw path: split by it too, the
@@ -56,7 +59,6 @@ CATEGORY_TABLE = "agg_issues_category"
 KIND = {"reported": 1, "due": 2, "closed": 3, "closed_on_time": 4, "response_due": 5,
         "responded_in_time": 6, "rated_resolved": 7, "resolved": 8, "rated_satisfaction": 9,
         "satisfied": 10, "due_at_cap": 11, "response_due_at_cap": 12}
-AGG_COUNTS = list(KIND)
 
 
 def _mi(expr: str) -> str:
@@ -373,6 +375,17 @@ def report(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings
 
 
 # --- follow-up list ---------------------------------------------------------------------------
+
+
+FOLLOW_UPS = ("overdue_orders",)
+
+
+def follow_up(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
+              limit: int = 5000) -> pd.DataFrame:
+    """The follow-up list ``which`` (one of FOLLOW_UPS): see ``overdue_orders``."""
+    if which not in FOLLOW_UPS:
+        raise ValueError(which)
+    return overdue_orders(con, sel, limit=limit)
 
 
 def overdue_orders(con: duckdb.DuckDBPyConnection, sel: Selection, *, limit: int = 5000) -> pd.DataFrame:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from metrics.db import Query
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, latest_month, prefix_filter, rate, rollup, unit_key
+from metrics.query import Query
 from metrics.selection import Selection, month_start
 
 KEYS = DOMAIN_KEYS["pairing"]
+TABLES = ("units", "pairings", "projects", "checkins", "targets")  # what a report reads
+LEVELS = ("city", "district", "street", "community")  # pairings, check-ins: by community
 COUNTS = ["communities", "pairings_active", "communities_paired", "projects", "projects_due",
           "projects_done", "projects_done_on_time", "projects_overdue", "units_reported",
           "members_reported", "activities"]
@@ -126,6 +128,17 @@ def report(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings=None) -> 
     return df
 
 
+FOLLOW_UPS = ("overdue_projects",)
+
+
+def follow_up(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
+              limit: int = 5000) -> pd.DataFrame:
+    """The follow-up list ``which`` (one of FOLLOW_UPS): see ``overdue_projects``."""
+    if which not in FOLLOW_UPS:
+        raise ValueError(which)
+    return overdue_projects(con, sel, limit=limit)
+
+
 def overdue_projects(con: duckdb.DuckDBPyConnection, sel: Selection, *,
                      limit: int = 5000) -> pd.DataFrame:
     """Projects not done whose due date has passed, most overdue first."""
@@ -149,7 +162,8 @@ LIMIT $limit"""
     return Query(sql, params).run(con)
 
 
-def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str) -> pd.DataFrame:
+def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str, *,
+              settings=None) -> pd.DataFrame:
     """Projects by ``kind`` or active pairings by ``partner_level``."""
     period = resolve(con, sel)
     params = {"as_of_date": period.as_of.date(), "prefix": sel.prefix()}

@@ -7,33 +7,31 @@ from types import ModuleType
 import duckdb
 import pandas as pd
 
-from metrics.db import scalar
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains import coverage, grids, issues, pairing
+from metrics.query import scalar
 from metrics.selection import Selection, SelectionError
 from metrics.settings import Settings
 
 MODULES: dict[str, ModuleType] = {"coverage": coverage, "issues": issues, "pairing": pairing,
                                   "grids": grids}
-LEVELS = {
-    "coverage": ("city", "district", "street", "community"),
-    "issues": ("city", "district", "street", "community", "grid"),
-    "pairing": ("city", "district", "street", "community"),
-    "grids": grids.LEVELS,
-}
-# Tables each domain reads: a cached result is keyed by exactly these versions.
-TABLES = {
-    "coverage": ("units", "organizations", "targets"),
-    "issues": ("units", "issues", "targets"),
-    "pairing": ("units", "pairings", "projects", "checkins", "targets"),
-    "grids": ("units", "grids", "compounds", "targets"),
-}
+# The levels each domain reports on, the filters it accepts and the tables it reads (its
+# module's LEVELS, FILTERS, TABLES). A filter's name is a column of the domain's table; only
+# these ever reach SQL as identifiers. A cached result is keyed by exactly the TABLES' versions.
+LEVELS: dict[str, tuple[str, ...]] = {name: m.LEVELS for name, m in MODULES.items()}
+FILTERS: dict[str, tuple[str, ...]] = {name: m.FILTERS for name, m in MODULES.items()}
+TABLES: dict[str, tuple[str, ...]] = {name: m.TABLES for name, m in MODULES.items()}
+# The domains that build aggregates at ingest, by the raw table they summarise: each declares
+# AGGREGATES_FROM, aggregate_queries(source_sql, settings) and aggregate_key(settings).
+# ``metrics.db`` builds and loads them from this list and names no domain itself.
+AGGREGATES: dict[str, ModuleType] = {m.AGGREGATES_FROM: m for m in MODULES.values()
+                                     if getattr(m, "AGGREGATES_FROM", None)}
 
 
 def check_selection(domain: str, sel: Selection) -> None:
     if sel.level not in LEVELS[domain]:
         raise SelectionError(f"{domain} 不支持层级 {sel.level}")
-    allowed = MODULES[domain].FILTERS
+    allowed = FILTERS[domain]
     for name, _ in sel.filters:
         if name not in allowed:
             raise SelectionError(f"筛选条件 {name} 不适用于该板块(可用：{', '.join(allowed)})")
@@ -43,6 +41,26 @@ def report(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, *,
            settings: Settings) -> pd.DataFrame:
     check_selection(domain, sel)
     return MODULES[domain].report(con, sel, settings=settings)
+
+
+def breakdown(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, by: str, *,
+              settings: Settings) -> pd.DataFrame:
+    """The domain's numbers split by ``by`` (one of its FILTERS or breakdown columns)."""
+    return MODULES[domain].breakdown(con, sel, by, settings=settings)
+
+
+# Each follow-up list belongs to one domain (the names are unique across domains).
+FOLLOW_UPS: dict[str, tuple[str, ...]] = {name: m.FOLLOW_UPS for name, m in MODULES.items()}
+_FOLLOW_UP_DOMAIN = {which: name for name, lists in FOLLOW_UPS.items() for which in lists}
+
+
+def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, *,
+              limit: int = 5000) -> pd.DataFrame:
+    """A follow-up list (应建未建清单, 超期未办结工单, …) of whichever domain owns ``which``."""
+    domain = _FOLLOW_UP_DOMAIN.get(which)
+    if domain is None:
+        raise ValueError(which)
+    return MODULES[domain].follow_up(con, sel, which, limit=limit)
 
 
 def latest(con: duckdb.DuckDBPyConnection, domain: str) -> int | None:

@@ -9,8 +9,8 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from metrics.db import Query
 from metrics.definitions import METRICS
+from metrics.query import Query
 
 
 def target_year(as_of: dt.datetime) -> int:

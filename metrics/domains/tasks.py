@@ -21,9 +21,9 @@ import duckdb
 import pandas as pd
 
 from metrics.contract.schema import TASK_KINDS
-from metrics.db import Query
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, latest_month, level_units_sql, rate
+from metrics.query import Query
 from metrics.selection import Selection, SelectionError, month_start
 from metrics.settings import Settings
 

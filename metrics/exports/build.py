@@ -13,13 +13,16 @@ import datetime as dt
 import duckdb
 
 from metrics.contract import schema as S
+from metrics.datadir import is_demo
 from metrics.db import connect
 from metrics.selection import Selection, SelectionError
 from metrics.settings import Settings
 from metrics.store.versions import Store
 
 KINDS = ("pptx", "xlsx", "pdf", "docx")
+# The media type of every file the product hands out, by extension (downloads and mail).
 MEDIA_TYPES = {
+    "csv": "text/csv",
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
@@ -27,10 +30,11 @@ MEDIA_TYPES = {
 }
 # What a PDF may hold: the whole deck, or the summary of one dashboard page.
 PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing", "grids")
-# Short Chinese names of the tables, for the version string in footers and title rows.
-TABLE_SHORT = {"units": "区划", "organizations": "台账", "issues": "工单", "pairings": "结对",
-               "projects": "项目", "checkins": "报到", "targets": "目标",
-               "grids": "网格", "compounds": "小区", "tasks": "任务"}
+
+
+class ExportError(ValueError):
+    """A request no file can answer: an unknown kind or PDF page, a selection without data or
+    outside the viewer's scope (the CLI exits 2 with this Chinese message)."""
 
 
 def version_string(signature: tuple[tuple[str, str | None], ...]) -> str:
@@ -38,7 +42,7 @@ def version_string(signature: tuple[tuple[str, str | None], ...]) -> str:
     区划v1·台账v3·工单v12·… (— for a table never uploaded)."""
     parts = []
     for table, version in signature:
-        short = TABLE_SHORT.get(table, table)
+        short = S.TABLES[table].short_label if table in S.TABLES else table
         if version and version.startswith("v") and version[1:].isdigit():
             parts.append(f"{short}v{int(version[1:])}")
         else:
@@ -61,13 +65,11 @@ def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
           title: str | None = None, page: str = "deck", host: str | None = None,
           meeting_date: dt.date | None = None) -> bytes:
     """The file's bytes. A selection that cannot be answered (no data, a unit outside the
-    viewer's scope) raises ``metrics.cli.UsageError`` with a Chinese message (CLI exit 2)."""
-    from metrics.cli import UsageError, is_demo
-
+    viewer's scope) raises ``ExportError`` with a Chinese message."""
     if kind not in KINDS:
-        raise UsageError(f"导出类型应为 {'/'.join(KINDS)}：{kind}")
+        raise ExportError(f"导出类型应为 {'/'.join(KINDS)}：{kind}")
     if kind == "pdf" and page not in PDF_PAGES:
-        raise UsageError(f"PDF 内容应为 {'/'.join(PDF_PAGES)}：{page}")
+        raise ExportError(f"PDF 内容应为 {'/'.join(PDF_PAGES)}：{page}")
     version = version_string(store.signature(tuple(S.TABLES)))
     con = connect(store, settings)
     try:
@@ -75,7 +77,7 @@ def build(store: Store, settings: Settings, kind: str, sel: Selection, *,
                       meeting_date=meeting_date, is_demo=is_demo(store.root),
                       data_version=version)
     except SelectionError as e:
-        raise UsageError(str(e)) from None
+        raise ExportError(str(e)) from None
     finally:
         con.close()
 

@@ -6,7 +6,7 @@ chart formats it: rates as ``72.3%`` (one decimal, rounded half away from zero l
 (``metrics.definitions.difference``: the dashboard's cards, the slides, the PPTX and the XLSX use
 the same function), counts as plain integers (no thousands separators), scores as ``88.1分``. Codes never appear in the text.
 
-The functions here only format; the facts come from ``metrics.exports.slides.domain_facts`` (which
+The functions here only format; the facts come from ``metrics.exports.slides.domain_data`` (which
 reads ``metrics.domains.registry.report``), so the deck, the workbook and the text share one set of
 numbers. ``parse_numbers`` reads the numbers back (tests compare them with the report).
 """
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from metrics import definitions as D
-from metrics.selection import month_str
+from metrics.selection import month_label, month_str, period_label
 
 CN_DIGITS = "零一二三四五六七八九十"
 
@@ -141,19 +141,6 @@ def parse_numbers(text: str) -> list[float]:
 # --- periods ----------------------------------------------------------------------------------
 
 
-def month_label(index: int) -> str:
-    return f"{index // 12}年{index % 12 + 1}月"
-
-
-def period_label(first: int, last: int) -> str:
-    """2026年10月 / 2026年1—10月 / 2025年11月至2026年10月."""
-    if first == last:
-        return month_label(last)
-    if first // 12 == last // 12:
-        return f"{last // 12}年{first % 12 + 1}—{last % 12 + 1}月"
-    return f"{month_label(first)}至{month_label(last)}"
-
-
 def prev_word(first: int, last: int) -> str:
     return "上月" if first == last else "上期"
 
@@ -180,7 +167,7 @@ class RankedUnit:
 
 @dataclass
 class DomainFacts:
-    """What a domain's 通报 says, already computed (see ``metrics.exports.slides.domain_facts``)."""
+    """What a domain's 通报 says, already computed (see ``metrics.exports.slides.domain_data``)."""
 
     domain: str
     key: str  # the headline metric

@@ -28,8 +28,8 @@ from docx.shared import Cm, Pt, RGBColor
 from metrics.contract.schema import LEVEL_LABELS
 from metrics.definitions import DOMAIN_LABELS, METRICS
 from metrics.domains import coverage, issues, pairing
-from metrics.exports.bulletin import fmt_rate, period_label
-from metrics.selection import Selection, month_index
+from metrics.exports.bulletin import fmt_rate
+from metrics.selection import Selection, month_index, period_label
 from metrics.settings import Settings
 from metrics.supervision import RED, explicit, lights
 

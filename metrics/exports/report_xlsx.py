@@ -9,7 +9,7 @@ Sheets: 两个覆盖 · 问题解决 · 结对联建 (排名, 代码, 单位, ev
 Colours are static cell formats (not conditional formatting), so every spreadsheet program, WPS
 and a printout show them: 红榜 rows light green, 黑榜 rows light red, a rate below its unit's
 annual target in red text. Rates are fractions formatted ``0.0%``. Every cell is written through
-``metrics.xlsx`` (``write_table``/``write_cell``): text stays text, nothing becomes a formula.
+``metrics.exports.xlsx`` (``write_table``/``write_cell``): text stays text, nothing becomes a formula.
 """
 
 from __future__ import annotations

@@ -33,15 +33,14 @@ import pandas as pd
 from metrics import colours as C
 from metrics import supervision as SUP
 from metrics.contract.schema import LEVEL_LABELS
-from metrics.db import scalar
 from metrics.definitions import DOMAIN_LABELS, METRICS, PACED
 from metrics.domains import coverage as cov
 from metrics.domains import issues, pairing, ranking
 from metrics.domains import registry as domains
 from metrics.domains import targets as T
 from metrics.exports import bulletin as B
+from metrics.query import scalar
 from metrics.selection import (
-    DOMAIN_FILTERS,
     LEVELS,
     Selection,
     SelectionError,
@@ -235,7 +234,7 @@ class Scope:
     last: int
 
     def domain_sel(self, domain: str, level: str, *, month: int | None = None) -> Selection:
-        allowed = DOMAIN_FILTERS[domain]
+        allowed = domains.FILTERS[domain]
         filters = tuple((k, v) for k, v in self.sel.filters if k in allowed)
         s = self.sel.with_(level=level, filters=filters)
         if month is not None:

@@ -392,8 +392,8 @@ def ingest(store: Store, table_name: str, source: Source, *, user: str, settings
 
 
 def result_line(meta: dict) -> dict:
-    """The JSON line the CLI prints on success (cli.md), naming the personal-data columns that
-    were dropped (data-contract.md: "the report names it")."""
+    """The JSON line the CLI prints on success (docs/contract/cli.md), naming the personal-data columns that
+    were dropped (docs/contract/data-contract.md: "the report names it")."""
     return {"table": meta["table"], "version": meta["version"], "rows": meta["rows"],
             "inserted": meta["inserted"], "updated": meta["updated"],
             "warnings": meta["warnings"], "dropped_pii": list(meta.get("dropped_pii") or [])}
@@ -404,8 +404,7 @@ def ingest_frames(store: Store, frames: dict[str, pd.DataFrame], *, user: str,
     """Publish in-memory frames (the demo city) through the same validation, in dependency
     order, each as a Parquet upload."""
     out = []
-    order = ["units", "organizations", "issues", "pairings", "projects", "checkins", "targets",
-             "grids", "compounds", "tasks"]
+    order = list(S.TABLES)  # the contract declares the tables in dependency order
     with tempfile.TemporaryDirectory(prefix="gridboard-sample-") as work:
         for name in order:
             if name not in frames:

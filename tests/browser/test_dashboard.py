@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page
 
-from metrics.cli import write_sample
+from metrics.datadir import write_sample
 from metrics.definitions import METRICS
 from metrics.selection import month_index, month_str
 from metrics.store.versions import Store
@@ -60,7 +60,7 @@ def cli_row(data_dir: Path, domain: str, unit: str | None = None, *args: str) ->
 
 
 def shown(key: str, value) -> str:
-    """metrics.md's display form (rates 1 decimal + %, null —), written out independently."""
+    """docs/contract/metrics.md's display form (rates 1 decimal + %, null —), written out independently."""
     if value is None:
         return "—"
     kind = METRICS[key].kind

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pptx import Presentation
 
-from metrics.cli import write_sample
+from metrics.datadir import write_sample
 from metrics.store.versions import Store
 from tests.browser.conftest import wait_for_streamlit
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.cli import write_sample
+from metrics.datadir import write_sample
 from metrics.store.versions import Store
 from tools.measure_speed import CACHED_GOAL_S, measure, report, table
 
