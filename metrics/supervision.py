@@ -33,6 +33,7 @@ from metrics.definitions import METRICS, PACED
 from metrics.domains import ranking
 from metrics.domains import registry as domains
 from metrics.domains import targets as T
+from metrics.exports.bulletin import cn_count, fmt_rate, fmt_value
 from metrics.selection import Selection, month_str
 from metrics.settings import Settings
 
@@ -375,7 +376,6 @@ def loss_reason(domain: str, row: dict, key: str, *, settings: Settings,
     """Why a unit lost points. For 综合得分: the component with the most points lost against
     full marks, 100 × weight × (1 − rate). For another headline: the domain's rate furthest
     below its target (None when no rate has a target or none is below it)."""
-    from metrics.exports.bulletin import fmt_rate
 
     if key == "score":
         weights = settings.score_weights()
@@ -461,7 +461,6 @@ NO_DATA_WORD = {"issues": "无受理工单", "coverage": "无两新组织", "pai
 
 def bulletin_sentences(a: Alerts, *, level_label: str, settings: Settings) -> str:
     """The 通报's 督办 part: 后N名 with 失分原因, units without data, 连续后进, 进步/退步."""
-    from metrics.exports.bulletin import cn_count, fmt_value
 
     kind = METRICS[a.key].kind
     parts = []
@@ -484,3 +483,40 @@ def bulletin_sentences(a: Alerts, *, level_label: str, settings: Settings) -> st
     if down:
         parts.append("退步较多的是" + "、".join(f"{m.unit_name}(下降{-m.change}位)" for m in down) + "。")
     return "".join(parts)
+
+
+# --- 督办预警 -------------------------------------------------------------------------------------
+
+
+def red_sentence(a, level_label: str) -> str:
+    """The units with a 红灯 (``supervision.Alerts.lights``), each with its red metrics and the
+    gaps to the expected value: "亮红灯的街道有2个：西街道(组织覆盖率76.0%，低于应达值4.0个百分点，
+    连续黄灯转红灯)、南街道(…)。" — or that there are none ("" when no rate has a target)."""
+    df = a.lights
+    if df.empty or not df["light"].notna().any():
+        return ""  # no rate has a target: nothing is judged, nothing to say
+    red = df[df["light"] == RED]
+    if red.empty:
+        return f"本期没有亮红灯的{level_label}。"
+    items = []
+    for code in a.red_units():
+        parts = []
+        for r in red[red["unit_code"] == code].to_dict("records"):
+            p = f"{METRICS[r['key']].label}{fmt_rate(r['value'])}"
+            gap = r["gap_points"]
+            if gap is not None and gap < 0:
+                p += f"，低于应达值{-gap:.1f}个百分点"
+            if r["escalated"]:
+                p += "，连续黄灯转红灯"
+            parts.append(p)
+        name = str(red.loc[red["unit_code"] == code, "unit_name"].iloc[0])
+        items.append(f"{name}({'；'.join(parts)})")
+    return f"亮红灯的{level_label}有{len(items)}个：" + "、".join(items) + "。"
+
+
+def warning_paragraph(a, *, level_label: str, settings) -> str:
+    """The 通报's 督办预警 part of one domain (``a``: ``supervision.alerts``): red units with
+    their red metrics and gaps, then the 后N名 with 失分原因, the units without data (for 问题解决:
+    without orders), 连续后进 and 进步/退步 (``supervision.bulletin_sentences``)."""
+    return red_sentence(a, level_label) + bulletin_sentences(
+        a, level_label=level_label, settings=settings)

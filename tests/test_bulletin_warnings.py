@@ -1,4 +1,4 @@
-"""The 通报's 督办预警 part, in the text (``bulletin.warning_paragraph``) and in the workbook
+"""The 通报's 督办预警 part, in the text (``supervision.warning_paragraph``) and in the workbook
 (the 通报 sheet's 督办预警 column and the 督办预警 sheet), on the three-month city of
 ``tests/test_supervision.py`` (target 组织覆盖率 80%; October: 东街道 80.0% 绿, 西街道 76.0% 红
 after three yellows, 南街道 75.0% 红 exactly 5.0 points behind; ranks Sep 东1 南2 西3, Oct 东1 西2
@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from metrics import supervision as SUP
-from metrics.exports import bulletin as B
 from metrics.exports.report_xlsx import TABLE_START, WARNING_COLUMNS, report_workbook
 from metrics.selection import Selection
 from metrics.settings import Settings
@@ -48,14 +47,14 @@ def _sheet_rows(ws) -> list[tuple]:
 
 def test_red_units_with_their_red_metrics_and_gaps(city3):
     a = SUP.alerts(city3, "coverage", OCT, "org_coverage_rate", settings=S)
-    assert B.red_sentence(a, "街道") == (
+    assert SUP.red_sentence(a, "街道") == (
         "亮红灯的街道有2个：西街道(组织覆盖率76.0%，低于应达值4.0个百分点，连续黄灯转红灯)、"
         "南街道(组织覆盖率75.0%，低于应达值5.0个百分点)。")
 
 
 def test_warning_paragraph_exact(city3):
     a = SUP.alerts(city3, "coverage", OCT, "org_coverage_rate", settings=S)
-    assert B.warning_paragraph(a, level_label="街道", settings=S) == (
+    assert SUP.warning_paragraph(a, level_label="街道", settings=S) == (
         "亮红灯的街道有2个：西街道(组织覆盖率76.0%，低于应达值4.0个百分点，连续黄灯转红灯)、"
         "南街道(组织覆盖率75.0%，低于应达值5.0个百分点)。"
         "排名后一位的街道是南街道(75.0%，主要失分在组织覆盖率75.0%，低于目标5.0个百分点)。"
@@ -67,15 +66,15 @@ def test_no_red_and_no_targets(city3, city):
     # September: 西街道 is on its second yellow only, nobody is red.
     sep = SUP.alerts(city3, "coverage", Selection.make("street", period="2026-09"),
                      "org_coverage_rate", settings=S)
-    assert B.red_sentence(sep, "街道") == "本期没有亮红灯的街道。"
+    assert SUP.red_sentence(sep, "街道") == "本期没有亮红灯的街道。"
     # 结对联建 has no target in the fixture city: nothing judged, nothing said about lights.
     pair = SUP.alerts(city.con, "pairing", OCT, "pairing_coverage_rate", settings=S)
-    assert B.red_sentence(pair, "街道") == ""
+    assert SUP.red_sentence(pair, "街道") == ""
 
 
 def test_units_without_orders_are_named_separately_in_the_text(city):
     a = SUP.alerts(city.con, "issues", OCT, "close_rate", settings=S)
-    text = B.warning_paragraph(a, level_label="街道", settings=S)
+    text = SUP.warning_paragraph(a, level_label="街道", settings=S)
     assert "西街道本期无受理工单，不参加排名。" in text
     assert "西街道(" not in text.split("西街道本期")[0]  # not also among the bottom units
 
@@ -86,7 +85,7 @@ def test_bulletin_sheet_has_the_warning_paragraph(book3, city3):
     assert header == ["板块", "通报", "督办预警", "下一步工作"]
     row = {ws.cell(r, 1).value: ws.cell(r, 3).value for r in range(4, 7)}
     a = SUP.alerts(city3, "coverage", OCT, "org_coverage_rate", settings=S)
-    assert row["两个覆盖"] == B.warning_paragraph(a, level_label="街道", settings=S)
+    assert row["两个覆盖"] == SUP.warning_paragraph(a, level_label="街道", settings=S)
 
 
 def test_warning_sheet_rows(book3):

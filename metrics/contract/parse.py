@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metrics.contract import schema as S
+from metrics.selection import month_label
 
 
 @dataclass
@@ -376,7 +377,7 @@ def _impossible(parts: pd.DataFrame, ts: pd.Series, *, what: str = "日期") -> 
         elif d is not None and m is not None and y is not None and 1678 <= y <= 2261:
             days = pd.Period(year=y, month=m, freq="M").days_in_month
             if not 1 <= d <= days:
-                out.iloc[i] = f"{what}不存在：{y}年{m}月只有{days}天"
+                out.iloc[i] = f"{what}不存在：{month_label(y * 12 + m - 1)}只有{days}天"
             else:
                 out.iloc[i] = "时间不存在(时应为0–23，分、秒应为0–59)"
         else:

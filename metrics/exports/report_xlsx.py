@@ -295,7 +295,7 @@ def _bulletin_sheet(wb, fm: _Formats, ws, data: dict[str, DomainData], scope: Sc
     write_cell(ws, 0, 0, f"{scope.unit_name}党建引领基层治理工作情况通报"
                          f"（{B.period_label(scope.first, scope.last)}）", fm.get(TITLE))
     ws.set_row(0, 26)
-    warnings = [B.warning_paragraph(alerts[d], level_label=data[d].facts.level_label,
+    warnings = [SUP.warning_paragraph(alerts[d], level_label=data[d].facts.level_label,
                                     settings=settings) if d in alerts else "" for d in DOMAINS]
     df = pd.DataFrame({"板块": [DOMAIN_LABELS[d] for d in DOMAINS],
                        "通报": [B.paragraph(data[d].facts) for d in DOMAINS],
