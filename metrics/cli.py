@@ -107,18 +107,22 @@ def frame_records(df: pd.DataFrame) -> list[dict]:
 
 
 def report_payload(domain: str, sel: Selection, df: pd.DataFrame, settings, targets: dict | None,
-                   extra: dict | None = None) -> dict:
+                   extra: dict | None = None, *, level: str | None = None) -> dict:
+    """``level``: a group level (责任单位 ``owner``) instead of ``sel.level``."""
     from metrics.domains.targets import time_elapsed
 
     as_of = df.attrs["as_of"]
+    domain_settings = {"response_hours": settings.response_hours, **settings.score_weights(),
+                       "ranking_n": settings.ranking_n}
+    if domain == "tasks":  # 临期 depends on it; other domains' payloads stay as they were
+        domain_settings["task_due_soon_days"] = settings.task_due_soon_days
     out = {
         "domain": domain,
-        "level": sel.level,
+        "level": level or sel.level,
         "from": month_str(df.attrs["first"]),
         "to": month_str(df.attrs["last"]),
         "as_of": as_of.strftime("%Y-%m-%dT%H:%M:%S"),
-        "settings": {"response_hours": settings.response_hours, **settings.score_weights(),
-                     "ranking_n": settings.ranking_n},
+        "settings": domain_settings,
         "rows": frame_records(df[["unit_code", "unit_name", *DOMAIN_KEYS[domain]]]),
         "time_elapsed": time_elapsed(as_of),
         "targets": targets or {},
@@ -163,8 +167,11 @@ def _selection(args: argparse.Namespace) -> Selection:
         if acct is None:
             raise UsageError(f"没有用户 {args.user}")
         scope = acct.scope
+    # A group level (责任单位 of 重点任务督办) is no Selection level: its rows cover the whole
+    # selected unit, so the Selection is taken at the city level and the report groups it.
+    level = "city" if args.level in GROUP_LEVEL_NAMES else args.level
     try:
-        return Selection.make(args.level, period=args.period, period_from=args.from_,
+        return Selection.make(level, period=args.period, period_from=args.from_,
                               period_to=args.to, as_of=as_of, unit=unit, filters=filters,
                               scope=scope)
     except SelectionError as e:
@@ -173,21 +180,27 @@ def _selection(args: argparse.Namespace) -> Selection:
 
 def cmd_report(args: argparse.Namespace, store: Store) -> int:
     from metrics.db import connect
-    from metrics.domains.registry import report
+    from metrics.domains.registry import GROUP_LEVELS, group_report, report
     from metrics.domains.targets import with_targets
 
     settings = load_settings(store.root)
     sel = _selection(args)
+    group = args.level if args.level in GROUP_LEVEL_NAMES else None
+    if group is not None and group not in GROUP_LEVELS.get(args.domain, {}):
+        raise UsageError(f"{args.domain} 不支持层级 {group}")
     con = connect(store, settings)
     try:
-        df = report(con, args.domain, sel, settings=settings)
+        if group is not None:
+            df = group_report(con, args.domain, group, sel, settings=settings)
+        else:
+            df = report(con, args.domain, sel, settings=settings)
         targets = with_targets(con, df, df.attrs["as_of"])
     except SelectionError as e:
         raise UsageError(str(e)) from None
     finally:
         con.close()
     if args.format == "json":
-        print(json.dumps(report_payload(args.domain, sel, df, settings, targets),
+        print(json.dumps(report_payload(args.domain, sel, df, settings, targets, level=group),
                          ensure_ascii=False))
     elif args.format == "csv":
         from metrics.exports.xlsx import safe_csv_text
@@ -385,9 +398,13 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+# Group levels some domains report besides the units (registry.GROUP_LEVELS): ``report`` only.
+GROUP_LEVEL_NAMES = ("owner",)
+
+
 def _selection_options(p: argparse.ArgumentParser, *, level_default: str | None) -> None:
     if level_default is None:
-        p.add_argument("--level", required=True, choices=LEVELS)
+        p.add_argument("--level", required=True, choices=(*LEVELS, *GROUP_LEVEL_NAMES))
     else:
         p.add_argument("--level", default=level_default, choices=LEVELS)
     p.add_argument("--period", help="YYYY-MM")
@@ -395,7 +412,7 @@ def _selection_options(p: argparse.ArgumentParser, *, level_default: str | None)
     p.add_argument("--to", help="YYYY-MM")
     p.add_argument("--as-of", dest="as_of", help="YYYY-MM-DDTHH:MM:SS")
     p.add_argument("--filter", action="append", metavar="KEY=VALUE",
-                   help="org_type, sector, source, category, partner_level, kind, unit=CODE")
+                   help="org_type, sector, source, category, partner_level, kind, owner, unit=CODE")
     p.add_argument("--scope", help="limit everything to this unit (a viewer's scope)")
     p.add_argument("--user", help="apply this account's scope")
 
@@ -420,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("report", parents=[common], help="a domain's metrics for every unit")
-    p.add_argument("domain", choices=("coverage", "issues", "pairing", "grids"))
+    p.add_argument("domain", choices=("coverage", "issues", "pairing", "grids", "tasks"))
     _selection_options(p, level_default=None)
     p.add_argument("--format", choices=("json", "csv", "table"), default="json")
 

@@ -22,6 +22,7 @@ DOMAIN_FILTERS = {
     "issues": ("source", "category"),
     "pairing": ("partner_level", "kind"),
     "grids": (),
+    "tasks": ("kind", "owner"),
 }
 
 
