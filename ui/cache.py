@@ -18,7 +18,7 @@ import streamlit as st
 
 from metrics import supervision
 from metrics.db import connect
-from metrics.domains import coverage, grids, issues, pairing
+from metrics.domains import coverage, grids, issues, pairing, tasks
 from metrics.domains import registry as domains
 from metrics.domains.targets import with_targets
 from metrics.selection import Selection, month_str
@@ -53,6 +53,33 @@ def report(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tup
 def _report(_con: duckdb.DuckDBPyConnection, _domain: str, _sel: Selection, _settings: Settings,
             key: str) -> pd.DataFrame:
     return domains.report(_con, _domain, _sel, settings=_settings)
+
+
+def group_report(con: duckdb.DuckDBPyConnection, domain: str, group: str, sel: Selection,
+                 sig: tuple, settings: Settings) -> pd.DataFrame:
+    """The domain's keys per 责任单位 (``registry.group_report``)."""
+    return _group_report(con, domain, group, sel, settings,
+                         _key("group", domain, group, sel, sig, settings))
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _group_report(_con: duckdb.DuckDBPyConnection, _domain: str, _group: str, _sel: Selection,
+                  _settings: Settings, key: str) -> pd.DataFrame:
+    return domains.group_report(_con, _domain, _group, _sel, settings=_settings)
+
+
+def group_targets(con: duckdb.DuckDBPyConnection, domain: str, group: str, sel: Selection,
+                  sig: tuple, settings: Settings) -> dict:
+    """Targets of the group rows: a group has no code, so the city's target applies."""
+    return _group_targets(con, domain, group, sel, sig, settings,
+                          _key("group_targets", domain, group, sel, sig, settings))
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _group_targets(_con: duckdb.DuckDBPyConnection, _domain: str, _group: str, _sel: Selection,
+                   _sig: tuple, _settings: Settings, key: str) -> dict:
+    df = group_report(_con, _domain, _group, _sel, _sig, _settings)
+    return with_targets(_con, df, df.attrs["as_of"])
 
 
 def targets(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,
@@ -107,15 +134,24 @@ def _breakdown(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, by
         return coverage.breakdown(_con, _sel, by)
     if domain == "grids":
         return grids.breakdown(_con, _sel, by)
+    if domain == "tasks":
+        if by == "status":  # the ledger as uploaded, 已终止 too
+            return tasks.by_status(_con, _sel)
+        return tasks.breakdown(_con, _sel, by, settings=_settings)
     return pairing.breakdown(_con, _sel, by)
 
 
-def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, sig: tuple) -> pd.DataFrame:
-    return _follow_up(con, which, sel, _key(which, sel, sig))
+def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, sig: tuple,
+              settings: Settings | None = None) -> pd.DataFrame:
+    """A follow-up list; ``settings`` for those that depend on one (临期任务: the due-soon days)."""
+    if settings is None:
+        return _follow_up(con, which, sel, None, _key(which, sel, sig))
+    return _follow_up(con, which, sel, settings, _key(which, sel, sig, settings))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _follow_up(_con: duckdb.DuckDBPyConnection, which: str, _sel: Selection, key: str) -> pd.DataFrame:
+def _follow_up(_con: duckdb.DuckDBPyConnection, which: str, _sel: Selection,
+               _settings: Settings | None, key: str) -> pd.DataFrame:
     if which in ("should_build", "work_uncovered"):
         return coverage.gap_list(_con, _sel, which)
     if which == "overdue_orders":
@@ -124,6 +160,8 @@ def _follow_up(_con: duckdb.DuckDBPyConnection, which: str, _sel: Selection, key
         return pairing.overdue_projects(_con, _sel)
     if which in grids.FOLLOW_UPS:
         return grids.follow_up(_con, _sel, which)
+    if which in tasks.FOLLOW_UPS:
+        return tasks.follow_up(_con, _sel, which, settings=_settings)
     raise ValueError(which)
 
 
