@@ -110,10 +110,14 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
     """st.metric cards labelled exactly as metrics.md, with 环比 and target progress.
 
     ``items`` are (domain, key) pairs; ``filters`` the per-domain filters. False when there is
-    no data for the selection.
+    no data for the selection. A domain that does not reach the selected unit's level (重点任务督办
+    stops at the street) has no cards there.
     """
     if not view.period_to:
         return False
+    from metrics.domains.registry import LEVELS
+
+    items = [(d, k) for d, k in items if view.unit_level in LEVELS[d]]
     rows: dict[str, tuple] = {}
     for domain in dict.fromkeys(d for d, _ in items):
         sig = ctx.sig(domain)

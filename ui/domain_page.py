@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from metrics.definitions import METRICS
-from metrics.domains.registry import GROUP_LEVELS
+from metrics.contract.schema import LEVEL_LABELS
+from metrics.domains.registry import GROUP_LEVELS, LEVELS
 from ui import cache, charts, supervision
 from ui import components as C
 from ui.state import Ctx, View, domain_filters, freshness
@@ -82,6 +83,10 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
         return
     filters = domain_filters(ctx, page.domain)
     C.breadcrumb(ctx, view)
+    if view.unit_level not in LEVELS[page.domain]:
+        deepest = LEVEL_LABELS[LEVELS[page.domain][-1]]
+        st.info(f"{page.title}只统计到{deepest}层级，请在左侧选择{deepest}或以上的区划")
+        return
     if not C.kpi_cards(ctx, view, [(page.domain, k) for k in page.headline],
                        {page.domain: filters}):
         return

@@ -98,7 +98,10 @@ def overview_section(ctx: Ctx, view: View, level: str) -> None:
     st.subheader("督办预警")
     st.caption(S.short_rule(ctx.settings) + "；" + S.lagging_text(ctx.settings))
     cols = st.columns(2)
-    for i, (domain, key) in enumerate(HEADLINE.items()):
+    from metrics.domains.registry import LEVELS
+
+    shown = [(d, k) for d, k in HEADLINE.items() if level in LEVELS[d]]  # tasks: to the street
+    for i, (domain, key) in enumerate(shown):
         sel = view.selection(level=level)
         with cols[i % 2], st.container(border=True):
             a = cache.alerts(ctx.con, domain, sel, key, ctx.sig(domain), ctx.settings)
