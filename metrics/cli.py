@@ -459,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=("pptx", "xlsx", "pdf", "docx"))
     p.add_argument("--out", required=True)
     p.add_argument("--page", default="deck",
-                   choices=("deck", "overview", "coverage", "issues", "pairing"),
+                   choices=("deck", "overview", "coverage", "issues", "pairing", "tasks"),
                    help="pdf: the whole deck, or one dashboard page's summary")
     _selection_options(p, level_default="city")
 

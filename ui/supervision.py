@@ -133,4 +133,4 @@ def downloads(ctx: Ctx, view: View, *, page: str | None = None, key: str) -> Non
 
 
 PDF_STEMS = {"overview": "总览摘要", "coverage": "两个覆盖摘要", "issues": "问题解决摘要",
-             "pairing": "结对联建摘要", None: "推进会"}
+             "pairing": "结对联建摘要", "tasks": "重点任务督办摘要", None: "推进会"}

@@ -24,7 +24,7 @@ MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 # What a PDF may hold: the whole deck, or the summary of one dashboard page.
-PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing", "grids")
+PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing", "grids", "tasks")
 # Short Chinese names of the tables, for the version string in footers and title rows.
 TABLE_SHORT = {"units": "区划", "organizations": "台账", "issues": "工单", "pairings": "结对",
                "projects": "项目", "checkins": "报到", "targets": "目标",
