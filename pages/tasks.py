@@ -4,10 +4,11 @@ by 责任单位, and the 督办清单 (overdue and 临期 tasks)."""
 from ui.domain_page import Breakdown, DomainPage, FollowUp, render
 from ui.state import current
 
-_LIST_COLUMNS = {
-    "task_id": "任务编号", "title": "任务名称", "kind": "任务类别", "owner": "责任单位",
-    "district_name": "区县", "street_name": "街道", "due_on": "完成时限", "status": "状态",
-    "progress": "完成进度", "acceptance": "检验标准"}
+# The days first after the task (the list is read by them), the 检验标准 last (long text).
+_TASK = {"task_id": "任务编号", "title": "任务名称"}
+_REST = {"owner": "责任单位", "district_name": "区县", "street_name": "街道",
+         "due_on": "完成时限", "status": "状态", "progress": "完成进度", "kind": "任务类别",
+         "acceptance": "检验标准"}
 
 PAGE = DomainPage(
     domain="tasks",
@@ -20,9 +21,9 @@ PAGE = DomainPage(
     breakdowns=[Breakdown("kind", "tasks", "任务类别·任务数"),
                 Breakdown("status", "tasks_listed", "状态·任务数(含已终止)")],
     follow_ups=[
-        FollowUp("tasks_overdue", "超期任务", {**_LIST_COLUMNS, "overdue_days": "超期天数"},
+        FollowUp("tasks_overdue", "超期任务", {**_TASK, "overdue_days": "超期天数", **_REST},
                  percent=("progress",)),
-        FollowUp("tasks_due_soon", "临期任务", {**_LIST_COLUMNS, "days_left": "剩余天数"},
+        FollowUp("tasks_due_soon", "临期任务", {**_TASK, "days_left": "剩余天数", **_REST},
                  percent=("progress",)),
     ],
     group_rankings=("owner",),

@@ -248,6 +248,7 @@ def test_supervision_list_sheets(workbook, sheet, ids, column, days):
     assert {"区县", "街道", "责任单位", "检验标准", "完成时限"} <= set(header)
     if sheet == "超期任务":
         assert (rows[0]["区县"], rows[0]["街道"], rows[0]["完成进度"]) == ("甲区", "西街道", 0.6)
+        assert (rows[1]["区县"], rows[1]["街道"]) == ("全市", None)  # a whole-city task
 
 
 def test_definitions_and_bulletin_sheets_have_the_domain(workbook, deck):

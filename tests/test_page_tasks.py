@@ -102,7 +102,8 @@ def test_follow_up_tabs_are_the_supervision_list(monkeypatch, city_dir, tab, ids
     first = lst.iloc[0]
     if tab == "超期任务":
         assert (first["区县"], first["街道"], first["完成进度"]) == ("甲区", "西街道", "60%")
-        assert lst.iloc[1]["区县"] == "" and lst.iloc[1]["街道"] == ""  # a whole-city task
+        assert lst.iloc[1]["区县"] == "全市" and lst.iloc[1]["街道"] == ""  # a whole-city task
+        assert list(lst.columns)[:3] == ["任务编号", "任务名称", "超期天数"]
     else:
         assert first["完成时限"] == "2026-11-01"
 

@@ -206,9 +206,9 @@ def supervision_list(con: duckdb.DuckDBPyConnection, sel: Selection, *,
     """The 督办清单: tasks not done that are overdue (state 逾期, most overdue first, with
     ``overdue_days`` = date(as_of) − due_on) or due within ``task_due_soon_days`` (state 临期,
     soonest first, with ``days_left`` = due_on − date(as_of); 0 = due on the as_of date).
-    Terminated tasks never appear; a whole-city task has no unit_code and unit_name 全市. Every
-    row names its 区县 and 街道 (empty above the task's level); the day counts are whole days,
-    null on the rows of the other state."""
+    Terminated tasks never appear; a whole-city task has no unit_code, and unit_name and
+    district_name 全市. Every row names its 区县 and 街道 (no 街道 above a street); the day counts
+    are whole days, null on the rows of the other state."""
     period = resolve(con, sel)
     params = _params(period, settings, sel.prefix())
     params["limit"] = limit
@@ -216,7 +216,8 @@ def supervision_list(con: duckdb.DuckDBPyConnection, sel: Selection, *,
     sql = f"""
 SELECT t.task_id, t.title, t.kind, t.owner, t.unit_code,
        CASE WHEN t.unit_code IS NULL THEN '全市' ELSE u.name END AS unit_name,
-       left(t.unit_code, 6) AS district_code, du.name AS district_name,
+       left(t.unit_code, 6) AS district_code,
+       CASE WHEN t.unit_code IS NULL THEN '全市' ELSE du.name END AS district_name,
        CASE WHEN length(t.unit_code) >= 9 THEN left(t.unit_code, 9) END AS street_code,
        su.name AS street_name,
        t.due_on, t.status, t.progress, t.acceptance,
