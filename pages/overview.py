@@ -65,7 +65,12 @@ for _, k in RANKED:
 shown.insert(1, "榜单", ["红榜" if r else ("黑榜" if b else "") for r, b in
                         zip(ranked["red"], ranked["black"], strict=True)])
 shown.columns = ["排名", "榜单", "单位", *[METRICS[k].label for _, k in RANKED]]
-st.dataframe(shown, hide_index=True)
+# Every domain's headline is a column: each sized to its longest text (header or value), so all
+# of them fit the page without scrolling sideways.
+st.dataframe(shown, hide_index=True, column_config={
+    c: st.column_config.Column(c, width=int(12.5 * max([len(c), *map(len, shown[c].astype(str))])
+                                            + 16))
+    for c in shown.columns})
 
 st.subheader("需要关注")
 c1, c2, c3 = st.columns(3)
