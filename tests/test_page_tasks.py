@@ -123,3 +123,27 @@ def test_breakdown_tab_draws_kind_and_status(monkeypatch, city_dir):
         return len(at.get("plotly_chart"))
 
     assert charts("分项") - charts("明细") == 2
+
+
+def test_owner_filter_lists_the_ledgers_owners_and_narrows_every_count(monkeypatch, city_dir):
+    at = open_page(new_app(monkeypatch, city_dir, period="2026-10", owner="市发展改革委"), "tasks")
+    # the most tasks first; 区文旅局 (a terminated task only) is listed too
+    options = at.multiselect(key="owner").options
+    assert options[0] == "区住建局" and set(options) == set(OWNERS)
+    (row,) = cli_report(city_dir, "tasks", "city", "--period", "2026-10", "--filter",
+                        "owner=市发展改革委")["rows"]
+    assert kpis(at) == {METRICS[k].label: format_value(k, row[k]) for k in HEADLINE}
+    assert kpis(at)["任务数"] == "2"  # T07 T11, both whole-city
+
+
+def test_lights_tab_says_when_no_task_rate_has_a_target(monkeypatch, city_dir):
+    at = open_page(new_app(monkeypatch, city_dir, period="2026-10", tasks_detail="红黄绿灯"),
+                   "tasks")
+    assert any("没有设置年度目标" in i.value for i in at.info)
+
+
+def test_a_community_says_the_domain_stops_at_the_street(monkeypatch, city_dir):
+    at = open_page(new_app(monkeypatch, city_dir, period="2026-10", unit=F.C1), "tasks")
+    assert [t.value for t in at.title] == ["重点任务督办"]
+    assert not at.metric
+    assert any("只统计到街道层级" in i.value for i in at.info)
