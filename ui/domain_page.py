@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from metrics.definitions import METRICS
 from metrics.contract.schema import LEVEL_LABELS
+from metrics.definitions import METRICS
 from metrics.domains.registry import GROUP_LEVELS, LEVELS
 from ui import cache, charts, supervision
 from ui import components as C

@@ -31,9 +31,9 @@ from metrics.db import scalar
 from metrics.definitions import DOMAIN_LABELS, METRICS, PACED
 from metrics.domains import coverage as cov
 from metrics.domains import issues, pairing, ranking
-from metrics.domains import tasks as task_domain
 from metrics.domains import registry as domains
 from metrics.domains import targets as T
+from metrics.domains import tasks as task_domain
 from metrics.exports import bulletin as B
 from metrics.selection import (
     DOMAIN_FILTERS,
