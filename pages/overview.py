@@ -68,7 +68,7 @@ shown.columns = ["排名", "榜单", "单位", *[METRICS[k].label for _, k in RA
 # Every domain's headline is a column: each sized to its longest text (header or value), so all
 # of them fit the page without scrolling sideways.
 st.dataframe(shown, hide_index=True, column_config={
-    c: st.column_config.Column(c, width=int(12.5 * max([len(c), *map(len, shown[c].astype(str))])
+    c: st.column_config.Column(c, width=int(12.5 * max([len(c), *(len(str(v)) for v in shown[c])])
                                             + 16))
     for c in shown.columns})
 
