@@ -7,6 +7,7 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
+from metrics.exports.pptx import DOUGHNUT
 from metrics.exports.slides import ChartSpec, Deck, Slide, TableSpec
 from ui.charts import FONT, MET, NEUTRAL, NOT_MET, TARGET
 
@@ -21,7 +22,8 @@ def _fig_layout(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
+def chart_figure(spec: ChartSpec, height: int = 560, domain: str | None = None) -> go.Figure:
+    """``domain``: a doughnut takes that domain's colours, the PPTX's (已完成 green, 逾期 red …)."""
     pct = "%" in spec.number_format
     fmt = (lambda v: "—" if v is None else f"{v:.1%}") if pct else (
         lambda v: "—" if v is None else f"{v:,.1f}" if isinstance(v, float) and not v.is_integer() else f"{v:,.0f}")
@@ -64,7 +66,9 @@ def chart_figure(spec: ChartSpec, height: int = 560) -> go.Figure:
         name, values = next(iter(spec.series.items()))
         fig.add_trace(go.Pie(labels=spec.categories, values=[v or 0 for v in values], hole=0.55,
                              textinfo="label+value", textfont={"size": 18}, sort=False,
-                             marker={"colors": [NOT_MET, "#D08A2E", NEUTRAL, "#8FA3B8"]}))
+                             marker={"colors": ([f"#{c}" for c in DOUGHNUT[domain]]
+                                                if domain in DOUGHNUT
+                                                else [NOT_MET, "#D08A2E", NEUTRAL, "#8FA3B8"])}))
     return _fig_layout(fig, height)
 
 
@@ -114,7 +118,7 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
                 st.markdown('<div class="gb-title-line">暂无需要跟进的事项</div>', unsafe_allow_html=True)
         with right:
             if s.chart2 is not None:
-                st.plotly_chart(chart_figure(s.chart2, height=420), key=f"slide_chart2_{index}",
+                st.plotly_chart(chart_figure(s.chart2, height=420, domain=s.domain), key=f"slide_chart2_{index}",
                                 config={"displayModeBar": False, "staticPlot": True})
     elif s.kind == "closing":
         st.markdown("".join(f'<div class="gb-bullet">• {html.escape(b)}</div>' for b in s.bullets),
