@@ -24,6 +24,8 @@ pages = [
     st.Page("pages/issues.py", title="问题解决", icon=":material/task_alt:", url_path="issues"),
     st.Page("pages/pairing.py", title="结对联建", icon=":material/handshake:", url_path="pairing"),
     st.Page("pages/grids.py", title="网格与小区", icon=":material/grid_view:", url_path="grids"),
+    st.Page("pages/tasks.py", title="重点任务督办", icon=":material/assignment_late:",
+            url_path="tasks"),
 ]
 # Always routable, so a link to it says 请先登录 rather than landing on 总览; listed only for
 # those who may upload (the page itself stops everybody else before showing anything).

@@ -20,6 +20,7 @@ from metrics.contract import schema as S
 from metrics.datadir import ensure_demo, resolve_data_dir, write_sample
 from metrics.definitions import DOMAIN_KEYS, METRICS, format_value
 from metrics.domains.registry import FILTERS as DOMAIN_FILTERS
+from metrics.domains.registry import GROUP_LEVELS as DOMAIN_GROUP_LEVELS
 from metrics.domains.registry import MODULES as DOMAIN_MODULES
 from metrics.exports.build import PDF_PAGES
 from metrics.selection import LEVELS, Selection, SelectionError, month_str
@@ -58,18 +59,22 @@ def frame_records(df: pd.DataFrame) -> list[dict]:
 
 
 def report_payload(domain: str, sel: Selection, df: pd.DataFrame, settings, targets: dict | None,
-                   extra: dict | None = None) -> dict:
+                   extra: dict | None = None, *, level: str | None = None) -> dict:
+    """``level``: a group level (责任单位 ``owner``) instead of ``sel.level``."""
     from metrics.domains.targets import time_elapsed
 
     as_of = df.attrs["as_of"]
+    domain_settings = {"response_hours": settings.response_hours, **settings.score_weights(),
+                       "ranking_n": settings.ranking_n}
+    if domain == "tasks":  # 临期 depends on it; other domains' payloads stay as they were
+        domain_settings["task_due_soon_days"] = settings.task_due_soon_days
     out = {
         "domain": domain,
-        "level": sel.level,
+        "level": level or sel.level,
         "from": month_str(df.attrs["first"]),
         "to": month_str(df.attrs["last"]),
         "as_of": as_of.strftime("%Y-%m-%dT%H:%M:%S"),
-        "settings": {"response_hours": settings.response_hours, **settings.score_weights(),
-                     "ranking_n": settings.ranking_n},
+        "settings": domain_settings,
         "rows": frame_records(df[["unit_code", "unit_name", *DOMAIN_KEYS[domain]]]),
         "time_elapsed": time_elapsed(as_of),
         "targets": targets or {},
@@ -114,8 +119,11 @@ def _selection(args: argparse.Namespace) -> Selection:
         if acct is None:
             raise UsageError(f"没有用户 {args.user}")
         scope = acct.scope
+    # A group level (责任单位 of 重点任务督办) is no Selection level: its rows cover the whole
+    # selected unit, so the Selection is taken at the city level and the report groups it.
+    level = "city" if args.level in GROUP_LEVEL_NAMES else args.level
     try:
-        return Selection.make(args.level, period=args.period, period_from=args.from_,
+        return Selection.make(level, period=args.period, period_from=args.from_,
                               period_to=args.to, as_of=as_of, unit=unit, filters=filters,
                               scope=scope)
     except SelectionError as e:
@@ -124,21 +132,27 @@ def _selection(args: argparse.Namespace) -> Selection:
 
 def cmd_report(args: argparse.Namespace, store: Store) -> int:
     from metrics.db import connect
-    from metrics.domains.registry import report
+    from metrics.domains.registry import GROUP_LEVELS, group_report, report
     from metrics.domains.targets import with_targets
 
     settings = load_settings(store.root)
     sel = _selection(args)
+    group = args.level if args.level in GROUP_LEVEL_NAMES else None
+    if group is not None and group not in GROUP_LEVELS.get(args.domain, {}):
+        raise UsageError(f"{args.domain} 不支持层级 {group}")
     con = connect(store, settings)
     try:
-        df = report(con, args.domain, sel, settings=settings)
+        if group is not None:
+            df = group_report(con, args.domain, group, sel, settings=settings)
+        else:
+            df = report(con, args.domain, sel, settings=settings)
         targets = with_targets(con, df, df.attrs["as_of"])
     except SelectionError as e:
         raise UsageError(str(e)) from None
     finally:
         con.close()
     if args.format == "json":
-        print(json.dumps(report_payload(args.domain, sel, df, settings, targets),
+        print(json.dumps(report_payload(args.domain, sel, df, settings, targets, level=group),
                          ensure_ascii=False))
     elif args.format == "csv":
         from metrics.exports.xlsx import safe_csv_text
@@ -346,9 +360,13 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+# Group levels some domains report besides the units (registry.GROUP_LEVELS): ``report`` only.
+GROUP_LEVEL_NAMES = tuple(dict.fromkeys(g for gs in DOMAIN_GROUP_LEVELS.values() for g in gs))
+
+
 def _selection_options(p: argparse.ArgumentParser, *, level_default: str | None) -> None:
     if level_default is None:
-        p.add_argument("--level", required=True, choices=LEVELS)
+        p.add_argument("--level", required=True, choices=(*LEVELS, *GROUP_LEVEL_NAMES))
     else:
         p.add_argument("--level", default=level_default, choices=LEVELS)
     p.add_argument("--period", help="YYYY-MM")

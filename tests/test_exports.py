@@ -52,6 +52,8 @@ CITY_TITLES = [
     "问题解决：各区县办结率排名", "问题解决：办结率近12个月走势", "问题解决：问题清单（超期未办结工单）",
     "结对联建：各区县结对覆盖率排名", "结对联建：结对覆盖率近12个月走势", "结对联建：问题清单（逾期共建项目）",
     "网格与小区：各区县网格党组织覆盖率排名", "网格与小区：网格党组织覆盖率近12个月走势",
+    "重点任务督办：各区县任务完成率排名", "重点任务督办：各责任单位任务完成率排名",
+    "重点任务督办：任务完成率近12个月走势", "重点任务督办：问题清单（督办清单·超期任务）",
     "下一步工作",
 ]
 
@@ -115,7 +117,7 @@ def test_deck_model(deck, latest):
     assert [s.title for s in deck.slides] == CITY_TITLES
     assert [s.kind for s in deck.slides] == (
         ["title", "overview"] + ["lights"] * len(LIGHTS) + ["ranking", "trend", "problems"] * 3
-        + ["ranking", "trend"] + ["closing"])
+        + ["ranking", "trend"] + ["ranking", "ranking", "trend", "problems"] + ["closing"])
     assert deck.first == deck.last == latest
     assert deck.unit_name == "全市" and deck.unit_code is None
     overview = deck.slides[1]
@@ -123,7 +125,7 @@ def test_deck_model(deck, latest):
                                                  "满意率", "综合得分", "结对覆盖率", "项目完成率"]
     for s in deck.slides[2:-1]:
         assert s.text, s.title
-    assert len(deck.slides[-1].bullets) == 3
+    assert len(deck.slides[-1].bullets) == 4  # the three domains and 重点任务督办
 
 
 def test_overview_kpis_equal_report(con, deck, latest):
@@ -166,7 +168,9 @@ def test_every_chart_is_native(prs, deck):
             assert ch.part.partname.endswith(".xml")
             assert ch.part.chart_workbook.xlsx_part is not None  # 编辑数据 works
             kinds.append(ch.chart_type)
-    assert len(kinds) == 11  # three per domain (ranking, trend, doughnut); two for 网格与小区
+    # three per domain (ranking, trend, doughnut); two for 网格与小区; four for 重点任务督办 (by
+    # unit, by 责任单位, trend, doughnut)
+    assert len(kinds) == 15
 
 
 def test_ranking_charts_equal_report(con, prs, deck, latest):

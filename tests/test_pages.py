@@ -266,7 +266,8 @@ HAND_CITY = {
     "overview": {"组织覆盖率": "50.0%", "工作覆盖率": "66.7%", "办结率": "75.0%",
                  "按期办结率": "50.0%", "满意率": "66.7%", "综合得分": "65.0",
                  "结对覆盖率": "33.3%", "项目完成率": "33.3%",
-                 "网格党组织覆盖率": "—", "物业覆盖率": "—"},  # no grid or compound snapshot
+                 "网格党组织覆盖率": "—", "物业覆盖率": "—",  # no grid or compound snapshot
+                 "任务完成率": "—", "任务按期完成率": "—"},  # no task ledger
     "coverage": {"组织覆盖率": "50.0%", "工作覆盖率": "66.7%", "应建尽建率": "66.7%",
                  "两新组织数": "6", "已建党组织数": "3", "工作覆盖数": "4", "应建未建数": "1",
                  "工作未覆盖数": "2"},
@@ -287,14 +288,49 @@ def test_page_renders_with_cli_numbers(monkeypatch, small, page):
 
     assert [t.value for t in at.title] == [PAGES[page]]
     cards = kpis(at)
-    assert len(cards) == (10 if page == "overview" else 8)
+    assert len(cards) == (12 if page == "overview" else 8)
     assert set(cards) <= set(LABEL_TO_KEY), set(cards) - set(LABEL_TO_KEY)
     if page != "overview":
         assert {METRICS[LABEL_TO_KEY[c]].domain for c in cards} == {page}
     assert_formats(cards)
     rows = {d: cli_row(small, d) for d in (*DOMAIN_PAGES, "grids")}  # city, latest month
+    # the task ledger's own default month is that of its newest completion; the page shows
+    # the month the extracts cover, as every card does
+    rows["tasks"] = cli_row(small, "tasks", None, "--period", at.selectbox(key="period").value)
     assert cards == expected_cards(cards, rows)
     assert [b.label for b in at.button if b.key and b.key.startswith("crumb_")] == ["全市"]
+
+
+def test_overview_ranks_districts_with_the_task_columns_of_the_cli(monkeypatch, small):
+    at = open_page(new_app(monkeypatch, small), "overview")
+    assert "任务完成率" in at.selectbox(key="overview_rank").options
+    at.selectbox(key="overview_rank").set_value("task_on_time_rate")
+    run(at)
+    period = at.selectbox(key="period").value
+    cli = {r["unit_name"]: r for r in
+           cli_report(small, "tasks", "district", "--period", period)["rows"]}
+    [table] = [d.value for d in at.dataframe if "榜单" in d.value.columns]
+    assert "任务完成率" in table.columns and "任务按期完成率" in table.columns
+    assert sorted(table["单位"]) == sorted(cli)
+    for _, r in table.iterrows():
+        want = cli[r["单位"]]
+        assert r["任务完成率"] == format_cli("task_completion_rate", want["task_completion_rate"])
+        assert r["任务按期完成率"] == format_cli("task_on_time_rate", want["task_on_time_rate"])
+    ranked = [x for x in table["任务按期完成率"] if x != "—"]
+    assert ranked == sorted(ranked, key=lambda x: -float(x.rstrip("%")))  # best first
+    assert any("逾期未完成重点任务" in m.value for m in at.markdown)
+
+
+def test_overview_of_a_street_ranks_communities_without_task_columns(monkeypatch, small):
+    street = cli_report(small, "coverage", "street")["rows"][0]["unit_code"]
+    at = open_page(new_app(monkeypatch, small, unit=street), "overview")
+    assert kpis(at)["任务完成率"] == format_cli("task_completion_rate", cli_row(
+        small, "tasks", street, "--period", at.selectbox(key="period").value)[
+        "task_completion_rate"])
+    options = at.selectbox(key="overview_rank").options
+    assert "组织覆盖率" in options and "任务完成率" not in options  # tasks stop at the street
+    [table] = [d.value for d in at.dataframe if "榜单" in d.value.columns]
+    assert "任务完成率" not in table.columns
 
 
 def test_presentation_page_renders(monkeypatch, small):

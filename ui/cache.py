@@ -54,6 +54,33 @@ def _report(_con: duckdb.DuckDBPyConnection, _domain: str, _sel: Selection, _set
     return domains.report(_con, _domain, _sel, settings=_settings)
 
 
+def group_report(con: duckdb.DuckDBPyConnection, domain: str, group: str, sel: Selection,
+                 sig: tuple, settings: Settings) -> pd.DataFrame:
+    """The domain's keys per 责任单位 (``registry.group_report``)."""
+    return _group_report(con, domain, group, sel, settings,
+                         _key("group", domain, group, sel, sig, settings))
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _group_report(_con: duckdb.DuckDBPyConnection, _domain: str, _group: str, _sel: Selection,
+                  _settings: Settings, key: str) -> pd.DataFrame:
+    return domains.group_report(_con, _domain, _group, _sel, settings=_settings)
+
+
+def group_targets(con: duckdb.DuckDBPyConnection, domain: str, group: str, sel: Selection,
+                  sig: tuple, settings: Settings) -> dict:
+    """Targets of the group rows: a group has no code, so the city's target applies."""
+    return _group_targets(con, domain, group, sel, sig, settings,
+                          _key("group_targets", domain, group, sel, sig, settings))
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _group_targets(_con: duckdb.DuckDBPyConnection, _domain: str, _group: str, _sel: Selection,
+                   _sig: tuple, _settings: Settings, key: str) -> dict:
+    df = group_report(_con, _domain, _group, _sel, _sig, _settings)
+    return with_targets(_con, df, df.attrs["as_of"])
+
+
 def targets(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,
             settings: Settings) -> dict:
     return _targets(con, domain, sel, sig, settings, _key(domain, sel, sig, settings))
@@ -103,13 +130,18 @@ def _breakdown(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, by
     return domains.breakdown(_con, domain, _sel, by, settings=_settings)
 
 
-def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, sig: tuple) -> pd.DataFrame:
-    return _follow_up(con, which, sel, _key(which, sel, sig))
+def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, sig: tuple,
+              settings: Settings | None = None) -> pd.DataFrame:
+    """A follow-up list; ``settings`` for those that depend on one (临期任务: the due-soon days)."""
+    if settings is None:
+        return _follow_up(con, which, sel, None, _key(which, sel, sig))
+    return _follow_up(con, which, sel, settings, _key(which, sel, sig, settings))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _follow_up(_con: duckdb.DuckDBPyConnection, which: str, _sel: Selection, key: str) -> pd.DataFrame:
-    return domains.follow_up(_con, which, _sel)
+def _follow_up(_con: duckdb.DuckDBPyConnection, which: str, _sel: Selection,
+               _settings: Settings | None, key: str) -> pd.DataFrame:
+    return domains.follow_up(_con, which, _sel, settings=_settings)
 
 
 def explain(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,

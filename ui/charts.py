@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from metrics import colours as C
-from metrics.definitions import METRICS, format_value
+from metrics.definitions import METRICS, format_value, kind_of
 
 FONT = "noto-sans-sc, Noto Sans CJK SC, Microsoft YaHei, sans-serif"
 MET, NOT_MET, NEUTRAL, TARGET = C.HEX[C.MET], C.HEX[C.MISSED], "#4A6A8C", "#37474F"
@@ -39,8 +39,9 @@ def _layout(fig: go.Figure, *, height: int, title: str | None = None) -> go.Figu
 
 
 def _axis_format(key: str, top: float | None = None) -> dict:
-    """Tick format by kind; small count ranges get whole-number steps (no "0 0 1 1" ticks)."""
-    kind = METRICS[key].kind
+    """Tick format by kind; small count ranges get whole-number steps (no "0 0 1 1" ticks). A
+    column that is no metric key (a plain row count of a ledger) is a count."""
+    kind = kind_of(key)
     if kind == "rate":
         return {"tickformat": ".0%"}
     if kind == "count":
@@ -52,10 +53,11 @@ def _axis_format(key: str, top: float | None = None) -> dict:
 
 
 def ranking_bars(ranked: pd.DataFrame, key: str, targets: dict | None, *,
-                 height: int | None = None) -> go.Figure:
+                 height: int | None = None, drillable: bool = True) -> go.Figure:
     """Horizontal bars, best at the top; each unit's own target as a dark tick on its bar. The
     colour of a bar is ``metrics.colours.bar_class`` (the slides' rule); the legend under the
-    chart names the classes drawn."""
+    chart names the classes drawn. ``drillable=False``: rows that are no units (责任单位) say
+    nothing about drilling down."""
     df = ranked[ranked[key].notna()]
     targets = targets or {}
     classes, tick_x, tick_y = [], [], []
@@ -72,7 +74,7 @@ def ranking_bars(ranked: pd.DataFrame, key: str, targets: dict | None, *,
         x=df[key], y=df["unit_name"], orientation="h", marker_color=colours,
         text=[f"{m}{lab}" for m, lab in zip(marks, labels, strict=True)], textposition="outside",
         cliponaxis=False, customdata=df[["unit_code"]].to_numpy(),
-        hovertemplate="%{y}: %{text}<extra>点击下钻</extra>",
+        hovertemplate="%{y}: %{text}<extra>" + ("点击下钻" if drillable else "") + "</extra>",
     ))
     # A bar of length zero has nothing to click: a faint marker at each bar's end does.
     fig.add_trace(go.Scatter(

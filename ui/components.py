@@ -17,6 +17,7 @@ from metrics import supervision
 from metrics.definitions import (
     COMMON_NOTES,
     DOMAIN_KEYS,
+    DOMAIN_LABELS,
     METRICS,
     change,
     format_difference,
@@ -110,10 +111,14 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
     """st.metric cards labelled exactly as docs/contract/metrics.md, with 环比 and target progress.
 
     ``items`` are (domain, key) pairs; ``filters`` the per-domain filters. False when there is
-    no data for the selection.
+    no data for the selection. A domain that does not reach the selected unit's level (重点任务督办
+    stops at the street) has no cards there.
     """
     if not view.period_to:
         return False
+    from metrics.domains.registry import LEVELS
+
+    items = [(d, k) for d, k in items if view.unit_level in LEVELS[d]]
     rows: dict[str, tuple] = {}
     for domain in dict.fromkeys(d for d, _ in items):
         sig = ctx.sig(domain)
@@ -249,6 +254,55 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
         f'&emsp;<span class="gb-black">黑榜</span> {"、".join(black) or "—"}</div>',
         unsafe_allow_html=True)
     return df
+
+
+def group_ranking_block(ctx: Ctx, view: View, domain: str, group: str, key: str,
+                        filters: dict) -> None:
+    """The ranking of a group level (责任单位 of 重点任务督办) over the selected unit: bars with
+    红榜/黑榜, then the table with 上期, 环比, 排名变化, 目标, 差距 and the unit's 合计 row. Its rows
+    are no units, so nothing drills down; the city's target applies to every row."""
+    from metrics.domains.registry import GROUP_LEVELS
+
+    name = GROUP_LEVELS[domain][group]
+    sig = ctx.sig(domain)
+    sel = view.selection(filters=filters)
+    df = cache.group_report(ctx.con, domain, group, sel, sig, ctx.settings)
+    if df.empty:
+        st.info(f"所选范围内没有{name}")
+        return
+    ranked = rank(df, key, n=ctx.settings.ranking_n)
+    limit = ctx.settings.ranking_chart_max_units
+    drawn = chart_rows(ranked, key, limit=limit)
+    tg = cache.group_targets(ctx.con, domain, group, sel, sig, ctx.settings).get(key, {})
+    fig = figure(repr(("grank", domain, group, sel, sig, ctx.settings, key)),
+                 lambda: charts.ranking_bars(drawn, key, tg, drillable=False))
+    n_ranked = int(ranked[key].notna().sum())
+    if len(drawn) < n_ranked:
+        st.caption(f"共 {n_ranked:,} 个{name}，图中为前 {limit // 2} 名和后 {limit - limit // 2} 名")
+    plotly_chart(fig, key=f"grank_{domain}_{group}")
+    red = ranked[ranked["red"]]["unit_name"].tolist()
+    black = ranked[ranked["black"]]["unit_name"].tolist()
+    st.markdown(
+        f'<div class="gb-lists"><span class="gb-red">红榜</span> {"、".join(red) or "—"}'
+        f'&emsp;<span class="gb-black">黑榜</span> {"、".join(black) or "—"}</div>',
+        unsafe_allow_html=True)
+    try:
+        prev = cache.group_report(ctx.con, domain, group,
+                                  sel.previous(cache.latest(ctx.con, domain, sig)), sig,
+                                  ctx.settings)
+    except Exception:  # a range reaching before any data has no 环比
+        prev = None
+    total = cache.report(ctx.con, domain, sel, sig, ctx.settings)
+    table = ranking_frame(df, prev, total, domain, key, tg,
+                          n=ctx.settings.ranking_n).drop(columns=["unit_code"])
+    cfg = column_config(domain, key)
+    cfg["unit_name"] = st.column_config.TextColumn(name, width=150, pinned=True)
+    st.caption(f"{name}按{METRICS[key].label}排名；“排名变化”与上一统计期相比；末行为合计")
+    st.dataframe(table, hide_index=True, column_config=cfg, key=f"table_{domain}_{group}",
+                 height=min(420, 38 + 35 * len(table)))
+    downloads(export_frame(table, domain, key).rename(columns={"单位": name}),
+              f"{DOMAIN_LABELS[domain]}_{name}排名_{view.period_label()}",
+              key=f"dl_{domain}_{group}")
 
 
 def trend_block(ctx: Ctx, view: View, domain: str, keys: list[str], filters: dict,

@@ -1,4 +1,5 @@
-"""The layout shared by 两个覆盖, 问题解决 and 结对联建; each page passes its configuration."""
+"""The layout shared by the domain pages (两个覆盖, 问题解决, 结对联建, 网格与小区, 重点任务督办);
+each page passes its configuration."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from metrics.contract.schema import LEVEL_LABELS
 from metrics.definitions import METRICS
+from metrics.domains.registry import GROUP_LEVELS, LEVELS
 from ui import cache, charts, supervision
 from ui import components as C
 from ui.state import Ctx, View, domain_filters, freshness
@@ -26,6 +29,7 @@ class FollowUp:
     which: str
     label: str
     columns: dict  # column → Chinese header
+    percent: tuple = ()  # columns holding a share 0–1, shown as whole percentages (完成进度)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class DomainPage:
     trend_keys: list
     breakdowns: list
     follow_ups: list
+    # Group levels ranked besides the units (registry.GROUP_LEVELS: 责任单位 of 重点任务督办),
+    # by the same 排名指标, over the selected unit.
+    group_rankings: tuple = ()
 
 
 def readable(df: pd.DataFrame) -> pd.DataFrame:
@@ -76,6 +83,10 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
         return
     filters = domain_filters(ctx, page.domain)
     C.breadcrumb(ctx, view)
+    if view.unit_level not in LEVELS[page.domain]:
+        deepest = LEVEL_LABELS[LEVELS[page.domain][-1]]
+        st.info(f"{page.title}只统计到{deepest}层级，请在左侧选择{deepest}或以上的区划")
+        return
     if not C.kpi_cards(ctx, view, [(page.domain, k) for k in page.headline],
                        {page.domain: filters}):
         return
@@ -93,12 +104,19 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
         st.caption("两新组织台账 " + note)
     if page.domain == "grids":
         st.caption(snapshot_note(df_unit.attrs, view.period_to))
+    if page.domain == "tasks":
+        st.caption(f"临期：未完成、{ctx.settings.task_due_soon_days} 天内到期(截止时点起算)；"
+                   "全市性任务只计入全市及其责任单位")
+
+    def rank_key() -> str:
+        return st.selectbox("排名指标", page.rank_keys, format_func=lambda k: METRICS[k].label,
+                            key=f"{page.domain}_rank", bind="query-params")
 
     level = view.child_level(page.domain)
+    key = None
     if level is not None:
         st.subheader(f"{ {'district': '各区县', 'street': '各街道', 'community': '各社区', 'grid': '各网格'}[level]}排名")
-        key = st.selectbox("排名指标", page.rank_keys, format_func=lambda k: METRICS[k].label,
-                           key=f"{page.domain}_rank", bind="query-params")
+        key = rank_key()
         left, right = st.columns([3, 2], gap="large")
         with left:
             df = C.ranking_block(ctx, view, page.domain, key, filters)
@@ -107,6 +125,11 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
     else:
         df = None
         st.caption("已是最细层级")
+    for group in page.group_rankings:
+        st.subheader(f"{GROUP_LEVELS[page.domain][group]}排名")
+        if key is None:
+            key = rank_key()
+        C.group_ranking_block(ctx, view, page.domain, group, key, filters)
 
     st.subheader("趋势(近12个月)")
     C.trend_block(ctx, view, page.domain, page.trend_keys, filters)
@@ -154,11 +177,14 @@ def _breakdowns(ctx: Ctx, page: DomainPage, sel) -> None:
 
 def _follow_up(ctx: Ctx, view: View, domain: str, f: FollowUp, filters: dict) -> None:
     lst = cache.follow_up(ctx.con, f.which, view.selection(filters=filters),
-                          ctx.sig(domain))
+                          ctx.sig(domain), ctx.settings)
     if lst.empty:
         st.success("没有需要跟进的事项")
         return
-    shown = readable(lst[list(f.columns)]).rename(columns=f.columns)
+    shown = lst[list(f.columns)].copy()
+    for c in f.percent:
+        shown[c] = shown[c].map(lambda v: None if pd.isna(v) else f"{float(v) * 100:.0f}%")
+    shown = readable(shown).rename(columns=f.columns)
     needle = st.text_input("在清单中搜索(名称、编号、社区…)", key=f"find_{f.which}",
                            placeholder="输入关键字筛选")
     if needle:

@@ -26,6 +26,7 @@ def _fig_layout(fig: go.Figure, height: int) -> go.Figure:
 
 
 def chart_figure(spec: ChartSpec, height: int = 560, *, domain: str | None = None) -> go.Figure:
+    """``domain``: a doughnut takes that domain's colours, the PPTX's (已完成 green, 逾期 red …)."""
     pct = "%" in spec.number_format
     fmt = (lambda v: "—" if v is None else f"{v:.1%}") if pct else (
         lambda v: "—" if v is None else f"{v:,.1f}" if isinstance(v, float) and not v.is_integer() else f"{v:,.0f}")

@@ -37,7 +37,12 @@ from ui import cache
 FILTER_LABELS = {
     "org_type": "单位类型", "sector": "新兴领域", "source": "工单来源", "category": "问题类别",
     "partner_level": "结对单位层级", "kind": "项目类别",
+    "task_kind": "任务类别", "owner": "责任单位",
 }
+# The sidebar widget (and URL parameter) of a domain's filter when its column name means
+# something else in another domain: 任务类别 (tasks.kind) is not 结对联建's 项目类别 (kind), and
+# one shared widget would carry a choice from one page into the other.
+FILTER_WIDGETS = {("tasks", "kind"): "task_kind"}
 QUICK_PICKS = ("本月", "上月", "本季度", "年初至今")
 
 
@@ -332,14 +337,24 @@ def drill_to(code: str | None) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def filter_options(_con: duckdb.DuckDBPyConnection, name: str, signature: str) -> list[str]:
+def filter_options(_con: duckdb.DuckDBPyConnection, name: str, signature: str,
+                   scope: str | None = None) -> list[str]:
     from metrics.contract import schema as S
 
     fixed = {"org_type": S.ORG_TYPES, "sector": S.SECTORS, "source": S.SOURCES,
-             "partner_level": S.PARTNER_LEVELS, "kind": S.PROJECT_KINDS}
+             "partner_level": S.PARTNER_LEVELS, "kind": S.PROJECT_KINDS,
+             "task_kind": S.TASK_KINDS}
     if name in fixed:
         return list(fixed[name])
     cur = _con.cursor()
+    if name == "owner":  # the 责任单位 of the tasks the viewer may see, most tasks first
+        try:
+            rows = cur.execute(
+                "SELECT owner FROM tasks WHERE starts_with(coalesce(unit_code, ''), $scope) "
+                "GROUP BY owner ORDER BY count(*) DESC, owner", {"scope": scope or ""}).fetchall()
+        finally:
+            cur.close()
+        return [r[0] for r in rows]
     try:
         rows = cur.execute("SELECT category, n FROM agg_issues_category ORDER BY n DESC, category").fetchall()
     finally:
@@ -355,9 +370,10 @@ def domain_filters(ctx: Ctx, domain: str) -> dict[str, list[str]]:
         return {}
     st.sidebar.markdown(f"**{DOMAIN_LABELS[domain]}筛选**")
     for name in MODULES[domain].FILTERS:
-        opts = filter_options(ctx.con, name, repr(ctx.fingerprint))
-        chosen = st.sidebar.multiselect(FILTER_LABELS[name], opts, key=name, bind="query-params",
-                                        placeholder="全部")
+        widget = FILTER_WIDGETS.get((domain, name), name)
+        opts = filter_options(ctx.con, widget, repr(ctx.fingerprint), scope_of_session())
+        chosen = st.sidebar.multiselect(FILTER_LABELS[widget], opts, key=widget,
+                                        bind="query-params", placeholder="全部")
         if chosen:
             out[name] = chosen
     return out
@@ -382,7 +398,7 @@ class View:
 
     def child_level(self, domain: str) -> str | None:
         lvl = child_level(self.unit_level)
-        if lvl == "grid" and domain != "issues":
+        if lvl not in domains.LEVELS[domain]:  # grids for issues only; tasks stop at a street
             return None
         return lvl
 

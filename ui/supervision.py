@@ -97,7 +97,10 @@ def overview_section(ctx: Ctx, view: View, level: str) -> None:
     st.subheader("督办预警")
     st.caption(S.short_rule(ctx.settings) + "；" + S.lagging_text(ctx.settings))
     cols = st.columns(2)
-    for i, (domain, key) in enumerate(HEADLINE.items()):
+    from metrics.domains.registry import LEVELS
+
+    shown = [(d, k) for d, k in HEADLINE.items() if level in LEVELS[d]]  # tasks: to the street
+    for i, (domain, key) in enumerate(shown):
         sel = view.selection(level=level)
         with cols[i % 2], st.container(border=True):
             a = cache.alerts(ctx.con, domain, sel, key, ctx.sig(domain), ctx.settings)
@@ -129,4 +132,4 @@ def downloads(ctx: Ctx, view: View, *, page: str | None = None, key: str) -> Non
 
 
 PDF_STEMS = {"overview": "总览摘要", "coverage": "两个覆盖摘要", "issues": "问题解决摘要",
-             "pairing": "结对联建摘要", None: "推进会"}
+             "pairing": "结对联建摘要", "tasks": "重点任务督办摘要", None: "推进会"}

@@ -119,7 +119,7 @@ FOLLOW_UPS = ("should_build", "work_uncovered")
 
 
 def follow_up(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
-              limit: int = 5000) -> pd.DataFrame:
+              settings: Settings | None = None, limit: int = 5000) -> pd.DataFrame:
     """The follow-up list ``which`` (one of FOLLOW_UPS): see ``gap_list``."""
     return gap_list(con, sel, which, limit=limit)
 

@@ -22,6 +22,7 @@ from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, prefix_filter, rate, rollup, unit_key
 from metrics.query import Query, scalar
 from metrics.selection import Selection, index_of, month_start, month_str
+from metrics.settings import Settings
 
 KEYS = DOMAIN_KEYS["grids"]
 TABLES = ("units", "grids", "compounds", "targets")  # what a report reads (cache keys)
@@ -190,7 +191,7 @@ LIMIT $limit"""
 
 
 def follow_up(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
-              limit: int = 5000) -> pd.DataFrame:
+              settings: Settings | None = None, limit: int = 5000) -> pd.DataFrame:
     """Units to follow up in the snapshot the report uses:
 
     * ``grids_no_party_org`` — grids whose 网格党组织 is 未建 (the 未建党组织网格数);

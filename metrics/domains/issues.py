@@ -381,7 +381,7 @@ FOLLOW_UPS = ("overdue_orders",)
 
 
 def follow_up(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
-              limit: int = 5000) -> pd.DataFrame:
+              settings: Settings | None = None, limit: int = 5000) -> pd.DataFrame:
     """The follow-up list ``which`` (one of FOLLOW_UPS): see ``overdue_orders``."""
     if which not in FOLLOW_UPS:
         raise ValueError(which)

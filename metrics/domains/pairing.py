@@ -13,6 +13,7 @@ from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import Period, latest_month, prefix_filter, rate, rollup, unit_key
 from metrics.query import Query
 from metrics.selection import Selection, month_start
+from metrics.settings import Settings
 
 KEYS = DOMAIN_KEYS["pairing"]
 TABLES = ("units", "pairings", "projects", "checkins", "targets")  # what a report reads
@@ -132,7 +133,7 @@ FOLLOW_UPS = ("overdue_projects",)
 
 
 def follow_up(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
-              limit: int = 5000) -> pd.DataFrame:
+              settings: Settings | None = None, limit: int = 5000) -> pd.DataFrame:
     """The follow-up list ``which`` (one of FOLLOW_UPS): see ``overdue_projects``."""
     if which not in FOLLOW_UPS:
         raise ValueError(which)

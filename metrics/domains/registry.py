@@ -8,13 +8,13 @@ import duckdb
 import pandas as pd
 
 from metrics.definitions import DOMAIN_KEYS, METRICS
-from metrics.domains import coverage, grids, issues, pairing
+from metrics.domains import coverage, grids, issues, pairing, tasks
 from metrics.query import scalar
 from metrics.selection import Selection, SelectionError
 from metrics.settings import Settings
 
 MODULES: dict[str, ModuleType] = {"coverage": coverage, "issues": issues, "pairing": pairing,
-                                  "grids": grids}
+                                  "grids": grids, "tasks": tasks}
 # The levels each domain reports on, the filters it accepts and the tables it reads (its
 # module's LEVELS, FILTERS, TABLES). A filter's name is a column of the domain's table; only
 # these ever reach SQL as identifiers. A cached result is keyed by exactly the TABLES' versions.
@@ -26,6 +26,10 @@ TABLES: dict[str, tuple[str, ...]] = {name: m.TABLES for name, m in MODULES.item
 # ``metrics.db`` builds and loads them from this list and names no domain itself.
 AGGREGATES: dict[str, ModuleType] = {m.AGGREGATES_FROM: m for m in MODULES.values()
                                      if getattr(m, "AGGREGATES_FROM", None)}
+# Rankings of something other than units: domain → {group level: Chinese name}. A group level
+# is not a Selection level (it has no codes); its rows cover everything under the selection's
+# unit, one per group value, and ``group_report`` answers it.
+GROUP_LEVELS = {"tasks": {tasks.OWNER_LEVEL: "责任单位"}}
 
 
 def check_selection(domain: str, sel: Selection) -> None:
@@ -55,12 +59,24 @@ _FOLLOW_UP_DOMAIN = {which: name for name, lists in FOLLOW_UPS.items() for which
 
 
 def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, *,
-              limit: int = 5000) -> pd.DataFrame:
-    """A follow-up list (应建未建清单, 超期未办结工单, …) of whichever domain owns ``which``."""
+              settings: Settings | None = None, limit: int = 5000) -> pd.DataFrame:
+    """A follow-up list (应建未建清单, 超期未办结工单, …) of whichever domain owns ``which``;
+    ``settings`` for the lists that depend on one (临期任务: the due-soon days)."""
     domain = _FOLLOW_UP_DOMAIN.get(which)
     if domain is None:
         raise ValueError(which)
-    return MODULES[domain].follow_up(con, sel, which, limit=limit)
+    return MODULES[domain].follow_up(con, sel, which, settings=settings, limit=limit)
+
+
+def group_report(con: duckdb.DuckDBPyConnection, domain: str, group: str, sel: Selection, *,
+                 settings: Settings) -> pd.DataFrame:
+    """The domain's keys per value of ``group`` (one of ``GROUP_LEVELS[domain]``: 责任单位 of
+    重点任务督办) over everything under ``sel``'s unit; ``unit_code`` and ``unit_name`` are both
+    the group value, and the frame carries the same attrs as ``report``."""
+    if group not in GROUP_LEVELS.get(domain, {}):
+        raise SelectionError(f"{domain} 不支持层级 {group}")
+    check_selection(domain, sel.with_(level="city"))
+    return MODULES[domain].owner_report(con, sel, settings=settings)
 
 
 def latest(con: duckdb.DuckDBPyConnection, domain: str) -> int | None:
@@ -70,7 +86,8 @@ def latest(con: duckdb.DuckDBPyConnection, domain: str) -> int | None:
 
 # The months the monthly extracts describe: report months of the orders, ledger months, check-in
 # months, grid and compound snapshot months. Start, due and completion dates are plans (a pairing
-# signed to start next month) and never widen the list of months a page offers.
+# signed to start next month, a 重点任务 due next year) and never widen the list of months a page
+# offers: the tasks ledger adds no months here at all.
 _MONTHLY_RANGE_SQL = f"""
 SELECT min(lo), max(hi) FROM (
   SELECT min(rm) AS lo, max(rm) AS hi FROM {issues.AGG_TABLE}
@@ -89,7 +106,8 @@ def month_range(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
 
     The range of the monthly extracts (issues, organizations, check-ins); the last is the
     default month of every page and of the exports — the newest of the domains' ``latest``.
-    A store with only pairings and projects falls back to their months that have happened.
+    A store with only pairings and projects falls back to their months that have happened; one
+    with only a task ledger to the month ``tasks.latest`` reports.
     """
     cur = con.cursor()
     try:
@@ -100,7 +118,8 @@ def month_range(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
         return int(lo), int(hi)
     last = pairing.latest(con)
     if last is None:
-        return None
+        last = tasks.latest(con)
+        return None if last is None else (last, last)
     first = scalar(con, "SELECT min(started_on) FROM pairings")
     first_i = first.year * 12 + first.month - 1 if first is not None else last
     return min(first_i, last), last

@@ -30,6 +30,7 @@ from metrics.settings import Settings
 KEYS = DOMAIN_KEYS["tasks"]
 COUNTS = ["tasks", "tasks_due", "tasks_done", "tasks_done_on_time", "tasks_overdue",
           "tasks_due_soon"]
+TABLES = ("units", "tasks", "targets")  # what a report reads (cache keys)
 FILTERS = ("kind", "owner")
 GROUPS = FILTERS  # the report per filter value: 任务类别, and 责任单位 (the owner ranking)
 OWNER_LEVEL = "owner"
@@ -194,8 +195,11 @@ def _attach(df: pd.DataFrame, period: Period) -> pd.DataFrame:
 
 # --- the 督办清单 ---------------------------------------------------------------------------
 
-LIST_COLUMNS = ("task_id", "title", "kind", "owner", "unit_code", "unit_name", "due_on",
-                "status", "progress", "acceptance", "state", "overdue_days", "days_left")
+LIST_COLUMNS = ("task_id", "title", "kind", "owner", "unit_code", "unit_name", "district_code",
+                "district_name", "street_code", "street_name", "due_on", "status", "progress",
+                "acceptance", "state", "overdue_days", "days_left")
+# The follow-up lists a page, the 通报 workbook and the deck show: the two parts of the 督办清单.
+FOLLOW_UPS = ("tasks_overdue", "tasks_due_soon")
 
 
 def supervision_list(con: duckdb.DuckDBPyConnection, sel: Selection, *,
@@ -203,7 +207,9 @@ def supervision_list(con: duckdb.DuckDBPyConnection, sel: Selection, *,
     """The 督办清单: tasks not done that are overdue (state 逾期, most overdue first, with
     ``overdue_days`` = date(as_of) − due_on) or due within ``task_due_soon_days`` (state 临期,
     soonest first, with ``days_left`` = due_on − date(as_of); 0 = due on the as_of date).
-    Terminated tasks never appear; a whole-city task has no unit_code and unit_name 全市."""
+    Terminated tasks never appear; a whole-city task has no unit_code, and unit_name and
+    district_name 全市. Every row names its 区县 and 街道 (no 街道 above a street); the day counts
+    are whole days, null on the rows of the other state."""
     period = resolve(con, sel)
     params = _params(period, settings, sel.prefix())
     params["limit"] = limit
@@ -211,15 +217,34 @@ def supervision_list(con: duckdb.DuckDBPyConnection, sel: Selection, *,
     sql = f"""
 SELECT t.task_id, t.title, t.kind, t.owner, t.unit_code,
        CASE WHEN t.unit_code IS NULL THEN '全市' ELSE u.name END AS unit_name,
+       left(t.unit_code, 6) AS district_code,
+       CASE WHEN t.unit_code IS NULL THEN '全市' ELSE du.name END AS district_name,
+       CASE WHEN length(t.unit_code) >= 9 THEN left(t.unit_code, 9) END AS street_code,
+       su.name AS street_name,
        t.due_on, t.status, t.progress, t.acceptance,
        CASE WHEN {OVERDUE} THEN '逾期' ELSE '临期' END AS state,
        CASE WHEN {OVERDUE} THEN date_diff('day', t.due_on, $as_of_date) END AS overdue_days,
        CASE WHEN {DUE_SOON} THEN date_diff('day', $as_of_date, t.due_on) END AS days_left
 FROM tasks t LEFT JOIN units u ON u.code = t.unit_code
+LEFT JOIN units du ON du.code = left(t.unit_code, 6)
+LEFT JOIN units su ON length(t.unit_code) >= 9 AND su.code = left(t.unit_code, 9)
 WHERE t.status <> '已终止' AND ({OVERDUE} OR {DUE_SOON}) AND {IN_PREFIX}{cond}
 ORDER BY {OVERDUE} DESC, t.due_on, t.task_id
 LIMIT $limit"""
-    return Query(sql, params).run(con)
+    df = Query(sql, params).run(con)
+    for c in ("overdue_days", "days_left"):  # whole days, never 32.0
+        df[c] = df[c].astype("Int64")
+    return df
+
+
+def follow_up(con: duckdb.DuckDBPyConnection, sel: Selection, which: str, *,
+              settings: Settings | None = None, limit: int = 5000) -> pd.DataFrame:
+    """``tasks_overdue`` (超期任务) or ``tasks_due_soon`` (临期任务): a part of the 督办清单."""
+    if which == "tasks_overdue":
+        return overdue_tasks(con, sel, settings=settings, limit=limit)
+    if which == "tasks_due_soon":
+        return due_soon_tasks(con, sel, settings=settings, limit=limit)
+    raise ValueError(which)
 
 
 def overdue_tasks(con: duckdb.DuckDBPyConnection, sel: Selection, *,
@@ -239,7 +264,10 @@ def due_soon_tasks(con: duckdb.DuckDBPyConnection, sel: Selection, *,
 def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str, *,
               settings: Settings | None = None) -> pd.DataFrame:
     """Every key per 任务类别 (``by="kind"``) or per 责任单位 (``"owner"``: the owner ranking), as
-    column ``item`` and the keys; see ``grouped_query``."""
+    column ``item`` and the keys; see ``grouped_query``. ``by="status"``: the ledger by 状态
+    (``by_status``)."""
+    if by == "status":  # the ledger as uploaded, 已终止 too
+        return by_status(con, sel)
     q, _ = grouped_query(con, sel, by, settings=settings)
     df = q.run(con)
     return df.drop(columns=["unit_code"]).rename(columns={"unit_name": "item"})

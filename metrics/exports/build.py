@@ -29,7 +29,7 @@ MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 # What a PDF may hold: the whole deck, or the summary of one dashboard page.
-PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing", "grids")
+PDF_PAGES = ("deck", "overview", "coverage", "issues", "pairing", "grids", "tasks")
 
 
 class ExportError(ValueError):

@@ -32,6 +32,8 @@ SUBJECT = {
     "pairing_coverage_rate": ("社区结对覆盖率", "结对覆盖率"),
     "project_completion_rate": ("共建项目完成率", "项目完成率"),
     "grid_party_org_rate": ("网格党组织覆盖率", "网格党组织覆盖率"),
+    "task_completion_rate": ("重点任务完成率", "任务完成率"),
+    "task_on_time_rate": ("重点任务按期完成率", "任务按期完成率"),
 }
 
 
@@ -277,7 +279,8 @@ def paragraph(f: DomainFacts) -> str:
     else:
         text = _headline(f, subject) + _ranking_sentence(f, short)
     r = f.row
-    if f.value is None and not any(_count(r, k) for k in ("orgs_total", "reported", "projects")):
+    if f.value is None and not any(_count(r, k) for k in ("orgs_total", "reported", "projects",
+                                                          "tasks")):
         return text
     if f.domain == "coverage":
         gap = _count(r, "gap_should_build")
@@ -301,7 +304,35 @@ def paragraph(f: DomainFacts) -> str:
         text += (f"共建项目{projects}个，" + (f"已完成{done}个，" if done else "尚无已完成项目，")
                  + f"项目完成率为{fmt_rate(r.get('project_completion_rate'))}；"
                  + (f"逾期未完成项目{overdue}个。" if overdue else "没有逾期未完成项目。"))
+    elif f.domain == "tasks":
+        text += task_sentence(r)
     return text
+
+
+def task_sentence(r: dict) -> str:
+    """"重点任务12项，已完成5项，任务按期完成率为50.0%；逾期未完成任务3项，最长逾期32天；临期任务2项。" """
+    overdue, soon = _count(r, "tasks_overdue"), _count(r, "tasks_due_soon")
+    s = (f"重点任务{_count(r, 'tasks')}项，已完成{_count(r, 'tasks_done')}项，"
+         f"任务按期完成率为{fmt_rate(r.get('task_on_time_rate'))}；")
+    s += (f"逾期未完成任务{overdue}项，最长逾期{_count(r, 'max_overdue_days')}天" if overdue
+          else "没有逾期未完成任务")
+    return s + (f"；临期任务{soon}项。" if soon else "。")
+
+
+def owner_paragraph(f: DomainFacts, overdue: list[tuple[str, int]]) -> str:
+    """The 通报 of the 责任单位 ranking (``f.ranking`` holds the owners): who leads and lags, and
+    the owners with the most overdue tasks (``overdue``: (owner, count), most first)."""
+    _, short = SUBJECT.get(f.key, (f.key, f.key))
+    ranked = [u for u in f.ranking if u.rank is not None]
+    s = f"{f.period}，{f.unit_name}共有{len(f.ranking)}个{f.level_label}承担重点任务"
+    s += (f"，其中{len(ranked)}个有应计任务。" if len(ranked) < len(f.ranking) else "。")
+    s += _ranking_sentence(f, short)
+    if overdue:
+        s += ("逾期未完成任务较多的责任单位是"
+              + "、".join(f"{n}({c}项)" for n, c in overdue) + "，要压实责任、限期完成。")
+    else:
+        s += "各责任单位均没有逾期未完成任务。"
+    return s
 
 
 # --- other slides' sentences --------------------------------------------------------------------
@@ -339,7 +370,7 @@ def trend_sentence(unit_name: str, key: str, kind: str, months: list[int],
     return s + "。"
 
 
-UNIT_WORD = {"coverage": "家", "issues": "件", "pairing": "个"}
+UNIT_WORD = {"coverage": "家", "issues": "件", "pairing": "个", "tasks": "项"}
 
 
 def problems_sentence(domain: str, unit_name: str, row: dict, top: list[tuple[str, int]],
@@ -362,6 +393,15 @@ def problems_sentence(domain: str, unit_name: str, row: dict, top: list[tuple[st
         if tops:
             s += f"超期未办结工单较多的{level_label}是{tops}，要逐件督办、限期办结。"
         return s
+    if domain == "tasks":
+        overdue, soon = _count(row, "tasks_overdue"), _count(row, "tasks_due_soon")
+        s = (f"目前{unit_name}有{overdue}项重点任务逾期未完成(最长逾期"
+             f"{_count(row, 'max_overdue_days')}天)，" if overdue
+             else f"目前{unit_name}没有逾期未完成的重点任务，")
+        s += f"另有{soon}项临期任务。" if soon else "没有临期任务。"
+        if tops:
+            s += f"逾期任务较多的{level_label}是{tops}，要压实责任单位责任、限期完成。"
+        return s
     overdue = _count(row, "projects_overdue")
     s = (f"目前{unit_name}有{overdue}个共建项目逾期未完成，" if overdue
          else f"目前{unit_name}没有逾期未完成的共建项目，")
@@ -376,14 +416,16 @@ ACTIONS = {
     "coverage": "对{n}家应建未建组织逐家摸排，成熟一家、组建一家，提高两新组织党组织覆盖率。",
     "issues": "对{n}件超期未办结工单挂牌督办，限期办结并做好回访，提高办结率和满意率。",
     "pairing": "推动{n}个逾期共建项目加快完成，未结对社区尽快落实结对单位。",
+    "tasks": "对{n}项逾期未完成重点任务挂牌督办，压实责任单位责任、限期完成并对照检验标准验收。",
 }
 ACTIONS_NONE = {
     "coverage": "巩固应建尽建成果，持续提高两新组织党组织覆盖率。",
     "issues": "保持超期工单动态清零，持续提高办结率和满意率。",
     "pairing": "保持共建项目按期推进，未结对社区尽快落实结对单位。",
+    "tasks": "保持重点任务按期推进，临期任务提前调度、按时完成。",
 }
 ACTION_COUNT = {"coverage": "gap_should_build", "issues": "open_overdue",
-                "pairing": "projects_overdue"}
+                "pairing": "projects_overdue", "tasks": "tasks_overdue"}
 
 
 def next_step(f: DomainFacts, *, max_names: int = 8) -> str:

@@ -300,8 +300,16 @@ def _doughnut(pdf: _Doc, spec: ChartSpec, x, y, w, h, domain: str | None) -> Non
                 continue
             end = start + 360.0 * v / total
             pdf.set_fill_color(*_rgb(c))
-            pdf.solid_arc(cx - r, cy - r, 2 * r, start, end, inclination=0, clockwise=True,
-                          style="F")
+            # Angles grow clockwise on the page (y points down); fpdf2's ``clockwise=True``
+            # sweeps the other way, from start round to end — the segment's complement, so a
+            # ring came out as the last colour over the others. Pieces of at most 90° keep every
+            # sweep unambiguous.
+            a = start
+            while a < end - 1e-9:
+                b = min(end, a + 90.0)
+                pdf.solid_arc(cx - r, cy - r, 2 * r, a, b, inclination=0, clockwise=False,
+                              style="F")
+                a = b
             start = end
         pdf.set_fill_color(255, 255, 255)
         pdf.circle(x=cx, y=cy, radius=r * 0.55, style="F")

@@ -69,6 +69,7 @@ DOUGHNUT = {
     "coverage": ("2F5597", "8FAADC", "D03B31"),
     "issues": ("2E8B57", "D03B31", "F4B183"),
     "pairing": ("2E8B57", "D03B31", "BFBFBF"),
+    "tasks": ("2E8B57", "D03B31", "F4B183", "BFBFBF"),  # 已完成 逾期 临期 其他未到期
 }
 
 _RPR_TAIL = {qn("a:sym"), qn("a:hlinkClick"), qn("a:hlinkMouseOver"), qn("a:rtl"),

@@ -4,7 +4,8 @@ selection, the 通报 paragraphs, the follow-up lists and the 口径 of every co
 Sheets: 两个覆盖 · 问题解决 · 结对联建 (排名, 代码, 单位, every key of the domain, 目标值, 是否达标,
 红黑榜; a 合计 row for the selection's own unit below) · 通报 (with its 督办预警 paragraph) ·
 督办预警 (one row per 红灯, 后N名, 无数据, 连续后进, 进步, 退步 item: ``metrics.supervision``) ·
-应建未建清单 · 超期未办结工单 · 逾期未完成项目 · 口径说明.
+应建未建清单 · 超期未办结工单 · 逾期未完成项目 · 网格与小区 and its four lists · 重点任务督办 (as the
+three, down to the street) · 责任单位排名 · 超期任务 · 临期任务 (the 督办清单) · 口径说明.
 
 Colours are static cell formats (not conditional formatting), so every spreadsheet program, WPS
 and a printout show them: 红榜 rows light green, 黑榜 rows light red, a rate below its unit's
@@ -29,8 +30,18 @@ from metrics.definitions import COMMON_NOTES, DOMAIN_KEYS, DOMAIN_LABELS, METRIC
 from metrics.domains import coverage as cov
 from metrics.domains import grids as grid_domain
 from metrics.domains import issues, pairing, ranking
+from metrics.domains import registry as domains
+from metrics.domains import tasks as task_domain
 from metrics.exports import bulletin as B
-from metrics.exports.slides import AS_OF_FORMAT, DOMAINS, DomainData, Scope, gather
+from metrics.exports.slides import (
+    AS_OF_FORMAT,
+    DOMAINS,
+    DomainData,
+    Scope,
+    domain_data,
+    gather,
+    owner_data,
+)
 from metrics.exports.xlsx import safe_sheet_name, text_width, write_cell, write_table
 from metrics.selection import Selection
 from metrics.settings import LABELS as SETTING_LABELS
@@ -101,6 +112,7 @@ def _frame(data: DomainData, scope: Scope) -> tuple[pd.DataFrame, list[dict]]:
     slides' numbers."""
     keys = DOMAIN_KEYS[data.domain]
     ml = _movement_labels(data, scope)
+    grouped = data.rank_level is not None and data.rank_level not in LEVEL_LABELS
     if data.ranked is not None:
         src = data.ranked
         ranks = src["rank"].astype("Int64")
@@ -120,7 +132,9 @@ def _frame(data: DomainData, scope: Scope) -> tuple[pd.DataFrame, list[dict]]:
     out = pd.DataFrame({
         "排名": ranks,
         "排名变化": pd.array(moves, dtype=object),
-        "代码": pd.array([c if isinstance(c, str) else "" for c in src["unit_code"]], dtype=object),
+        # rows of a group level (责任单位) have no code: their name is the 单位
+        "代码": pd.array(["" if grouped or not isinstance(c, str) else c for c in src["unit_code"]],
+                         dtype=object),
         "单位": pd.array([str(n) for n in src["unit_name"]], dtype=object),
     })
 
@@ -202,7 +216,8 @@ def _print_setup(ws, header_row: int) -> None:
 def _domain_sheet(wb, fm: _Formats, ws, data: DomainData, scope: Scope, settings: Settings,
                   *, data_version: str | None, is_demo: bool) -> None:
     label = _headline_label(data)
-    level = LEVEL_LABELS.get(data.rank_level, "") if data.rank_level else ""
+    level = (LEVEL_LABELS.get(data.rank_level) or data.facts.level_label
+             if data.rank_level else "")
     period = B.period_label(scope.first, scope.last)
     title = (f"{scope.unit_name}{DOMAIN_LABELS[data.domain]}情况通报表"
              f"（{period}{'，各' + level + '排名' if level else ''}）")
@@ -295,12 +310,13 @@ def _bulletin_sheet(wb, fm: _Formats, ws, data: dict[str, DomainData], scope: Sc
     write_cell(ws, 0, 0, f"{scope.unit_name}党建引领基层治理工作情况通报"
                          f"（{B.period_label(scope.first, scope.last)}）", fm.get(TITLE))
     ws.set_row(0, 26)
+    shown = list(data)  # the three domains, then 重点任务督办 where it reaches the unit
     warnings = [SUP.warning_paragraph(alerts[d], level_label=data[d].facts.level_label,
-                                    settings=settings) if d in alerts else "" for d in DOMAINS]
-    df = pd.DataFrame({"板块": [DOMAIN_LABELS[d] for d in DOMAINS],
-                       "通报": [B.paragraph(data[d].facts) for d in DOMAINS],
+                                    settings=settings) if d in alerts else "" for d in shown]
+    df = pd.DataFrame({"板块": [DOMAIN_LABELS[d] for d in shown],
+                       "通报": [B.paragraph(data[d].facts) for d in shown],
                        "督办预警": warnings,
-                       "下一步工作": [B.next_step(data[d].facts) for d in DOMAINS]})
+                       "下一步工作": [B.next_step(data[d].facts) for d in shown]})
     wrap = {"text_wrap": True, "valign": "top"}
     write_table(ws, wb, df, start_row=2, header_format=fm.get(HEADER),
                 col_widths={"板块": 10, "通报": 80, "督办预警": 70, "下一步工作": 50},
@@ -391,6 +407,14 @@ LIST_COLUMNS = {
                          "partner_level": "单位层级", "district_name": "区县",
                          "street_name": "街道", "community_code": "社区代码",
                          "community_name": "社区", "overdue_days": "逾期天数"},
+    "tasks_overdue": {"task_id": "任务编号", "title": "任务名称", "kind": "任务类别",
+                      "owner": "责任单位", "district_name": "区县", "street_name": "街道",
+                      "due_on": "完成时限", "status": "状态", "progress": "完成进度",
+                      "acceptance": "检验标准", "overdue_days": "超期天数"},
+    "tasks_due_soon": {"task_id": "任务编号", "title": "任务名称", "kind": "任务类别",
+                       "owner": "责任单位", "district_name": "区县", "street_name": "街道",
+                       "due_on": "完成时限", "status": "状态", "progress": "完成进度",
+                       "acceptance": "检验标准", "days_left": "剩余天数"},
 }
 
 
@@ -405,8 +429,11 @@ def _list_sheet(wb, fm: _Formats, ws, df: pd.DataFrame, which: str, title: str) 
     note = f"共 {len(out):,} 条" + (f"(只列出前 {LIST_LIMIT:,} 条)" if len(out) >= LIST_LIMIT
                                    else "")
     write_cell(ws, 1, 0, note, fm.get(INFO))
-    formats = {c: {"num_format": "#,##0"} for c in ("超期天数", "逾期天数", "从业人员数", "正式党员数")
+    formats = {c: {"num_format": "#,##0"} for c in ("超期天数", "逾期天数", "从业人员数", "正式党员数",
+                                                    "剩余天数")
                if c in out.columns}
+    if "完成进度" in out.columns:
+        formats["完成进度"] = {"num_format": "0%"}
     write_table(ws, wb, out, start_row=TABLE_START, header_format=fm.get(HEADER),
                 formats=formats)
     _print_setup(ws, TABLE_START)
@@ -417,7 +444,7 @@ def _definitions_sheet(wb, fm: _Formats, ws, settings: Settings) -> None:
     rows = [("通用", c, "", "", d) for c, d in GENERAL_COLUMNS]
     kinds = {"count": "数量", "rate": "比率", "hours": "时长(小时)", "score": "得分",
              "ratio": "比值"}
-    for d in (*DOMAINS, "grids"):
+    for d in (*DOMAINS, "grids", "tasks"):
         for k in DOMAIN_KEYS[d]:
             m = METRICS[k]
             rows.append((DOMAIN_LABELS[d], m.label, k, kinds.get(m.kind, m.kind), m.definition))
@@ -433,7 +460,8 @@ def _definitions_sheet(wb, fm: _Formats, ws, settings: Settings) -> None:
     lines.append("· 排名：比率、得分从高到低，数量类“越少越好”的指标从低到高；并列按代码；空值排在最后。")
     lines.append("· 当前设置：" + "，".join(
         f"{SETTING_LABELS[k]} {getattr(settings, k):g}" for k in
-        ("response_hours", "w_response", "w_resolve", "w_satisfaction", "ranking_n")))
+        ("response_hours", "w_response", "w_resolve", "w_satisfaction", "ranking_n",
+         "task_due_soon_days")))
     for i, line in enumerate(lines):
         write_cell(ws, r + i, 0, line, fm.get(INFO))
 
@@ -481,10 +509,37 @@ def _grids_sheets(wb, con: duckdb.DuckDBPyConnection, scope: Scope, taken: set[s
         write_table(ws, wb, lst[list(columns)].rename(columns=columns), start_row=2, freeze=False)
 
 
+# 重点任务督办 ----------------------------------------------------------------------------------
+
+
+def _tasks_sheets(wb, fm: _Formats, con: duckdb.DuckDBPyConnection, scope: Scope,
+                  data: DomainData, taken: set[str], settings: Settings, *,
+                  data_version: str | None, is_demo: bool) -> None:
+    """重点任务督办 like the three domains (the level below, down to the street, or the unit
+    itself), the ranking of the 责任单位, then the 督办清单 as 超期任务 and 临期任务."""
+    ws = wb.add_worksheet(safe_sheet_name(DOMAIN_LABELS["tasks"], taken))
+    _domain_sheet(wb, fm, ws, data, scope, settings, data_version=data_version, is_demo=is_demo)
+    owners = owner_data(con, scope, settings=settings)
+    ws = wb.add_worksheet(safe_sheet_name("责任单位排名", taken))
+    _domain_sheet(wb, fm, ws, owners, scope, settings, data_version=data_version,
+                  is_demo=is_demo)
+    usel = scope.domain_sel("tasks", scope.unit_level)
+    days = settings.task_due_soon_days
+    for which, sheet, title in (
+            ("tasks_overdue", "超期任务", f"{scope.unit_name}超期未完成重点任务(督办清单)"),
+            ("tasks_due_soon", "临期任务",
+             f"{scope.unit_name}临期重点任务({days}天内到期，督办清单)")):
+        _list_sheet(wb, fm, wb.add_worksheet(safe_sheet_name(sheet, taken)),
+                    task_domain.follow_up(con, usel, which, settings=settings, limit=LIST_LIMIT),
+                    which, title)
+
+
 def report_workbook(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
                     data_version: str | None = None, is_demo: bool = False) -> bytes:
     """The 通报 workbook for ``sel`` (see the module docstring) as XLSX bytes."""
     scope, data = gather(con, sel, settings=settings, trend=False)
+    task_data = (domain_data(con, "tasks", scope, settings=settings, trend=False)
+                 if scope.unit_level in domains.LEVELS["tasks"] else None)
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
                                    "strings_to_urls": False, "strings_to_numbers": False,
@@ -499,8 +554,9 @@ def report_workbook(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings:
         ws = wb.add_worksheet(safe_sheet_name(DOMAIN_LABELS[d], taken))
         _domain_sheet(wb, fm, ws, data[d], scope, settings, data_version=data_version,
                       is_demo=is_demo)
-    alerts = _alerts(con, data, scope, settings)
-    _bulletin_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("通报", taken)), data, scope,
+    reported = {**data, **({"tasks": task_data} if task_data is not None else {})}
+    alerts = _alerts(con, reported, scope, settings)
+    _bulletin_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("通报", taken)), reported, scope,
                     alerts, settings)
     _warning_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("督办预警", taken)), alerts, scope,
                    settings)
@@ -515,6 +571,9 @@ def report_workbook(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings:
                 pairing.overdue_projects(con, usel["pairing"], limit=LIST_LIMIT),
                 "overdue_projects", f"{scope.unit_name}逾期未完成共建项目")
     _grids_sheets(wb, con, scope, taken)
+    if task_data is not None:
+        _tasks_sheets(wb, fm, con, scope, task_data, taken, settings, data_version=data_version,
+                      is_demo=is_demo)
     _definitions_sheet(wb, fm, wb.add_worksheet(safe_sheet_name("口径说明", taken)), settings)
     wb.close()
     return buf.getvalue()

@@ -15,7 +15,8 @@ org_type/sector to 两个覆盖, partner_level/kind to 结对联建).
 Slides: title (会议名称, 主办单位, 会议日期) · overview (8 KPI cards) · 红黄绿灯 (each unit of the
 level below × each rate with a target, ``metrics.supervision.lights``) · for each of 两个覆盖,
 问题解决, 结对联建: ranking (bar chart, 红榜/黑榜, target line, 通报 paragraph), trend (12 months,
-target), 问题清单 (table + doughnut) · 下一步工作.
+target), 问题清单 (table + doughnut) · 网格与小区: ranking and trend · 重点任务督办: ranking of the
+level below and of the 责任单位, trend, 督办清单 · 下一步工作.
 
 The slides speak to a meeting, not to the system: no data versions or extraction instants on
 them (the footer says 数据截止 only), and no clause counting zero things.
@@ -38,6 +39,7 @@ from metrics.domains import coverage as cov
 from metrics.domains import issues, pairing, ranking
 from metrics.domains import registry as domains
 from metrics.domains import targets as T
+from metrics.domains import tasks as task_domain
 from metrics.exports import bulletin as B
 from metrics.query import scalar
 from metrics.selection import (
@@ -54,7 +56,8 @@ DEFAULT_TITLE = "党建引领基层治理工作推进会"
 DOMAINS = ("coverage", "issues", "pairing")
 # The one rate each domain is ranked and charted by.
 HEADLINE = {"coverage": "org_coverage_rate", "issues": "close_rate",
-            "pairing": "pairing_coverage_rate", "grids": "grid_party_org_rate"}
+            "pairing": "pairing_coverage_rate", "grids": "grid_party_org_rate",
+            "tasks": "task_completion_rate"}
 OVERVIEW = (("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"),
             ("issues", "close_rate"), ("issues", "on_time_rate"),
             ("issues", "satisfaction_rate"), ("issues", "score"),
@@ -68,6 +71,9 @@ LIGHT_NAMES = 6  # red lights named in the slide's text
 LIGHT_COLUMNS = 8  # rates per 红黄绿灯 slide (more: another slide)
 # The domains whose rates are judged on the 红黄绿灯 slide, in the deck's order.
 LIGHT_DOMAINS = ("coverage", "issues", "pairing", "grids")
+# 责任单位 are many (every department and street office with a task): a slide charts the first
+# and the last of them, the ends a 推进会 names.
+OWNER_CHART_ROWS = 16
 AS_OF_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -357,6 +363,42 @@ def domain_data(con: duckdb.DuckDBPyConnection, domain: str, scope: Scope, *,
     return data
 
 
+def owner_data(con: duckdb.DuckDBPyConnection, scope: Scope, *, settings: Settings,
+               key: str | None = None) -> DomainData:
+    """重点任务督办 by 责任单位 under the scope's unit, as ``domain_data`` gives it by unit: the
+    ranking (with 上月, 环比, 排名变化; the city's target applies to every owner) and the facts
+    of the 通报 sentence, whose ranked units are the owners."""
+    key = key or HEADLINE["tasks"]
+    usel = scope.domain_sel("tasks", scope.unit_level)
+    udf = domains.report(con, "tasks", usel, settings=settings)
+    as_of = udf.attrs["as_of"]
+    odf = domains.group_report(con, "tasks", task_domain.OWNER_LEVEL, usel, settings=settings)
+    prev = domains.group_report(con, "tasks", task_domain.OWNER_LEVEL, usel.previous(None),
+                                settings=settings)
+    targets = T.with_targets(con, odf, as_of)
+    ranked = ranking.movement(odf, prev, key, n=settings.ranking_n,
+                              targets=targets.get(key, {}))
+    ranked["target"] = [_val(t) for t in ranked["target"]]
+    ranked.attrs.update(odf.attrs)
+    units = [B.RankedUnit(code=r.unit_code, name=r.unit_name, value=_val(getattr(r, key)),
+                          rank=None if r.rank is pd.NA else int(r.rank), red=bool(r.red),
+                          black=bool(r.black), target=_val(r.target),
+                          target_met=None if _val(r.target) is None or r.target_met is None
+                          else bool(r.target_met))
+             for r in ranked.itertuples(index=False)]
+    urow = _row(udf)
+    prow = _row(domains.report(con, "tasks", usel.previous(None), settings=settings))
+    utargets = T.with_targets(con, udf, as_of)
+    own = utargets.get(key, {}).get(scope.unit_code)
+    facts = B.DomainFacts(
+        domain="tasks", key=key, kind=METRICS[key].kind, unit_name=scope.unit_name,
+        level_label=domains.GROUP_LEVELS["tasks"][task_domain.OWNER_LEVEL], first=scope.first,
+        last=scope.last, value=_val(urow.get(key)), previous=_val(prow.get(key)),
+        target=own["target"] if own else None, ranking=units, row=urow)
+    return DomainData("tasks", key, as_of, urow, prow, utargets, task_domain.OWNER_LEVEL,
+                      ranked, targets, facts)
+
+
 def _trend(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Scope,
            settings: Settings) -> None:
     tables: dict[int, dict] = {}
@@ -414,7 +456,8 @@ def _subtitle(scope: Scope, extra: str = "") -> str:
 
 # The filters as the title slide names them (the sidebar's words, not the field names).
 FILTER_WORDS = {"org_type": "单位类型", "sector": "新兴领域", "source": "工单来源",
-                "category": "问题类别", "partner_level": "结对单位层级", "kind": "项目类别"}
+                "category": "问题类别", "partner_level": "结对单位层级", "kind": "项目类别",
+                "owner": "责任单位"}
 
 
 def _filters_text(sel: Selection) -> str:
@@ -431,9 +474,16 @@ def _definition(key: str) -> str:
 def _ranking_slide(data: DomainData, scope: Scope, settings: Settings, deck_as_of) -> Slide:
     label = METRICS[data.key].label
     f = data.facts
-    lv = LEVEL_LABELS[data.rank_level]
+    lv = LEVEL_LABELS.get(data.rank_level) or f.level_label
     r = data.ranked
     n = settings.ranking_n
+    shown_note = ""
+    if data.rank_level == task_domain.OWNER_LEVEL:
+        counted = int(r[data.key].notna().sum())
+        r = ranking.chart_rows(r, data.key, limit=OWNER_CHART_ROWS)
+        if len(r) < counted:
+            half = OWNER_CHART_ROWS // 2
+            shown_note = f"共{counted}个{lv}，图中为前{half}名和后{OWNER_CHART_ROWS - half}名；"
     chart = ChartSpec(
         kind="bar",
         categories=[str(x) for x in r["unit_name"]],
@@ -446,18 +496,25 @@ def _ranking_slide(data: DomainData, scope: Scope, settings: Settings, deck_as_o
         chart.target = None
     # One rule for the colour of a bar, the screen's (metrics.colours); 红榜/黑榜 are words on it.
     chart.colours = [C.bar_class(v, met) for v, met in zip(r[data.key], r["target_met"])]
-    parts = [C.legend(chart.colours)]
+    parts = [shown_note.rstrip("；"), C.legend(chart.colours)]
     if any(chart.marks):
         parts.append(f"“红榜”“黑榜”为前{B.cn_count(n)}名、后{B.cn_count(n)}名")
     if chart.target is not None:
         distinct = {t for t in chart.target if t is not None}
         parts.append("橙色虚线为年度目标" if len(distinct) == 1 else "橙色短线为各单位年度目标")
     chart.legend = "；".join(p for p in parts if p)
+    text = B.paragraph(f)
+    if data.rank_level == task_domain.OWNER_LEVEL:
+        o = data.ranked
+        worst = o[o["tasks_overdue"] > 0].sort_values(["tasks_overdue", "unit_code"],
+                                                      ascending=[False, True], kind="mergesort")
+        text = B.owner_paragraph(f, [(str(x.unit_name), int(x.tasks_overdue))
+                                     for x in worst.head(3).itertuples()])
     return Slide(
         kind="ranking", domain=data.domain,
         title=f"{DOMAIN_LABELS[data.domain]}：各{lv}{label}排名",
-        subtitle=_subtitle(scope), chart=chart, text=B.paragraph(f),
-        notes="\n".join([B.paragraph(f), _definition(data.key),
+        subtitle=_subtitle(scope), chart=chart, text=text,
+        notes="\n".join([text, _definition(data.key),
                          "排名：从高到低，并列按代码；无数据的单位排在最后，不进红黑榜。"]),
         as_of=data.as_of if data.as_of != deck_as_of else None)
 
@@ -523,6 +580,11 @@ def _doughnut(data: DomainData) -> ChartSpec:
         cats = ["已办结", "超期未办结", "在办未超期"]
         vals = [c("closed"), c("open_overdue"), c("reported") - c("closed") - c("open_overdue")]
         title = "受理工单办理情况（件）"
+    elif data.domain == "tasks":
+        cats = ["已完成", "逾期未完成", "临期", "其他未到期"]
+        vals = [c("tasks_done"), c("tasks_overdue"), c("tasks_due_soon"),
+                c("tasks") - c("tasks_done") - c("tasks_overdue") - c("tasks_due_soon")]
+        title = "重点任务进展（项）"
     else:
         cats = ["已完成", "逾期未完成", "未到期"]
         vals = [c("projects_done"), c("projects_overdue"),
@@ -533,7 +595,7 @@ def _doughnut(data: DomainData) -> ChartSpec:
 
 
 def _problems_slide(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Scope,
-                    deck_as_of) -> Slide:
+                    deck_as_of, *, settings: Settings | None = None) -> Slide:
     d = data.domain
     lv = LEVEL_LABELS.get(data.rank_level, "") if data.rank_level else ""
     usel = scope.domain_sel(d, scope.unit_level)
@@ -561,6 +623,17 @@ def _problems_slide(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Sco
                                 f"{int(x.overdue_days):,}"]
                                for x in od.itertuples(index=False)],
                               widths=[2.4, 1.8, 1.6, 1.2])
+    elif d == "tasks":
+        od = task_domain.overdue_tasks(con, usel, settings=settings, limit=TABLE_ROWS)
+        table = TableSpec(["任务名称", "责任单位", "所属区划", "超期天数"],
+                          [[str(x.title), str(x.owner), str(x.unit_name or ""),
+                            str(int(x.overdue_days))] for x in od.itertuples(index=False)],
+                          widths=[3.0, 2.4, 1.6, 1.1])
+        if data.ranked is not None:
+            r = data.ranked
+            w = r[r["tasks_overdue"] > 0].sort_values(
+                ["tasks_overdue", "unit_code"], ascending=[False, True], kind="mergesort")
+            top = [(str(x.unit_name), int(x.tasks_overdue)) for x in w.head(3).itertuples()]
     else:
         op = pairing.overdue_projects(con, usel, limit=TABLE_ROWS)
         table = TableSpec(["项目名称", "结对单位", "所属社区", "逾期天数"],
@@ -575,7 +648,8 @@ def _problems_slide(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Sco
     if table is not None and table.rows:
         table.marks = [None] * len(table.rows)
     text = B.problems_sentence(d, scope.unit_name, data.unit_row, top, lv)
-    titles = {"coverage": "应建未建组织", "issues": "超期未办结工单", "pairing": "逾期共建项目"}
+    titles = {"coverage": "应建未建组织", "issues": "超期未办结工单", "pairing": "逾期共建项目",
+              "tasks": "督办清单·超期任务"}
     return Slide(
         kind="problems", domain=d,
         title=f"{DOMAIN_LABELS[d]}：问题清单（{titles[d]}）",
@@ -712,6 +786,10 @@ def build_deck(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Sett
     scope, data = gather(con, sel, settings=settings)
     # 网格与小区: its ranking and trend follow the three domains (not in the 通报 text).
     grid_data = domain_data(con, "grids", scope, settings=settings)
+    # 重点任务督办: rankings by unit (to the street) and by 责任单位, trend and 督办清单 after them,
+    # each ranking slide with its 通报 sentence.
+    task_data = (domain_data(con, "tasks", scope, settings=settings)
+                 if scope.unit_level in domains.LEVELS["tasks"] else None)
     as_of = scope.sel.as_of or max(d.as_of for d in data.values())
     elapsed = T.time_elapsed(as_of)
     meeting = (title or "").strip() or DEFAULT_TITLE
@@ -745,8 +823,19 @@ def build_deck(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Sett
     if grid_data.ranked is not None:
         slides.append(_ranking_slide(grid_data, scope, settings, as_of))
     slides.append(_trend_slide(grid_data, scope, as_of, with_bulletin=False))
+    if task_data is not None:
+        if task_data.ranked is not None:
+            slides.append(_ranking_slide(task_data, scope, settings, as_of))
+        owners = owner_data(con, scope, settings=settings)
+        if owners.ranked[owners.key].notna().any():  # an owner with a rate to chart
+            slides.append(_ranking_slide(owners, scope, settings, as_of))
+        slides.append(_trend_slide(task_data, scope, as_of,
+                                   with_bulletin=task_data.ranked is None))
+        slides.append(_problems_slide(con, task_data, scope, as_of, settings=settings))
 
     bullets = [f"{DOMAIN_LABELS[d]}：{B.next_step(data[d].facts)}" for d in DOMAINS]
+    if task_data is not None:
+        bullets.append(f"{DOMAIN_LABELS['tasks']}：{B.next_step(task_data.facts)}")
     slides.append(Slide(kind="closing", title="下一步工作", subtitle=_subtitle(scope),
                         bullets=bullets, text="\n".join(bullets), notes="\n".join(bullets)))
     return Deck(title=meeting, unit_code=scope.unit_code, unit_name=scope.unit_name,

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 PYTHON = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() \
     else sys.executable
 LABEL_TO_KEY = {m.label: k for k, m in METRICS.items()}
-CARD_DOMAINS = ("coverage", "issues", "pairing", "grids")
+CARD_DOMAINS = ("coverage", "issues", "pairing", "grids", "tasks")
 PAGES = {"": "总览", "coverage": "两个覆盖", "issues": "问题解决", "pairing": "结对联建"}
 
 
@@ -69,6 +69,14 @@ def shown(key: str, value) -> str:
     if kind in ("hours", "score"):
         return f"{value:.1f}"
     return f"{int(value):,}"
+
+
+def card_rows(data_dir: Path, unit: str | None = None) -> dict[str, dict]:
+    """Every card domain's CLI row of ``unit`` for the month the dashboard opens on: the task
+    ledger's own default month is that of its newest completion, so it is asked for that month."""
+    latest = cli(data_dir, "issues", "city")["to"]
+    return {d: cli_row(data_dir, d, unit, *(("--period", latest) if d == "tasks" else ()))
+            for d in CARD_DOMAINS}
 
 
 def expected(cards: dict[str, str], rows: dict[str, dict]) -> dict[str, str]:
@@ -169,14 +177,14 @@ def choose(page: Page, key: str, option: str, wait_for_streamlit) -> None:
 
 def test_pages_show_the_cli_numbers(app_server, page, open_app, screenshot, data_dir):
     base = app_server(data_dir)
-    city = {d: cli_row(data_dir, d) for d in CARD_DOMAINS}
+    city = card_rows(data_dir)
     latest = cli(data_dir, "issues", "city")["to"]
     for path, name in PAGES.items():
         open_app(page, base, path)
         assert title(page) == name
         cards = kpis(page)
         # 总览 carries every domain's headline cards, a domain page its own eight
-        assert len(cards) == (10 if not path else 8) and set(cards) <= set(LABEL_TO_KEY), cards
+        assert len(cards) == (12 if not path else 8) and set(cards) <= set(LABEL_TO_KEY), cards
         if path:  # a domain page shows its own domain's numbers
             assert {METRICS[LABEL_TO_KEY[c]].domain for c in cards} == {path}
         assert cards == expected(cards, city), path or "/"
@@ -266,7 +274,7 @@ def test_overview_bar_drills_down(app_server, page, open_app, wait_for_streamlit
     assert query(page)["unit"] == [target["unit_code"]]
     assert title(page) == "总览"
     assert crumbs(page) == ["全市", "› " + target["unit_name"]]
-    rows = {d: cli_row(data_dir, d, target["unit_code"]) for d in CARD_DOMAINS}
+    rows = card_rows(data_dir, target["unit_code"])
     cards = kpis(page)
     assert cards == expected(cards, rows)
     # the chart now ranks that district's streets
