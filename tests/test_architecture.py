@@ -219,7 +219,7 @@ def test_every_registered_domain_declares_the_interface():
 def test_the_registry_reaches_each_domains_follow_up_lists_and_breakdowns(city, settings):
     import pandas as pd
 
-    from metrics.domains import coverage, grids, issues, pairing, registry
+    from metrics.domains import coverage, grids, issues, pairing, registry, tasks
     from metrics.selection import Selection
 
     sel = Selection.make("street", period="2026-10")
@@ -229,10 +229,13 @@ def test_the_registry_reaches_each_domains_follow_up_lists_and_breakdowns(city, 
         "overdue_orders": issues.overdue_orders(city.con, sel),
         "overdue_projects": pairing.overdue_projects(city.con, sel),
         **{w: grids.follow_up(city.con, sel, w) for w in grids.FOLLOW_UPS},
+        "tasks_overdue": tasks.overdue_tasks(city.con, sel, settings=settings),
+        "tasks_due_soon": tasks.due_soon_tasks(city.con, sel, settings=settings),
     }
     assert sorted(direct) == sorted(w for ws in registry.FOLLOW_UPS.values() for w in ws)
     for which, frame in direct.items():
-        pd.testing.assert_frame_equal(registry.follow_up(city.con, which, sel), frame)
+        pd.testing.assert_frame_equal(registry.follow_up(city.con, which, sel, settings=settings),
+                                      frame)
     pd.testing.assert_frame_equal(
         registry.breakdown(city.con, "issues", sel, "source", settings=settings),
         issues.breakdown(city.con, sel, "source", settings=settings))

@@ -1,4 +1,4 @@
-"""``python -m metrics report tasks`` on the fixture city: the JSON shape of cli.md with the
+"""``python -m metrics report tasks`` on the fixture city: the JSON shape of docs/contract/cli.md with the
 hand-counted numbers of tests/test_metrics_tasks.py, the 责任单位 level, targets, csv and table
 forms, usage errors, and an ingest of a task ledger from the command line."""
 
@@ -34,7 +34,7 @@ def report(city_dir, *args: str) -> dict:
 
 
 def assert_rows_shape(payload: dict, domain: str) -> None:
-    """cli.md's row shape; 最长逾期天数 is the one count that is null (no overdue task)."""
+    """docs/contract/cli.md's row shape; 最长逾期天数 is the one count that is null (no overdue task)."""
     for row in payload["rows"]:
         v = row["max_overdue_days"]
         assert v is None or (type(v) is int and v > 0)
