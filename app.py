@@ -8,7 +8,7 @@ from ui import auth_gate, state
 
 st.set_page_config(page_title="网格治理看板", page_icon=str(Path(__file__).with_name("static") / "favicon.png"),
                    layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")  # collapsed on a phone
 st.html(Path(__file__).with_name("static").joinpath("app.css").read_text(encoding="utf-8"))
 
 ctx = state.context()

@@ -132,8 +132,11 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
         rows[domain] = (cur.iloc[0], prev.iloc[0] if not prev.empty else None, tg,
                         time_elapsed(cur.attrs["as_of"]),
                         cache.lights(ctx.con, domain, sel, sig, ctx.settings))
+    # One keyed box around every card: on a phone the CSS (static/app.css, .st-key-gb_kpis)
+    # flows the cards of all rows two per line, with no blank slot after an odd row.
+    box = st.container(key="gb_kpis")
     for start in range(0, len(items), per_row):
-        cols = st.columns(per_row)
+        cols = box.columns(per_row)
         for col, (domain, key) in zip(cols, items[start:start + per_row], strict=False):
             row, prow, tg, elapsed, lit = rows[domain]
             m = METRICS[key]
@@ -239,8 +242,11 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
         st.caption(f"共 {n_ranked:,} 个单位，图中为前 {limit // 2} 名和后 {limit - limit // 2} 名；"
                    "完整排名见下方“明细”")
     ck = chart_key or f"rank_{domain}"
+    can_drill = drillable and level != "grid"
+    if can_drill:  # said in words: a touch screen has no hover to reveal the tooltip's hint
+        drill_hint("点击柱条查看该单位的下一级")
     plotly_chart(fig, key=ck,
-                 on_select=partial(_on_chart_select, ck) if drillable and level != "grid" else None)
+                 on_select=partial(_on_chart_select, ck) if can_drill else None)
     red = ranked[ranked["red"]]["unit_name"].tolist()
     black = ranked[ranked["black"]]["unit_name"].tolist()
     st.markdown(
@@ -248,6 +254,10 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
         f'&emsp;<span class="gb-black">黑榜</span> {"、".join(black) or "—"}</div>',
         unsafe_allow_html=True)
     return df
+
+
+def drill_hint(text: str) -> None:
+    st.markdown(f'<div class="gb-hint">{html.escape(text)}</div>', unsafe_allow_html=True)
 
 
 def trend_block(ctx: Ctx, view: View, domain: str, keys: list[str], filters: dict,
@@ -295,6 +305,7 @@ def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | No
                                  light_rule=supervision.short_rule(ctx.settings))
 
     ck = f"map_{domain}"
+    drill_hint("点击地图区块查看该单位的下一级")
     fig = figure(repr(("map", domain, sel, sig, ctx.settings, key, mtime)), build)
     plotly_chart(fig, key=ck, on_select=partial(_on_chart_select, ck))
 
@@ -416,7 +427,8 @@ def units_table(ctx: Ctx, view: View, domain: str, df: pd.DataFrame | None, *, n
     codes = [c if isinstance(c, str) else None for c in table["unit_code"]]
     tkey = f"table_{domain}"
     drillable = level not in (None, "grid")
-    st.caption(f"按{METRICS[key].label}排名；“排名变化”与上一统计期相比；末行为合计")
+    st.caption(f"按{METRICS[key].label}排名；“排名变化”与上一统计期相比；末行为合计"
+               + ("；点击一行查看该单位的下一级" if drillable else ""))
     st.dataframe(table, hide_index=True, column_config=column_config(domain, key),
                  key=tkey, on_select=partial(_on_table_select, tkey, codes) if drillable
                  else "ignore", selection_mode="single-row")
