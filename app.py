@@ -4,31 +4,40 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import auth_gate, state
+from ui import auth_gate, localize, state
 
 st.set_page_config(page_title="网格治理看板", page_icon=str(Path(__file__).with_name("static") / "favicon.png"),
                    layout="wide",
                    initial_sidebar_state="auto")  # collapsed on a phone
 st.html(Path(__file__).with_name("static").joinpath("app.css").read_text(encoding="utf-8"))
 
+
+def page_list(can_upload: bool) -> list:
+    pages = [
+        st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", url_path="overview",
+                default=True),
+        st.Page("pages/coverage.py", title="两个覆盖", icon=":material/groups:", url_path="coverage"),
+        st.Page("pages/issues.py", title="问题解决", icon=":material/task_alt:", url_path="issues"),
+        st.Page("pages/pairing.py", title="结对联建", icon=":material/handshake:", url_path="pairing"),
+        st.Page("pages/grids.py", title="网格与小区", icon=":material/grid_view:", url_path="grids"),
+    ]
+    if can_upload:  # never for viewers, not even by URL
+        pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
+                             url_path="upload"))
+    pages.append(st.Page("pages/presentation.py", title="推进会", icon=":material/slideshow:",
+                         url_path="presentation"))
+    return pages
+
+
+# Before the first st.navigation of a process Streamlit lists the pages/ files by their English
+# names; while the demo city is made (tens of seconds) a hidden navigation stands in.
+state.first_run(lambda: st.navigation(page_list(True), position="hidden"))
 ctx = state.context()
 account = auth_gate.require_login(ctx)
+pages = page_list(account is not None and account.can_upload())
 
-pages = [
-    st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", url_path="overview",
-            default=True),
-    st.Page("pages/coverage.py", title="两个覆盖", icon=":material/groups:", url_path="coverage"),
-    st.Page("pages/issues.py", title="问题解决", icon=":material/task_alt:", url_path="issues"),
-    st.Page("pages/pairing.py", title="结对联建", icon=":material/handshake:", url_path="pairing"),
-    st.Page("pages/grids.py", title="网格与小区", icon=":material/grid_view:", url_path="grids"),
-]
-if account is not None and account.can_upload():  # never for viewers, not even by URL
-    pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
-                         url_path="upload"))
-pages.append(st.Page("pages/presentation.py", title="推进会", icon=":material/slideshow:",
-                     url_path="presentation"))
-
-nav = st.navigation(pages)
+nav = st.navigation(localize.with_not_found(pages))
+localize.install("overview")
 st.sidebar.markdown("### 网格治理看板")
 view = state.sidebar(ctx)
 auth_gate.account_box(account, ctx)

@@ -461,7 +461,8 @@ def definitions_panel(ctx: Ctx, view: View, domain: str, filters: dict) -> None:
 
 
 def _definitions(ctx: Ctx, domain: str) -> None:
-    rows = [{"指标": METRICS[k].label, "键": k, "口径": METRICS[k].definition}
+    # No column of the code's English metric keys: the UI is Chinese throughout.
+    rows = [{"指标": METRICS[k].label, "口径": METRICS[k].definition}
             for k in DOMAIN_KEYS[domain]]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     for note in COMMON_NOTES.values():
