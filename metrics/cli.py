@@ -72,12 +72,13 @@ def _write_demo_boundaries(store: Store, units: pd.DataFrame, seed: int) -> None
 
 
 def is_demo(data_dir: Path) -> bool:
-    """True while every table still holds the demo city (an upload replaces that claim)."""
+    """True while any table still holds the demo city: a page mixing one uploaded table with
+    demo ones is still (partly) made-up data."""
     marker = Path(data_dir) / DEMO_MARKER
     if not marker.exists():
         return False
     store = Store(data_dir)
-    return all(v["user"] == "示例数据" for t in S.TABLES for v in [store.current(t)] if v)
+    return any(v["user"] == "示例数据" for t in S.TABLES for v in [store.current(t)] if v)
 
 
 # --- JSON -----------------------------------------------------------------------------------

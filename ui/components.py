@@ -28,6 +28,7 @@ from metrics.domains import ranking
 from metrics.domains.ranking import chart_rows, rank
 from metrics.domains.targets import time_elapsed
 from metrics.exports.xlsx import frames_to_xlsx, safe_csv_text
+from metrics.selection import month_index, month_str
 from ui import cache, charts
 from ui.state import Ctx, View, drill_to, link_notices
 
@@ -232,6 +233,9 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
         st.info("下一级没有单位")
         return df
     ranked = rank(df, key, n=ctx.settings.ranking_n)
+    if not ranked[key].notna().any():  # no rows behind any unit: words, never empty axes
+        no_data(f"所选范围内没有“{METRICS[key].label}”的数据，暂无排名")
+        return df
     limit = ctx.settings.ranking_chart_max_units
     drawn = chart_rows(ranked, key, limit=limit)
     tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(key, {})
@@ -256,6 +260,41 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
     return df
 
 
+def no_data(text: str) -> None:
+    """The empty state of a chart: a sentence instead of axes with nothing on them."""
+    st.info(text, icon=":material/info:")
+
+
+STALE_TEXT = {
+    "coverage": "两新组织台账最新一期为{latest}，{shown}的台账尚未上传：两个覆盖按{latest}台账统计",
+    "grids": "网格与小区台账最新一期为{latest}，{shown}的台账尚未上传：网格与小区按最近一期统计",
+    "issues": "工单数据最新到{latest}，{shown}的工单尚未上传：问题解决暂无{shown}的数字",
+    "pairing": "双报到月报最新为{latest}，{shown}的月报尚未上传",
+}
+
+
+def stale_notes(ctx: Ctx, view: View, domains: tuple[str, ...]) -> list[str]:
+    """For each domain whose newest month is older than the month shown (11月台账未上传), which
+    month's data the page shows instead."""
+    if not view.period_to:
+        return []
+    shown = month_index(view.period_to)
+    notes = []
+    for domain in domains:
+        latest = cache.latest(ctx.con, domain, ctx.sig(domain))
+        if latest is not None and latest < shown:
+            notes.append(STALE_TEXT[domain].format(latest=month_label(month_str(latest)),
+                                                   shown=month_label(view.period_to)))
+    for text in notes:
+        st.caption("⚠ " + text)
+    return notes
+
+
+def month_label(m: str) -> str:
+    y, mo = m.split("-")
+    return f"{y}年{int(mo)}月"
+
+
 def drill_hint(text: str) -> None:
     st.markdown(f'<div class="gb-hint">{html.escape(text)}</div>', unsafe_allow_html=True)
 
@@ -265,8 +304,8 @@ def trend_block(ctx: Ctx, view: View, domain: str, keys: list[str], filters: dic
     sig = ctx.sig(domain)
     sel = view.selection(filters=filters)
     tr = cache.trend(ctx.con, domain, sel, months, sig, ctx.settings)
-    if tr.empty:
-        st.info("暂无趋势数据")
+    if tr.empty or not any(k in tr and tr[k].notna().any() for k in keys):
+        no_data("所选范围内暂无趋势数据")
         return
     tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(keys[0], {})
     target = next(iter(tg.values()))["target"] if tg else None
@@ -280,6 +319,8 @@ def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | No
     if df is None or df.empty or level not in ("district", "street"):
         st.caption("地图仅在全市(按区县)和区县(按街道)层级显示")
         return
+    if key not in df or not df[key].notna().any():
+        return  # the ranking beside it already says there is nothing to show
     path = Path(ctx.data_dir) / "boundaries.geojson"
     if not path.exists():
         st.info("尚未上传边界数据，暂不显示地图(管理员可在“数据上传”页上传 GeoJSON)")

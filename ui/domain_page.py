@@ -93,6 +93,8 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
         st.caption("两新组织台账 " + note)
     if page.domain == "grids":
         st.caption(snapshot_note(df_unit.attrs, view.period_to))
+    if page.domain in ("issues", "pairing"):  # the ledgers say their snapshot above
+        C.stale_notes(ctx, view, (page.domain,))
 
     level = view.child_level(page.domain)
     if level is not None:
@@ -144,8 +146,8 @@ def _breakdowns(ctx: Ctx, page: DomainPage, sel) -> None:
     for col, b in zip(cols, page.breakdowns, strict=True):
         with col:
             bd = cache.breakdown(ctx.con, page.domain, sel, b.by, ctx.sig(page.domain), ctx.settings)
-            if bd.empty:
-                st.caption(f"{b.label}：暂无数据")
+            if bd.empty or not pd.to_numeric(bd[b.value], errors="coerce").fillna(0).any():
+                st.caption(f"{b.label}：所选范围内暂无数据")
                 continue
             fig = C.figure(repr(("bd", page.domain, sel, ctx.sig(page.domain), ctx.settings, b)),
                            lambda bd=bd, b=b: charts.breakdown_bars(bd, b.value, label=b.label))
