@@ -155,3 +155,26 @@ def test_first_start_shows_no_file_names_while_the_demo_city_is_made(
     expect(page.locator('[data-testid="stSidebarNav"]').get_by_text("总览")).to_be_visible()
     assert_chinese(page, "the first page after the first start")
     assert (default / "index.json").exists() or any(default.iterdir())
+
+
+def test_typing_hints_and_an_empty_search_are_chinese(app_server, page, open_app, city):
+    base = app_server(city)
+    open_app(page, base, "presentation", timeout_ms=180_000)
+    title = page.get_by_label("会议名称")
+    title.click()
+    title.press("End")
+    title.type("年")
+    hint = page.locator('[data-testid="InputInstructions"]').first
+    expect(hint).to_be_visible()
+    assert "按回车键确认" in hint.evaluate(
+        "e => getComputedStyle(e.firstElementChild, '::after').content")
+    assert_chinese(page, "a text field being edited")
+    title.press("Escape")
+    box = page.locator('[data-testid="stSidebar"]').get_by_label("区县")
+    box.click()
+    box.fill("zzz")
+    listbox = page.locator('[role="listbox"][data-empty="true"]')
+    expect(listbox).to_be_visible()
+    assert "没有匹配的选项" in listbox.locator("span").first.evaluate(
+        "e => getComputedStyle(e, '::after').content")
+    assert_chinese(page, "a search with no match", allow={"zzz"})
