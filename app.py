@@ -4,38 +4,45 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import auth_gate, state
+from ui import auth_gate, localize, state
 
 st.set_page_config(page_title="网格治理看板", page_icon=str(Path(__file__).with_name("static") / "favicon.png"),
                    layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")  # collapsed on a phone
 st.html(Path(__file__).with_name("static").joinpath("app.css").read_text(encoding="utf-8"))
 
+
+def page_list(can_upload: bool) -> list:
+    pages = [
+        st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", url_path="overview",
+                default=True),
+        st.Page("pages/coverage.py", title="两个覆盖", icon=":material/groups:", url_path="coverage"),
+        st.Page("pages/issues.py", title="问题解决", icon=":material/task_alt:", url_path="issues"),
+        st.Page("pages/pairing.py", title="结对联建", icon=":material/handshake:", url_path="pairing"),
+        st.Page("pages/grids.py", title="网格与小区", icon=":material/grid_view:", url_path="grids"),
+        st.Page("pages/tasks.py", title="重点任务督办", icon=":material/assignment_late:",
+                url_path="tasks"),
+    ]
+    # Always routable, so a link to it says 请先登录 rather than landing on 总览; listed only for
+    # those who may upload (the page itself stops everybody else before showing anything).
+    pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
+                         url_path="upload", visibility="visible" if can_upload else "hidden"))
+    pages.append(st.Page("pages/presentation.py", title="推进会", icon=":material/slideshow:",
+                         url_path="presentation"))
+    return pages
+
+
+# Before the first st.navigation of a process Streamlit lists the pages/ files by their English
+# names; while the demo city is made (tens of seconds) a hidden navigation stands in.
+state.first_run(lambda: st.navigation(page_list(True), position="hidden"))
 ctx = state.context()
 account = auth_gate.current_account(ctx)
 # A required login: the pages are still registered (a link to any of them keeps its address and
 # opens it after the login), but none runs and the navigation is not shown.
 locked = account is None and auth_gate.login_required(ctx)
-
-pages = [
-    st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", url_path="overview",
-            default=True),
-    st.Page("pages/coverage.py", title="两个覆盖", icon=":material/groups:", url_path="coverage"),
-    st.Page("pages/issues.py", title="问题解决", icon=":material/task_alt:", url_path="issues"),
-    st.Page("pages/pairing.py", title="结对联建", icon=":material/handshake:", url_path="pairing"),
-    st.Page("pages/grids.py", title="网格与小区", icon=":material/grid_view:", url_path="grids"),
-    st.Page("pages/tasks.py", title="重点任务督办", icon=":material/assignment_late:",
-            url_path="tasks"),
-]
-# Always routable, so a link to it says 请先登录 rather than landing on 总览; listed only for
-# those who may upload (the page itself stops everybody else before showing anything).
-can_upload = account is not None and account.can_upload()
-pages.append(st.Page("pages/upload.py", title="数据上传", icon=":material/upload_file:",
-                     url_path="upload", visibility="visible" if can_upload else "hidden"))
-pages.append(st.Page("pages/presentation.py", title="推进会", icon=":material/slideshow:",
-                     url_path="presentation"))
-
-nav = st.navigation(pages, position="hidden" if locked else "sidebar")
+pages = page_list(account is not None and account.can_upload())
+nav = st.navigation(localize.with_not_found(pages), position="hidden" if locked else "sidebar")
+localize.install("overview")
 if locked:
     auth_gate.login_wall(ctx)  # stops the run
 st.sidebar.markdown("### 网格治理看板")

@@ -29,6 +29,7 @@ if not C.kpi_cards(ctx, view, HEADLINE, {}):
     st.stop()
 as_of = cache.report(ctx.con, "issues", view.selection(), ctx.sig("issues"), ctx.settings).attrs["as_of"]
 freshness(ctx, as_of)
+C.stale_notes(ctx, view, ("coverage", "issues", "pairing", "grids"))
 
 level = view.child_level("coverage")
 if level is None:

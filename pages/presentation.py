@@ -38,6 +38,10 @@ def _edited(deck: Deck, deck_key: str) -> Deck:
     return dataclasses.replace(deck, slides=slides)
 
 
+def _leave() -> None:
+    st.session_state["present"] = False
+
+
 def _go(delta: int, total: int) -> None:
     st.session_state["slide"] = max(0, min(total - 1, st.session_state.get("slide", 0) + delta))
 
@@ -49,7 +53,7 @@ with controls:
     host = c4.text_input("主办单位", "", key="meeting_host", placeholder="如：中共××市委组织部")
     when = c5.date_input("会议日期", dt.date.today(), key="meeting_date", format="YYYY-MM-DD")
     present = c2.toggle("演示模式", key="present", bind="query-params",
-                        help="隐藏侧栏与工具栏，适合大屏；左右方向键翻页")
+                        help="全屏显示幻灯片，隐藏侧栏与工具栏；左右方向键翻页，Esc 退出")
     print_all = c3.toggle("打印全部页", key="print_all", help="逐页排列，用浏览器打印为 PDF(每页一张)")
 
 link_notices(view)
@@ -61,16 +65,14 @@ if st.session_state.get("deck_key") != deck_key:
     st.session_state["deck_key"] = deck_key
     st.session_state["slide"] = min(st.session_state.get("slide", 0), total - 1)
 
+slides_view.presenter_script()
 if not present:
     heading.title("推进会")
 else:
-    st.html("""<style>
-      [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header,
-      [data-testid="stToolbar"] { display: none !important; }
-      .block-container, [data-testid="stMainBlockContainer"] { padding-top: 1rem !important;
-        max-width: 100% !important; }
-      .st-key-gb_controls { display: none; }
-    </style>""")
+    slides_view.present_mode()
+    with st.container(key="gb_exit"):
+        st.button("退出演示", key="exit_present", on_click=_leave, shortcut="Esc",
+                  icon=":material/close_fullscreen:", help="也可按 Esc 键")
 
 if print_all:
     for i, s in enumerate(deck.slides):
@@ -80,7 +82,9 @@ if print_all:
             st.markdown("</div>", unsafe_allow_html=True)
     st.stop()
 
-nav = st.columns([1, 1, 4, 2])
+# In 演示模式 the controls stay on the page, hidden (the arrow keys still press the buttons, and
+# their values and the edited 通报 text survive leaving it).
+nav = st.container(key="gb_nav").columns([1, 1, 4, 2])
 nav[0].button("上一页", on_click=_go, args=(-1, total), shortcut="Left",
               disabled=st.session_state["slide"] <= 0, key="prev_slide")
 nav[1].button("下一页", on_click=_go, args=(1, total), shortcut="Right",
@@ -100,21 +104,24 @@ def _show() -> None:
         st.session_state["slide"] = (st.session_state["slide"] + 1) % total
     st.session_state["_advanced_at"] = dt.datetime.now() if interval else None
     i = st.session_state["slide"]
-    slides_view.render(deck, deck.slides[i], i, text=st.session_state.get(f"bulletin_{deck_key}_{i}"))
+    with st.container(key="gb_stage"):  # what 演示模式 scales to fit the screen
+        slides_view.render(deck, deck.slides[i], i,
+                           text=st.session_state.get(f"bulletin_{deck_key}_{i}"), present=present)
 
 
 with st.container(key="gb_slide", border=True):
     _show()
 
+after = st.container(key="gb_after")
 i = st.session_state["slide"]
 s = deck.slides[i]
 if s.text and s.kind not in ("title", "closing"):
-    with st.expander("编辑本页通报文字(导出时使用修改后的文字)"):
+    with after.expander("编辑本页通报文字(导出时使用修改后的文字)"):
         st.text_area("通报", s.text, key=f"bulletin_{deck_key}_{i}", height=160,
                      label_visibility="collapsed")
 
-st.divider()
-d1, d2, _ = st.columns([1, 1, 3])
+after.divider()
+d1, d2, _ = after.columns([1, 1, 3])
 stem = filename("pptx", deck.unit_name, deck.period)
 d1.download_button("导出 PPTX", partial(deck_to_pptx, _edited(deck, deck_key)),
                    file_name=stem, type="primary", on_click="ignore", key="export_pptx",

@@ -39,7 +39,7 @@ st.title("数据上传")
 
 
 def _table_text(name: str) -> str:
-    return f"{S.TABLES[name].label}({name})"
+    return S.TABLES[name].label  # the English table name is for the command line only
 
 
 # --- flash messages, rollback ----------------------------------------------------------------
@@ -460,7 +460,7 @@ def templates_section() -> None:
     for name in U.TABLE_NAMES:
         t = S.TABLES[name]
         c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        c1.markdown(f"**{t.label}**({name})：{t.description}")
+        c1.markdown(f"**{t.label}**：{t.description}")
         c2.download_button("下载模板", partial(template_xlsx, name),
                            file_name=template_filename(name), mime=MEDIA_TYPES["xlsx"],
                            key=f"up_tpls_{name}", on_click="ignore", icon=":material/download:")

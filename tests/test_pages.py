@@ -628,7 +628,8 @@ def test_definitions_and_sql_open_on_request(monkeypatch, hand):
     at.session_state["issues_sql"] = True
     run(at)
     [defs] = at.dataframe
-    assert defs.value["键"].tolist() == DOMAIN_KEYS["issues"]
+    assert list(defs.value.columns) == ["指标", "口径"]  # no column of English metric keys
+    assert defs.value["指标"].tolist() == [METRICS[k].label for k in DOMAIN_KEYS["issues"]]
     assert defs.value["口径"].tolist() == [METRICS[k].definition for k in DOMAIN_KEYS["issues"]]
     [sql] = at.code
     assert "SELECT" in sql.value.upper() and "agg_issues_street" in sql.value

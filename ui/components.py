@@ -30,6 +30,7 @@ from metrics.domains.ranking import chart_rows, rank
 from metrics.domains.targets import time_elapsed
 from metrics.exports.build import MEDIA_TYPES
 from metrics.exports.xlsx import frames_to_xlsx, safe_csv_text
+from metrics.selection import month_index, month_label
 from ui import cache, charts
 from ui.state import Ctx, View, drill_to, link_notices
 
@@ -138,8 +139,11 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
         rows[domain] = (cur.iloc[0], prev.iloc[0] if not prev.empty else None, tg,
                         time_elapsed(cur.attrs["as_of"]),
                         cache.lights(ctx.con, domain, sel, sig, ctx.settings))
+    # One keyed box around every card: on a phone the CSS (static/app.css, .st-key-gb_kpis)
+    # flows the cards of all rows two per line, with no blank slot after an odd row.
+    box = st.container(key="gb_kpis")
     for start in range(0, len(items), per_row):
-        cols = st.columns(per_row)
+        cols = box.columns(per_row)
         for col, (domain, key) in zip(cols, items[start:start + per_row], strict=False):
             row, prow, tg, elapsed, lit = rows[domain]
             m = METRICS[key]
@@ -235,6 +239,9 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
         st.info("下一级没有单位")
         return df
     ranked = rank(df, key, n=ctx.settings.ranking_n)
+    if not ranked[key].notna().any():  # no rows behind any unit: words, never empty axes
+        no_data(f"所选范围内没有“{METRICS[key].label}”的数据，暂无排名")
+        return df
     limit = ctx.settings.ranking_chart_max_units
     drawn = chart_rows(ranked, key, limit=limit)
     tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(key, {})
@@ -245,8 +252,11 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
         st.caption(f"共 {n_ranked:,} 个单位，图中为前 {limit // 2} 名和后 {limit - limit // 2} 名；"
                    "完整排名见下方“明细”")
     ck = chart_key or f"rank_{domain}"
+    can_drill = drillable and level != "grid"
+    if can_drill:  # said in words: a touch screen has no hover to reveal the tooltip's hint
+        drill_hint("点击柱条查看该单位的下一级")
     plotly_chart(fig, key=ck,
-                 on_select=partial(_on_chart_select, ck) if drillable and level != "grid" else None)
+                 on_select=partial(_on_chart_select, ck) if can_drill else None)
     red = ranked[ranked["red"]]["unit_name"].tolist()
     black = ranked[ranked["black"]]["unit_name"].tolist()
     st.markdown(
@@ -305,13 +315,47 @@ def group_ranking_block(ctx: Ctx, view: View, domain: str, group: str, key: str,
               key=f"dl_{domain}_{group}")
 
 
+def no_data(text: str) -> None:
+    """The empty state of a chart: a sentence instead of axes with nothing on them."""
+    st.info(text, icon=":material/info:")
+
+
+STALE_TEXT = {
+    "coverage": "两新组织台账最新一期为{latest}，{shown}的台账尚未上传：两个覆盖按{latest}台账统计",
+    "grids": "网格与小区台账最新一期为{latest}，{shown}的台账尚未上传：网格与小区按最近一期统计",
+    "issues": "工单数据最新到{latest}，{shown}的工单尚未上传：问题解决暂无{shown}的数字",
+    "pairing": "双报到月报最新为{latest}，{shown}的月报尚未上传",
+}
+
+
+def stale_notes(ctx: Ctx, view: View, domains: tuple[str, ...]) -> list[str]:
+    """For each domain whose newest month is older than the month shown (11月台账未上传), which
+    month's data the page shows instead."""
+    if not view.period_to:
+        return []
+    shown = month_index(view.period_to)
+    notes = []
+    for domain in domains:
+        latest = cache.latest(ctx.con, domain, ctx.sig(domain))
+        if latest is not None and latest < shown:
+            notes.append(STALE_TEXT[domain].format(latest=month_label(latest),
+                                                   shown=month_label(month_index(view.period_to))))
+    for text in notes:
+        st.caption("⚠ " + text)
+    return notes
+
+
+def drill_hint(text: str) -> None:
+    st.markdown(f'<div class="gb-hint">{html.escape(text)}</div>', unsafe_allow_html=True)
+
+
 def trend_block(ctx: Ctx, view: View, domain: str, keys: list[str], filters: dict,
                 months: int = 12) -> None:
     sig = ctx.sig(domain)
     sel = view.selection(filters=filters)
     tr = cache.trend(ctx.con, domain, sel, months, sig, ctx.settings)
-    if tr.empty:
-        st.info("暂无趋势数据")
+    if tr.empty or not any(k in tr and tr[k].notna().any() for k in keys):
+        no_data("所选范围内暂无趋势数据")
         return
     tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(keys[0], {})
     target = next(iter(tg.values()))["target"] if tg else None
@@ -325,6 +369,8 @@ def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | No
     if df is None or df.empty or level not in ("district", "street"):
         st.caption("地图仅在全市(按区县)和区县(按街道)层级显示")
         return
+    if key not in df or not df[key].notna().any():
+        return  # the ranking beside it already says there is nothing to show
     path = Path(ctx.data_dir) / "boundaries.geojson"
     if not path.exists():
         st.info("尚未上传边界数据，暂不显示地图(管理员可在“数据上传”页上传 GeoJSON)")
@@ -350,6 +396,7 @@ def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | No
                                  light_rule=supervision.short_rule(ctx.settings))
 
     ck = f"map_{domain}"
+    drill_hint("点击地图区块查看该单位的下一级")
     fig = figure(repr(("map", domain, sel, sig, ctx.settings, key, mtime)), build)
     plotly_chart(fig, key=ck, on_select=partial(_on_chart_select, ck))
 
@@ -468,7 +515,8 @@ def units_table(ctx: Ctx, view: View, domain: str, df: pd.DataFrame | None, *, n
     codes = [c if isinstance(c, str) else None for c in table["unit_code"]]
     tkey = f"table_{domain}"
     drillable = level not in (None, "grid")
-    st.caption(f"按{METRICS[key].label}排名；“排名变化”与上一统计期相比；末行为合计")
+    st.caption(f"按{METRICS[key].label}排名；“排名变化”与上一统计期相比；末行为合计"
+               + ("；点击一行查看该单位的下一级" if drillable else ""))
     st.dataframe(table, hide_index=True, column_config=column_config(domain, key),
                  key=tkey, on_select=partial(_on_table_select, tkey, codes) if drillable
                  else "ignore", selection_mode="single-row")
@@ -500,7 +548,8 @@ def definitions_panel(ctx: Ctx, view: View, domain: str, filters: dict) -> None:
 
 
 def _definitions(ctx: Ctx, domain: str) -> None:
-    rows = [{"指标": METRICS[k].label, "键": k, "口径": METRICS[k].definition}
+    # No column of the code's English metric keys: the UI is Chinese throughout.
+    rows = [{"指标": METRICS[k].label, "口径": METRICS[k].definition}
             for k in DOMAIN_KEYS[domain]]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     for note in COMMON_NOTES.values():

@@ -111,6 +111,8 @@ def render(ctx: Ctx, view: View, page: DomainPage) -> None:
     def rank_key() -> str:
         return st.selectbox("排名指标", page.rank_keys, format_func=lambda k: METRICS[k].label,
                             key=f"{page.domain}_rank", bind="query-params")
+    if page.domain in ("issues", "pairing"):  # the ledgers say their snapshot above
+        C.stale_notes(ctx, view, (page.domain,))
 
     level = view.child_level(page.domain)
     key = None
@@ -167,8 +169,8 @@ def _breakdowns(ctx: Ctx, page: DomainPage, sel) -> None:
     for col, b in zip(cols, page.breakdowns, strict=True):
         with col:
             bd = cache.breakdown(ctx.con, page.domain, sel, b.by, ctx.sig(page.domain), ctx.settings)
-            if bd.empty:
-                st.caption(f"{b.label}：暂无数据")
+            if bd.empty or not pd.to_numeric(bd[b.value], errors="coerce").fillna(0).any():
+                st.caption(f"{b.label}：所选范围内暂无数据")
                 continue
             fig = C.figure(repr(("bd", page.domain, sel, ctx.sig(page.domain), ctx.settings, b)),
                            lambda bd=bd, b=b: charts.breakdown_bars(bd, b.value, label=b.label))

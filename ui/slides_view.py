@@ -25,8 +25,17 @@ def _fig_layout(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
-def chart_figure(spec: ChartSpec, height: int = 560, *, domain: str | None = None) -> go.Figure:
-    """``domain``: a doughnut takes that domain's colours, the PPTX's (已完成 green, 逾期 red …)."""
+# 演示模式 lays a slide out at this fixed width (a 1920-pixel screen less its margins) and scales
+# the whole slide to the screen; its charts get fixed pixel sizes, because plotly measures its
+# box on screen (after the scaling) and would otherwise draw itself scaled twice.
+STAGE_WIDTH = 1840
+PRESENT_HEIGHTS = {"chart": 740, "chart2": 560}
+
+
+def chart_figure(spec: ChartSpec, height: int = 560, width: int | None = None, *,
+                 domain: str | None = None) -> go.Figure:
+    """``domain``: a doughnut takes that domain's colours, the PPTX's (已完成 green, 逾期 red …);
+    ``width``: a fixed width in pixels (演示模式)."""
     pct = "%" in spec.number_format
     fmt = (lambda v: "—" if v is None else f"{v:.1%}") if pct else (
         lambda v: "—" if v is None else f"{v:,.1f}" if isinstance(v, float) and not v.is_integer() else f"{v:,.0f}")
@@ -80,8 +89,13 @@ def chart_figure(spec: ChartSpec, height: int = 560, *, domain: str | None = Non
                           legend={"orientation": "v", "y": -0.05, "yanchor": "top",
                                   "x": 0.5, "xanchor": "center", "font": {"size": 18}},
                           margin={"l": 10, "r": 10, "t": 50, "b": 10})
+        if width is not None:
+            fig.update_layout(width=width, autosize=False)
         return fig
-    return _fig_layout(fig, height)
+    fig = _fig_layout(fig, height)
+    if width is not None:
+        fig.update_layout(width=width, autosize=False)
+    return fig
 
 
 def _table_html(spec: TableSpec) -> str:
@@ -106,8 +120,10 @@ def _table_html(spec: TableSpec) -> str:
             f'<tbody>{"".join(body)}</tbody></table>')
 
 
-def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None:
-    """One slide; ``text`` is the presenter's edited 通报 paragraph, when there is one."""
+def render(deck: Deck, s: Slide, index: int, *, text: str | None = None,
+           present: bool = False) -> None:
+    """One slide; ``text`` is the presenter's edited 通报 paragraph, when there is one;
+    ``present``: laid out for 演示模式 (fixed sizes, see ``STAGE_WIDTH``)."""
     demo = '<span class="gb-demo">示例数据</span> ' if deck.is_demo else ""
     st.markdown(
         f'<div class="gb-slide-head">{demo}<span class="gb-slide-no">{index + 1} / {len(deck.slides)}</span></div>'
@@ -134,7 +150,9 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
             st.markdown(f'<div class="gb-slide-sub gb-slide-legend">{html.escape(s.chart.legend)}'
                         '</div>', unsafe_allow_html=True)
         if s.chart is not None:
-            st.plotly_chart(chart_figure(s.chart), key=f"slide_chart_{index}",
+            fig = (chart_figure(s.chart, PRESENT_HEIGHTS["chart"], STAGE_WIDTH) if present
+                   else chart_figure(s.chart))
+            st.plotly_chart(fig, key=f"slide_chart_{index}", width="content" if present else "stretch",
                             config={"displayModeBar": False, "staticPlot": True})
     elif s.kind == "lights":
         if s.table is not None:
@@ -148,8 +166,11 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
                 st.markdown('<div class="gb-title-line">暂无需要跟进的事项</div>', unsafe_allow_html=True)
         with right:
             if s.chart2 is not None:
-                st.plotly_chart(chart_figure(s.chart2, height=420, domain=s.domain),
-                                key=f"slide_chart2_{index}",
+                fig = (chart_figure(s.chart2, PRESENT_HEIGHTS["chart2"], STAGE_WIDTH * 2 // 5 - 40,
+                                     domain=s.domain)
+                       if present else chart_figure(s.chart2, height=420, domain=s.domain))
+                st.plotly_chart(fig, key=f"slide_chart2_{index}",
+                                width="content" if present else "stretch",
                                 config={"displayModeBar": False, "staticPlot": True})
     elif s.kind == "closing":
         st.markdown("".join(f'<div class="gb-bullet">• {html.escape(b)}</div>' for b in s.bullets),
@@ -159,3 +180,95 @@ def render(deck: Deck, s: Slide, index: int, *, text: str | None = None) -> None
                     unsafe_allow_html=True)
     st.markdown(f'<div class="gb-slide-foot">{html.escape(deck.footer(s))}</div>',
                 unsafe_allow_html=True)
+
+
+# 演示模式: the slide box covers the whole screen; every control stays on the page but hidden
+# (the arrow keys still press 上一页/下一页 and the widgets keep their values).
+PRESENT_CSS = """<style>
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+  [data-testid="stExpandSidebarButton"], header, [data-testid="stHeader"],
+  [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+  .st-key-gb_controls, .st-key-gb_nav, .st-key-gb_after,
+  [data-testid="stAlertContainer"] { display: none !important; }
+  html, body, [data-testid="stApp"], [data-testid="stAppViewContainer"],
+  [data-testid="stMain"] { overflow: hidden !important; }
+  .st-key-gb_slide { position: fixed !important; inset: 0 !important; z-index: 999990;
+    width: 100vw !important; height: 100vh !important; max-width: none !important;
+    margin: 0 !important; border: none !important; border-radius: 0 !important;
+    background: #FFFFFF; padding: 16px 40px !important; overflow: hidden !important;
+    box-sizing: border-box; }
+  .st-key-gb_stage { width: %dpx !important; max-width: none !important; flex: none !important; }
+  .st-key-gb_exit { position: fixed !important; bottom: 8px; left: 12px; z-index: 999999;
+    width: auto !important; opacity: 0.45; }
+  .st-key-gb_exit:hover, .st-key-gb_exit:focus-within { opacity: 1; }
+</style>"""
+
+# Runs in the page (not an iframe). Installed once per browser tab: it scales the slide to fit
+# the screen, asks for browser full screen when 演示模式 is switched on (inside the click, the
+# only moment a browser allows it) and leaves 演示模式 when full screen ends (Esc).
+PRESENTER_JS = """<script>
+(() => {
+  if (window.__gbPresenter) return;
+  window.__gbPresenter = true;
+  const exitButton = () => document.querySelector('.st-key-exit_present button');
+  let observed = null, queued = false;
+  const resize = new ResizeObserver(() => schedule());
+  function fit() {
+    queued = false;
+    const box = document.querySelector('.st-key-gb_slide');
+    const stage = document.querySelector('.st-key-gb_stage');
+    if (!stage) return;
+    if (!exitButton() || !box) {
+      stage.style.transform = stage.style.marginLeft = '';
+      return;
+    }
+    if (observed !== stage) { resize.observe(stage); observed = stage; }
+    const cs = getComputedStyle(box);
+    const roomH = box.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
+    const roomW = box.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    // offsetWidth/offsetHeight are the laid-out size, before the transform.
+    const scale = Math.min(roomW / stage.offsetWidth, roomH / stage.offsetHeight);
+    if (!(scale > 0)) return;
+    stage.style.transformOrigin = 'top left';
+    stage.style.transform = `scale(${scale.toFixed(4)})`;
+    stage.style.marginLeft = `${Math.max(0, (roomW - stage.offsetWidth * scale) / 2)}px`;
+  }
+  function schedule() { if (!queued) { queued = true; requestAnimationFrame(fit); } }
+  new MutationObserver(schedule).observe(document.body, {childList: true, subtree: true});
+  window.addEventListener('resize', schedule);
+  document.addEventListener('click', (e) => {
+    const t = e.target;
+    if (!(t instanceof Element)) return;
+    if (t.closest('.st-key-present') && !exitButton()) {
+      window.__gbLeaving = false;
+      if (!document.fullscreenElement && document.documentElement.requestFullscreen) {
+        document.documentElement.requestFullscreen().catch(() => {});
+      }
+    }
+    if (t.closest('.st-key-exit_present')) {
+      window.__gbLeaving = true;
+      if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    }
+  }, true);
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && exitButton()) {
+      window.__gbLeaving = true;
+      if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    }
+  }, true);
+  document.addEventListener('fullscreenchange', () => {
+    if (!document.fullscreenElement && exitButton() && !window.__gbLeaving) {
+      window.__gbLeaving = true;
+      exitButton().click();
+    }
+  });
+})();
+</script>"""
+
+
+def presenter_script() -> None:
+    st.html(PRESENTER_JS, unsafe_allow_javascript=True, width=1)
+
+
+def present_mode() -> None:
+    st.html(PRESENT_CSS.replace("%dpx", f"{STAGE_WIDTH}px"))

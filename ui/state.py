@@ -122,6 +122,20 @@ def data_dir() -> tuple[Path, bool]:
     return resolve_data_dir(os.environ.get("GRIDBOARD_DATA_DIR"))
 
 
+def first_run(hide_navigation) -> None:
+    """Make the demo city when the default data dir is still empty, before anything else is
+    drawn: ``hide_navigation()`` first (a hidden st.navigation of every page, so the sidebar
+    shows no file names and the page asked for is known), then a rerun into the real app."""
+    path, is_default = data_dir()
+    if not is_default or st.session_state.get("ctx_demo_checked") or not Store(path).is_fresh():
+        return
+    hide_navigation()
+    with st.spinner("首次启动，正在生成示例数据(约需一分钟)…"):
+        ensure_demo(path, is_default)
+    st.session_state["ctx_demo_checked"] = True
+    st.rerun()
+
+
 def context() -> Ctx:
     path, is_default = data_dir()
     if "ctx_demo_checked" not in st.session_state:

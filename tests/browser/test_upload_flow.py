@@ -73,7 +73,7 @@ def test_analyst_uploads_chinese_xlsx_and_overview_moves(app_server, page: Page,
     go(page, "数据上传")
     expect(main(page).get_by_role("heading", name="数据上传")).to_be_visible()
     main(page).locator('[data-testid="stSelectbox"]').filter(has_text="数据表").click()
-    page.get_by_role("option", name="事件/诉求工单(issues)").click()
+    page.get_by_role("option", name="事件/诉求工单").click()
     wait_for_streamlit(page)
 
     fixed = H.latest_open_issues(data_dir)
@@ -163,7 +163,7 @@ def test_bad_file_shows_errors_and_the_report_downloads(app_server, page: Page, 
     log_in(page, "ana")
     go(page, "数据上传")
     main(page).locator('[data-testid="stSelectbox"]').filter(has_text="数据表").click()
-    page.get_by_role("option", name="事件/诉求工单(issues)").click()
+    page.get_by_role("option", name="事件/诉求工单").click()
     wait_for_streamlit(page)
     fixed = H.latest_open_issues(data_dir, n=30)
     fixed.loc[3, "community_code"] = "990999001001"  # no such community: file row 5
