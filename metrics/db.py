@@ -5,6 +5,10 @@ into every metric function. Large raw tables (issues, organizations) stay Parque
 small tables and the pre-built aggregates are loaded into memory, so a page's query touches only
 small in-memory tables. A DuckDB connection is not thread-safe: ``Query.run`` takes a cursor of
 its own.
+
+The DuckDB connection is the default engine. Another engine (metrics/engine.py: Spark) is any
+object with ``execute(query)`` and ``row(sql, params)``; ``Query.run``, ``scalar`` and ``row``
+hand it the query, so a metric function runs unchanged on either.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class Query:
     params: dict = field(default_factory=dict)
 
     def run(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        if not isinstance(con, duckdb.DuckDBPyConnection):
+            return con.execute(self)  # another engine (metrics/engine.py)
         cur = con.cursor()
         try:
             return cur.execute(self.sql, self.params).df()
@@ -160,10 +166,17 @@ def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str
                                       encoding="utf-8")
 
 
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None):
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
+    r = row(con, sql, params)
+    return None if r is None else r[0]
+
+
+def row(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple | None:
+    """The first row of a query (None when it has none), on DuckDB or another engine."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return con.row(sql, params or {})
     cur = con.cursor()
     try:
-        row = cur.execute(sql, params or {}).fetchone()
-        return None if row is None else row[0]
+        return cur.execute(sql, params or {}).fetchone()
     finally:
         cur.close()

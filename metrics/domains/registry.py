@@ -7,7 +7,7 @@ from types import ModuleType
 import duckdb
 import pandas as pd
 
-from metrics.db import scalar
+from metrics.db import row, scalar
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains import coverage, grids, issues, pairing
 from metrics.selection import Selection, SelectionError
@@ -73,11 +73,7 @@ def month_range(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
     default month of every page and of the exports — the newest of the domains' ``latest``.
     A store with only pairings and projects falls back to their months that have happened.
     """
-    cur = con.cursor()
-    try:
-        lo, hi = cur.execute(_MONTHLY_RANGE_SQL).fetchone()
-    finally:
-        cur.close()
+    lo, hi = row(con, _MONTHLY_RANGE_SQL)
     if hi is not None:
         return int(lo), int(hi)
     last = pairing.latest(con)
