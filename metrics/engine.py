@@ -21,7 +21,8 @@ parsed tree here, each in one place:
   rates already guard zero denominators with CASE, and try_divide makes any other quotient
   null on zero, as DuckDB's path gives;
 * ``epoch(ts)`` → seconds with microseconds (Spark's unix_timestamp drops the fraction);
-* ``to_microseconds(n)`` (an interval) → ``n * INTERVAL '0.000001' SECOND``.
+* ``to_microseconds(n)`` (an interval) → ``n * INTERVAL '0.000001' SECOND``;
+* ``unnest(A)`` beside ``generate_subscripts(A, 1)`` → ``posexplode(A)``.
 
 Parameters stay out of the SQL text where they could carry user input: every string (a unit
 prefix, a filter value) is a Spark named parameter (``:name``, passed as ``args``); numbers,
@@ -112,6 +113,8 @@ def to_spark(sql: str, params: dict | None = None) -> tuple[str, dict]:
         if node.name.lower() == "to_microseconds":  # an INTERVAL of n microseconds
             node.replace(exp.Mul(this=exp.paren(node.expressions[0]), expression=exp.Interval(
                 this=exp.Literal.string("0.000001"), unit=exp.var("SECOND"))))
+    for node in list(tree.find_all(exp.Select)):
+        _unnest_with_subscripts(node)
     for node in list(tree.find_all(exp.In)):
         _in_list(node)
     for node in list(tree.find_all(exp.Div)):
@@ -178,6 +181,27 @@ def _in_list(node) -> None:
     node.set("expressions", items)
 
 
+def _unnest_with_subscripts(select) -> None:
+    """``SELECT unnest(A) AS v, generate_subscripts(A, 1) AS i`` (a list with positions) →
+    ``SELECT v, i + 1 AS i FROM (SELECT posexplode(A) AS (i, v))``."""
+    import sqlglot
+    from sqlglot import exp
+
+    items = select.expressions
+    if len(items) != 2 or select.args.get("from_"):
+        return
+    value, position = items
+    if not (isinstance(value, exp.Alias) and isinstance(value.this, (exp.Explode, exp.Unnest))
+            and isinstance(position, exp.Alias) and isinstance(position.this, exp.Anonymous)
+            and position.this.name.lower() == "generate_subscripts"):
+        return
+    v, i = value.alias, position.alias
+    new = sqlglot.parse_one(f"SELECT {v}, {i} + 1 AS {i} FROM (SELECT posexplode(x) AS ({i}, {v}))",
+                            read="spark")
+    next(c for c in new.find_all(exp.Column) if c.name == "x").replace(value.this.this.copy())
+    select.replace(new)
+
+
 def _union_branches(node) -> list:
     from sqlglot import exp
 
@@ -231,7 +255,8 @@ def spark_session(url: str | None = None):
     (``sc://host:15002``) for a cluster, else a master URL such as ``local[2]``.
 
     Local sessions share one JVM per process, started small (2 shuffle partitions, no web UI,
-    512 MB driver): the store's tables are small once aggregated."""
+    512 MB driver): the store's tables are small once aggregated. A Connect session takes the
+    cluster's own configuration."""
     from pyspark.sql import SparkSession
 
     url = url or spark_url()
@@ -247,6 +272,11 @@ def spark_session(url: str | None = None):
                                .config("spark.sql.shuffle.partitions", "2")
                                .config("spark.driver.memory", "512m")
                                .config("spark.sql.session.timeZone", "UTC")
+                               # Small data in one JVM: planning and code generation cost more
+                               # than the rows; adaptive re-planning and whole-stage code
+                               # generation pay off only on a cluster's volumes.
+                               .config("spark.sql.adaptive.enabled", "false")
+                               .config("spark.sql.codegen.wholeStage", "false")
                                .getOrCreate())
                 _LOCAL_BASE.sparkContext.setLogLevel("ERROR")
             session = _LOCAL_BASE.newSession()
@@ -325,7 +355,7 @@ class SparkEngine:
 
     def execute(self, query: Query) -> pd.DataFrame:
         sql, args = to_spark(query.sql, query.params)
-        return self.session.sql(sql, args=args or None).toArrow().to_pandas()
+        return arrow_frame(self.session.sql(sql, args=args or None).toArrow())
 
     def row(self, sql: str, params: dict) -> tuple | None:
         text, args = to_spark(sql, params)
@@ -337,6 +367,21 @@ class SparkEngine:
         # for the next engine (their temp views go with the session object).
         if self.remote:
             self.session.stop()
+
+
+def arrow_frame(table) -> pd.DataFrame:
+    """A Spark result as DuckDB's ``.df()`` gives it, so pages and exports see one shape:
+    integers as nullable Int64 (not float where a null appears), dates and timestamps as
+    datetime64[us]."""
+    import pyarrow as pa
+
+    ints = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+            pa.int64(): pd.Int64Dtype()}
+    df = table.to_pandas(types_mapper=ints.get, date_as_object=False)
+    for name, field in zip(table.column_names, table.schema, strict=True):
+        if pa.types.is_date(field.type) or pa.types.is_timestamp(field.type):
+            df[name] = df[name].astype("datetime64[us]")
+    return df
 
 
 @functools.lru_cache(maxsize=8)

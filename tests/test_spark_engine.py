@@ -19,7 +19,7 @@ import pytest
 
 from metrics.db import Query
 from metrics.definitions import DOMAIN_KEYS
-from metrics.domains import registry, tasks
+from metrics.domains import coverage, grids, issues, pairing, registry, tasks
 from metrics.domains.common import rate
 from metrics.engine import SparkEngine, engine_name, open_engine, to_spark
 from metrics.selection import Selection
@@ -139,13 +139,25 @@ def _run(con, domain: str, kwargs: dict) -> pd.DataFrame:
     return registry.report(con, domain, sel, settings=Settings())
 
 
+def _null(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+
+
 def _same(a, b) -> bool:
     """Equal values: nulls equal, floats within 1e-9 (Spark sums in another order)."""
-    if a is None or (isinstance(a, float) and math.isnan(a)) or a is pd.NA:
-        return b is None or (isinstance(b, float) and math.isnan(b)) or b is pd.NA
+    if _null(a) or _null(b):
+        return _null(a) and _null(b)
     if isinstance(a, float) or isinstance(b, float):
-        return b is not None and not pd.isna(b) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
     return a == b
+
+
+def _assert_frames_equal(want: pd.DataFrame, got: pd.DataFrame, label: str) -> None:
+    assert list(got.columns) == list(want.columns), label
+    assert len(got) == len(want), label
+    for col in want.columns:
+        for i, (a, b) in enumerate(zip(want[col].tolist(), got[col].tolist(), strict=True)):
+            assert _same(a, b), f"{label} row {i} {col}: duckdb {a!r}, spark {b!r}"
 
 
 @pytest.mark.parametrize(("domain", "label", "kwargs"), CASES,
@@ -154,10 +166,8 @@ def test_report_on_spark_equals_duckdb(city, spark, domain, label, kwargs):
     want = _run(city.con, domain, kwargs)
     got = _run(spark, domain, kwargs)
     keys = ["unit_code", "unit_name", *DOMAIN_KEYS[domain]]
-    assert list(got["unit_code"].fillna("")) == list(want["unit_code"].fillna(""))
-    for key in keys:
-        for code, a, b in zip(want["unit_code"], want[key].tolist(), got[key].tolist(), strict=True):
-            assert _same(a, b), f"{domain} {label} {code} {key}: duckdb {a!r}, spark {b!r}"
+    assert set(keys) <= set(want.columns)
+    _assert_frames_equal(want, got, f"{domain} {label}")
     assert {k: got.attrs[k] for k in want.attrs} == want.attrs
 
 
@@ -199,3 +209,29 @@ def test_engine_setting_chooses_spark(city, spark):
         assert isinstance(engine, SparkEngine)
     finally:
         engine.close()
+
+
+SEL = Selection.make("street", period=OCT)
+S = Settings()
+# The follow-up lists and breakdowns the pages and exports show beside each report.
+LISTS = {
+    "coverage_should_build": lambda c: coverage.gap_list(c, SEL, "should_build"),
+    "coverage_by_sector": lambda c: coverage.breakdown(c, SEL, "sector"),
+    "issues_overdue_orders": lambda c: issues.overdue_orders(c, SEL),
+    "issues_by_source": lambda c: issues.breakdown(c, SEL, "source", settings=S),
+    "issues_by_category": lambda c: issues.breakdown(c, SEL, "category", settings=S),
+    "pairing_overdue_projects": lambda c: pairing.overdue_projects(c, SEL),
+    "pairing_by_kind": lambda c: pairing.breakdown(c, SEL, "kind"),
+    "grids_compounds_should_build": lambda c: grids.follow_up(c, SEL, "compounds_should_build"),
+    "grids_by_party_org": lambda c: grids.breakdown(c, SEL, "party_org"),
+    "tasks_supervision_list": lambda c: tasks.supervision_list(c, SEL, settings=S),
+    "tasks_by_owner": lambda c: tasks.owner_report(c, SEL, settings=S),
+    "tasks_by_kind": lambda c: tasks.breakdown(c, SEL, "kind", settings=S),
+}
+
+
+@pytest.mark.parametrize("name", list(LISTS))
+def test_follow_up_lists_and_breakdowns_on_spark_equal_duckdb(city, spark, name):
+    want = LISTS[name](city.con)
+    assert len(want) > 0  # the fixture city has rows for each
+    _assert_frames_equal(want, LISTS[name](spark), name)
