@@ -84,7 +84,18 @@ def open_engine(store: Store, settings: Settings, *, engine: str | None = None):
     overrides ``settings.engine``. Both are closed with ``close()``."""
     if engine_name(settings, engine) == "duckdb":
         return connect(store, settings)
-    return SparkEngine.open(store, settings)
+    try:
+        import pyspark  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError as e:
+        raise EngineError(f"Spark 引擎未安装({e.name})：pip install -r requirements-spark.txt") from e
+    try:
+        return SparkEngine.open(store, settings)
+    except EngineError:
+        raise
+    except Exception as e:  # noqa: BLE001 - no Java, no cluster: say so in one line
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise EngineError(f"无法连接 Spark({spark_url()})：{first}") from e
 
 
 # --- DuckDB SQL → Spark SQL --------------------------------------------------------------------

@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics.cli import ensure_demo, is_demo, resolve_data_dir
+from metrics.db import Query
 from metrics.definitions import DOMAIN_LABELS
 from metrics.domains import registry as domains
 from metrics.selection import Selection, child_level, index_of, month_index, month_str
@@ -93,12 +94,8 @@ class Ctx:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _units(_con: duckdb.DuckDBPyConnection, signature: str) -> UnitIndex:
-    cur = _con.cursor()
-    try:
-        return UnitIndex(cur.execute(
-            "SELECT code, name, level, parent_code FROM units ORDER BY code").df())
-    finally:
-        cur.close()
+    return UnitIndex(Query("SELECT code, name, level, parent_code FROM units ORDER BY code")
+                     .run(_con))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -338,12 +335,8 @@ def filter_options(_con: duckdb.DuckDBPyConnection, name: str, signature: str) -
              "partner_level": S.PARTNER_LEVELS, "kind": S.PROJECT_KINDS}
     if name in fixed:
         return list(fixed[name])
-    cur = _con.cursor()
-    try:
-        rows = cur.execute("SELECT category, n FROM agg_issues_category ORDER BY n DESC, category").fetchall()
-    finally:
-        cur.close()
-    return [r[0] for r in rows]
+    df = Query("SELECT category, n FROM agg_issues_category ORDER BY n DESC, category").run(_con)
+    return list(df["category"])
 
 
 def domain_filters(ctx: Ctx, domain: str) -> dict[str, list[str]]:
