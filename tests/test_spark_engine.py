@@ -235,3 +235,28 @@ def test_follow_up_lists_and_breakdowns_on_spark_equal_duckdb(city, spark, name)
     want = LISTS[name](city.con)
     assert len(want) > 0  # the fixture city has rows for each
     _assert_frames_equal(want, LISTS[name](spark), name)
+
+
+# --- the pages on Spark ------------------------------------------------------------------------
+
+
+def test_dashboard_connection_follows_the_engine_setting(city, spark):
+    """The pages' connection (ui/cache.py) is the engine the setting names; a Spark that
+    cannot serve the store (aggregates built under another 及时响应时限) leaves them on DuckDB.
+    (A whole page rendered on Spark takes minutes on a busy 2-core machine, so the suite checks
+    the connection; the reports behind every card are compared above.)"""
+    import duckdb
+    import streamlit as st
+
+    from ui import cache
+
+    root = str(city.store.root)
+    sig = city.store.fingerprint()
+    st.cache_resource.clear()
+    try:
+        assert isinstance(cache.connection(root, sig, Settings(engine="spark")), SparkEngine)
+        stale = Settings(engine="spark", response_hours=12.0)
+        assert isinstance(cache.connection(root, sig, stale), duckdb.DuckDBPyConnection)
+        assert isinstance(cache.connection(root, sig, Settings()), duckdb.DuckDBPyConnection)
+    finally:
+        st.cache_resource.clear()
