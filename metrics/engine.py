@@ -37,6 +37,7 @@ import functools
 import math
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -270,6 +271,10 @@ def spark_session(url: str | None = None):
     cluster's own configuration."""
     from pyspark.sql import SparkSession
 
+    # pyspark warns about pandas 3 wherever it checks the version; no result reaches pandas
+    # through pyspark here (toArrow, then arrow_frame), so the warning says nothing of ours.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                            category=FutureWarning)
     url = url or spark_url()
     if url.startswith("sc://"):
         session = SparkSession.builder.remote(url).create()
