@@ -260,3 +260,23 @@ def test_dashboard_connection_follows_the_engine_setting(city, spark):
         assert isinstance(cache.connection(root, sig, Settings()), duckdb.DuckDBPyConnection)
     finally:
         st.cache_resource.clear()
+
+
+def test_empty_store_on_spark_gives_the_rows_duckdb_gives(spark, tmp_path):
+    """No table published yet: empty views typed like the contract and the aggregates (no
+    Parquet to read), so a report has the level's rows with zero counts, as on DuckDB."""
+    from metrics.db import connect
+    from metrics.store.versions import Store
+
+    store = Store(tmp_path / "empty")
+    engine = SparkEngine.open(store, Settings(), session=spark.session.newSession())
+    con = connect(store, Settings())
+    try:
+        for domain in ("coverage", "issues"):
+            sel = Selection.make("city", period=OCT)
+            want = registry.report(con, domain, sel, settings=Settings())
+            assert len(want) == 1
+            _assert_frames_equal(want, registry.report(engine, domain, sel, settings=Settings()),
+                                 f"empty {domain}")
+    finally:
+        con.close()
