@@ -280,3 +280,15 @@ def test_empty_store_on_spark_gives_the_rows_duckdb_gives(spark, tmp_path):
                                  f"empty {domain}")
     finally:
         con.close()
+
+
+def test_cluster_path_maps_the_store_root_to_the_clusters(tmp_path, monkeypatch):
+    from metrics.engine import SPARK_STORE_ENV, cluster_path
+    from metrics.store.versions import Store
+
+    store = Store(tmp_path)
+    data = tmp_path / "tables" / "issues" / "v0003" / "data.parquet"
+    monkeypatch.delenv(SPARK_STORE_ENV, raising=False)
+    assert cluster_path(store, data) == str(data)  # local[N] or a mount at the same path
+    monkeypatch.setenv(SPARK_STORE_ENV, "hdfs://nn/gridboard/store/")
+    assert cluster_path(store, data) == "hdfs://nn/gridboard/store/tables/issues/v0003/data.parquet"
