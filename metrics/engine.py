@@ -303,6 +303,15 @@ def spark_session(url: str | None = None):
     return session
 
 
+def stop_local_spark() -> None:
+    """Stop the process's local JVM (the next local session starts a new one)."""
+    global _LOCAL_BASE
+    with _LOCAL_LOCK:
+        if _LOCAL_BASE is not None:
+            _LOCAL_BASE.stop()
+            _LOCAL_BASE = None
+
+
 def cluster_path(store: Store, path: Path) -> str:
     """``path`` (inside the store) as the cluster reads it (see SPARK_STORE_ENV)."""
     root = os.environ.get(SPARK_STORE_ENV, "").strip()

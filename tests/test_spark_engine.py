@@ -21,7 +21,7 @@ from metrics.db import Query
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains import coverage, grids, issues, pairing, registry, tasks
 from metrics.domains.common import rate
-from metrics.engine import SparkEngine, engine_name, open_engine, to_spark
+from metrics.engine import SparkEngine, engine_name, open_engine, stop_local_spark, to_spark
 from metrics.selection import Selection
 from metrics.settings import Settings
 from tests.fixtures import C1, D_A, S_EAST
@@ -99,6 +99,7 @@ def spark(city):
     engine = SparkEngine.open(city.store, Settings())
     yield engine
     engine.close()
+    stop_local_spark()  # the JVM's memory back to the rest of the suite
 
 
 OCT = "2026-10"
