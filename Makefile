@@ -28,7 +28,7 @@ SHOWN_DATA_DIR := $(or $(DATA_DIR),$(GRIDBOARD_DATA_DIR),data/store)
 PYTEST_ARGS ?=
 ARTIFACTS := test-artifacts
 CHROMIUM := /usr/bin/chromium
-APT_PACKAGES := chromium fonts-noto-cjk
+APT_PACKAGES := chromium fonts-noto-cjk openjdk-17-jre-headless
 
 .PHONY: help venv .venv run sysdeps test bench lint fonts clean distclean
 
@@ -44,7 +44,7 @@ help:
 
 # One venv for running and testing. The stamp is rebuilt when either requirements
 # file changes; pip itself is not upgraded (the interpreter's bundled pip suffices).
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-spark.txt requirements-dev.txt constraints.txt
 	@test -x $(VPY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	$(VPY) -m pip install --disable-pip-version-check --no-input -r requirements-dev.txt -c constraints.txt
 	@touch $@
@@ -57,12 +57,14 @@ run: $(STAMP)
 	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS) \
 		--server.headless true
 
-# Debian's Chromium (Playwright's own browser download is not reachable) and a CJK font.
+# Debian's Chromium (Playwright's own browser download is not reachable), a CJK font, and a
+# Java runtime for the Spark engine's tests (pyspark starts a local JVM).
 sysdeps:
 	@missing=""; \
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
 	if ! command -v fc-list >/dev/null || [ -z "$$(fc-list :lang=zh family)" ]; then \
 		missing="$$missing fonts-noto-cjk"; fi; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	echo "sysdeps: missing:$$missing"; \
 	if [ "$$(id -u)" -eq 0 ]; then \
@@ -70,7 +72,8 @@ sysdeps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PACKAGES); \
 	else \
 		echo "sysdeps: run as root:  apt-get install -y $(APT_PACKAGES)" >&2; \
-		echo "sysdeps: (browser tests need $(CHROMIUM); CJK text needs a Chinese font)" >&2; \
+		echo "sysdeps: (browser tests need $(CHROMIUM); CJK text needs a Chinese font;" >&2; \
+		echo "sysdeps:  the Spark engine's tests need java)" >&2; \
 		exit 1; \
 	fi
 

@@ -131,16 +131,21 @@ def _selection(args: argparse.Namespace) -> Selection:
 
 
 def cmd_report(args: argparse.Namespace, store: Store) -> int:
-    from metrics.db import connect
     from metrics.domains.registry import GROUP_LEVELS, group_report, report
     from metrics.domains.targets import with_targets
+    from metrics.engine import EngineError, engine_name, open_engine
 
     settings = load_settings(store.root)
     sel = _selection(args)
     group = args.level if args.level in GROUP_LEVEL_NAMES else None
     if group is not None and group not in GROUP_LEVELS.get(args.domain, {}):
         raise UsageError(f"{args.domain} 不支持层级 {group}")
-    con = connect(store, settings)
+    try:
+        # --engine, else the engine setting (DuckDB by default)
+        con = open_engine(store, settings, engine=engine_name(settings, args.engine))
+    except EngineError as e:
+        print(str(e), file=sys.stderr)
+        return 1
     try:
         if group is not None:
             df = group_report(con, args.domain, group, sel, settings=settings)
@@ -403,6 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("domain", choices=tuple(DOMAIN_MODULES))
     _selection_options(p, level_default=None)
     p.add_argument("--format", choices=("json", "csv", "table"), default="json")
+    p.add_argument("--engine", choices=("duckdb", "spark"),
+                   help="query engine (default: the engine setting, duckdb); spark runs on "
+                        "$GRIDBOARD_SPARK_URL (sc://host:15002, or local[2] by default)")
 
     p = sub.add_parser("versions", parents=[common], help="list versions")
     p.add_argument("table", nargs="?")

@@ -4,7 +4,9 @@ The connection is opened once per set of current versions (the caller caches it)
 into every metric function. Large raw tables (issues, organizations) stay Parquet views; the
 small tables and the pre-built aggregates are loaded into memory, so a page's query touches only
 small in-memory tables. The aggregates are the ones the domains declare
-(``metrics.domains.registry.AGGREGATES``). What a metric runs is a ``metrics.query.Query``.
+(``metrics.domains.registry.AGGREGATES``). What a metric runs is a ``metrics.query.Query``. A DuckDB
+connection is not thread-safe: ``Query.run`` takes a cursor of its own; another engine
+(metrics/engine.py: Spark) runs the same ``Query`` objects.
 """
 
 from __future__ import annotations

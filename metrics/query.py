@@ -1,7 +1,12 @@
 """What a metric runs: SQL text with bound parameters (``Query``), tables built in parts, and
 one-value reads. Every domain module builds on these; the connection itself is ``metrics.db``.
 
-A DuckDB connection is not thread-safe: ``Query.run`` and ``scalar`` take a cursor of their own.
+A DuckDB connection is not thread-safe: ``Query.run``, ``scalar`` and ``row`` take a cursor of
+their own.
+
+The DuckDB connection is the default engine. Another engine (metrics/engine.py: Spark) is any
+object with ``execute(query)`` and ``row(sql, params)``; ``Query.run``, ``scalar`` and ``row``
+hand it the query, so a metric function runs unchanged on either.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ class Query:
     params: dict = field(default_factory=dict)
 
     def run(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        if not isinstance(con, duckdb.DuckDBPyConnection):
+            return con.execute(self)  # another engine (metrics/engine.py)
         cur = con.cursor()
         try:
             return cur.execute(self.sql, self.params).df()
@@ -44,10 +51,17 @@ class Parts:
     order_by: tuple[str, ...]
 
 
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None):
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
+    r = row(con, sql, params)
+    return None if r is None else r[0]
+
+
+def row(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple | None:
+    """The first row of a query (None when it has none), on DuckDB or another engine."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return con.row(sql, params or {})
     cur = con.cursor()
     try:
-        row = cur.execute(sql, params or {}).fetchone()
-        return None if row is None else row[0]
+        return cur.execute(sql, params or {}).fetchone()
     finally:
         cur.close()

@@ -55,6 +55,9 @@ class Settings:
     # 重点任务督办: a task not yet due counts as 临期 (and is on the 督办清单) when its due date
     # falls within this many days of the as_of date (due_on < date(as_of) + N).
     task_due_soon_days: int = 7
+    # Query engine of the reports: "duckdb" (in-process, the default) or "spark" (Spark SQL over
+    # the same Parquet store, on the cluster $GRIDBOARD_SPARK_URL names; see metrics/engine.py).
+    engine: str = "duckdb"
 
     def score_weights(self) -> dict[str, float]:
         return {
@@ -99,6 +102,7 @@ LABELS = {
     "smtp_sender": "发件人地址",
     "smtp_timeout_seconds": "邮件发送超时(秒)",
     "task_due_soon_days": "重点任务临期天数(天)",
+    "engine": "查询引擎(duckdb 或 spark)",
 }
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 from metrics import schedule as SCH
 from metrics.accounts import ROLE_LABELS, ROLES, Account, AuthError
 from metrics.contract.schema import LEVEL_LABELS
+from metrics.engine import ENGINES
 from metrics.exports.build import MEDIA_TYPES
 from metrics.exports.xlsx import safe_csv_text
 from metrics.settings import (
@@ -415,6 +416,11 @@ def _save_settings(ctx: Ctx, account: Account) -> None:
                 st.session_state["adm_set_flash"] = ("error", f"{LABELS[f.name]} 应在 {lo:g}–{hi:g} 之间")
                 return
         values[f.name] = v
+    values["engine"] = values["engine"].lower()
+    if values["engine"] not in ENGINES:
+        st.session_state["adm_set_flash"] = (
+            "error", f"{LABELS['engine']} 应为 {' 或 '.join(ENGINES)}，未保存")
+        return
     total = values["w_response"] + values["w_resolve"] + values["w_satisfaction"]
     if abs(total - 1.0) > 1e-6:
         st.session_state["adm_set_flash"] = (

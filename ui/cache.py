@@ -12,6 +12,8 @@ dataclasses and tuples) is the key.
 
 from __future__ import annotations
 
+import sys
+
 import duckdb
 import pandas as pd
 import streamlit as st
@@ -20,6 +22,7 @@ from metrics import supervision
 from metrics.db import connect
 from metrics.domains import registry as domains
 from metrics.domains.targets import with_targets
+from metrics.engine import EngineError, open_engine
 from metrics.selection import Selection, month_str
 from metrics.settings import Settings
 from metrics.store.versions import Store
@@ -32,7 +35,16 @@ def connection(data_dir: str, signature: tuple, settings: Settings) -> duckdb.Du
 @st.cache_resource(max_entries=3, show_spinner="正在加载数据…")
 def _connection(data_dir: str, _signature: tuple, _settings: Settings,
                 key: str) -> duckdb.DuckDBPyConnection:
-    return connect(Store(data_dir), _settings)
+    """DuckDB, or the engine the ``engine`` setting names (metrics/engine.py). A Spark that
+    cannot serve this store (no pyspark or Java, no cluster, aggregates older than the
+    settings) leaves the pages on DuckDB, which computes the same numbers, rather than
+    breaking every page."""
+    store = Store(data_dir)
+    try:
+        return open_engine(store, _settings)
+    except EngineError as e:
+        print(f"gridboard: {e}; pages use DuckDB", file=sys.stderr)
+        return connect(store, _settings)
 
 
 def table_signature(store: Store, domain: str) -> tuple:

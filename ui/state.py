@@ -22,6 +22,7 @@ from metrics.contract import schema as S
 from metrics.datadir import ensure_demo, is_demo, resolve_data_dir
 from metrics.definitions import DOMAIN_LABELS
 from metrics.domains import registry as domains
+from metrics.query import Query
 from metrics.selection import (
     Selection,
     child_level,
@@ -100,12 +101,8 @@ class Ctx:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _units(_con: duckdb.DuckDBPyConnection, signature: str) -> UnitIndex:
-    cur = _con.cursor()
-    try:
-        return UnitIndex(cur.execute(
-            "SELECT code, name, level, parent_code FROM units ORDER BY code").df())
-    finally:
-        cur.close()
+    return UnitIndex(Query("SELECT code, name, level, parent_code FROM units ORDER BY code")
+                     .run(_con))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -360,20 +357,12 @@ def filter_options(_con: duckdb.DuckDBPyConnection, name: str, signature: str,
              "task_kind": S.TASK_KINDS}
     if name in fixed:
         return list(fixed[name])
-    cur = _con.cursor()
     if name == "owner":  # the 责任单位 of the tasks the viewer may see, most tasks first
-        try:
-            rows = cur.execute(
-                "SELECT owner FROM tasks WHERE starts_with(coalesce(unit_code, ''), $scope) "
-                "GROUP BY owner ORDER BY count(*) DESC, owner", {"scope": scope or ""}).fetchall()
-        finally:
-            cur.close()
-        return [r[0] for r in rows]
-    try:
-        rows = cur.execute("SELECT category, n FROM agg_issues_category ORDER BY n DESC, category").fetchall()
-    finally:
-        cur.close()
-    return [r[0] for r in rows]
+        df = Query("SELECT owner FROM tasks WHERE starts_with(coalesce(unit_code, ''), $scope) "
+                   "GROUP BY owner ORDER BY count(*) DESC, owner", {"scope": scope or ""}).run(_con)
+        return list(df["owner"])
+    df = Query("SELECT category, n FROM agg_issues_category ORDER BY n DESC, category").run(_con)
+    return list(df["category"])
 
 
 def domain_filters(ctx: Ctx, domain: str) -> dict[str, list[str]]:

@@ -33,6 +33,7 @@ from metrics.contract.schema import SOURCES
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains.common import Period, prefix_filter, rate, rollup, unit_key
 from metrics.query import Parts, Query, scalar
+from metrics.query import row as fetch_row
 from metrics.selection import Selection, month_start
 from metrics.settings import Settings
 
@@ -204,11 +205,7 @@ def latest(con: duckdb.DuckDBPyConnection) -> int | None:
 
 def resolve(con: duckdb.DuckDBPyConnection, sel: Selection) -> Period:
     """Months, as_of and the cap of a selection, from one look at the aggregate."""
-    cur = con.cursor()
-    try:
-        row = cur.execute(f"SELECT max(rm), max(cap) FROM {AGG_TABLE}").fetchone()
-    finally:
-        cur.close()
+    row = fetch_row(con, f"SELECT max(rm), max(cap) FROM {AGG_TABLE}")
     newest, c = (None, None) if row is None else (row[0], row[1])
     first, last = sel.months(None if newest is None else int(newest))
     if sel.as_of is not None:

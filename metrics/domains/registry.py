@@ -9,7 +9,7 @@ import pandas as pd
 
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains import coverage, grids, issues, pairing, tasks
-from metrics.query import scalar
+from metrics.query import row, scalar
 from metrics.selection import Selection, SelectionError
 from metrics.settings import Settings
 
@@ -109,11 +109,7 @@ def month_range(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
     A store with only pairings and projects falls back to their months that have happened; one
     with only a task ledger to the month ``tasks.latest`` reports.
     """
-    cur = con.cursor()
-    try:
-        lo, hi = cur.execute(_MONTHLY_RANGE_SQL).fetchone()
-    finally:
-        cur.close()
+    lo, hi = row(con, _MONTHLY_RANGE_SQL)
     if hi is not None:
         return int(lo), int(hi)
     last = pairing.latest(con)
