@@ -219,6 +219,26 @@ def test_example_sentence_shape():
                               "1个区县达到年度目标。目前仍有356家应建未建组织。")
 
 
+def test_units_without_data_neither_meet_nor_miss_the_target():
+    """Two streets with a target but no task each (all tasks are the city's): the 通报 says how
+    the city stands, not that both streets missed the target, and the 下一步工作 line does not
+    say that both met it."""
+    streets = [B.RankedUnit("990102001", "光亭街道", None, None, target=0.6, target_met=None),
+               B.RankedUnit("990103001", "银塘街道", None, None, target=0.6, target_met=None)]
+    f = B.DomainFacts(
+        domain="tasks", key="task_completion_rate", kind="rate", unit_name="全市",
+        level_label="街道", first=24321, last=24321, value=5 / 11, previous=3 / 11,
+        ranking=streets, row={"tasks_overdue": 1})
+    text = B.paragraph(f)
+    assert "达到年度目标" not in text, text
+    step = B.next_step(f)
+    assert "达到年度目标" not in step, step
+    # One street with data: it alone is judged ("1个街道未达到", not "2个街道中…").
+    streets[0].value, streets[0].rank, streets[0].target_met = 0.5, 1, False
+    assert "；1个街道未达到年度目标" in B.paragraph(f)
+    assert B.next_step(f).startswith("光亭街道(50.0%，低于目标10.0个百分点)")
+
+
 # --- the demo city: every number of the text is a number of the report ---------------------------
 
 

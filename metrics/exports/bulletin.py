@@ -209,6 +209,12 @@ class DomainFacts:
         return [u for u in self.ranking if u.target is not None]
 
     @property
+    def judged(self) -> list[RankedUnit]:
+        """Ranked units with both a value and a target: the ones a target can be met by (a unit
+        without data is neither above nor below it)."""
+        return [u for u in self.ranking if u.target is not None and u.value is not None]
+
+    @property
     def met(self) -> list[RankedUnit]:
         return [u for u in self.ranking if u.target_met]
 
@@ -233,8 +239,8 @@ def _headline(f: DomainFacts, subject: str) -> str:
     年度目标。" (the ranking clause only when ranked units have targets)."""
     s = f"{f.period}，{f.unit_name}{subject}为{fmt_value(f.value, f.kind)}，"
     s += fmt_change(f.change, kind=f.kind, prev_word=f.prev_word)
-    if f.ranking and f.with_target:
-        n, k = len(f.ranking), len(f.met)
+    if f.judged:
+        n, k = len(f.judged), len(f.met)
         if n == 1:
             s += f"；1个{f.level_label}{'达到' if k else '未达到'}年度目标"
         elif k == 0:
@@ -438,6 +444,8 @@ def next_step(f: DomainFacts, *, max_names: int = 8) -> str:
         head = ""
     elif not f.with_target:
         head = f"{short}暂无年度目标。"
+    elif not f.judged:  # no unit below has data: nothing met or missed
+        head = ""
     elif not below:
         head = f"各{f.level_label}{short}均已达到年度目标，要巩固提升。"
     else:
