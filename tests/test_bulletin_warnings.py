@@ -113,3 +113,23 @@ def test_warning_sheet_names_units_without_orders(city):
     rows = _sheet_rows(wb["督办预警"])
     assert ("问题解决", "无数据", "西街道", "办结率", None, None, None,
             "本期无受理工单，不参加排名") in rows
+
+
+def test_tasks_get_their_warning_paragraph_and_rows_too(tmp_path):
+    """重点任务督办 is in the 通报 beside the other domains, so its 督办预警 is too: a task target
+    the fixture streets miss lights them red in the paragraph and in the 督办预警 sheet."""
+    frames = F.city_frames()
+    frames["targets"] = pd.DataFrame([(2026, "task_completion_rate", None, 0.99)],
+                                     columns=F.TARGET_COLUMNS)
+    store, con = F.open_city(tmp_path, frames)
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(report_workbook(con, OCT, settings=S)))
+        a = SUP.alerts(con, "tasks", OCT, "task_completion_rate", settings=S)
+    finally:
+        con.close()
+    ws = wb["通报"]
+    row = {ws.cell(r, 1).value: ws.cell(r, 3).value for r in range(4, ws.max_row + 1)}
+    expected = SUP.warning_paragraph(a, level_label="街道", settings=S)
+    assert "亮红灯的街道" in expected
+    assert row["重点任务督办"] == expected
+    assert any(r[0] == "重点任务督办" and r[1] == "红灯" for r in _sheet_rows(wb["督办预警"]))

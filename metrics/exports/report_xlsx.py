@@ -297,8 +297,7 @@ def _alerts(con: duckdb.DuckDBPyConnection, data: dict[str, DomainData], scope: 
     """督办与预警 of each domain's headline metric at its ranked level (none when nothing is
     ranked below the unit)."""
     out = {}
-    for d in DOMAINS:
-        dd = data[d]
+    for d, dd in data.items():
         if dd.rank_level is not None:
             out[d] = SUP.alerts(con, d, scope.domain_sel(d, dd.rank_level), dd.key,
                                 settings=settings)
