@@ -42,9 +42,9 @@ account = auth_gate.current_account(ctx)
 locked = account is None and auth_gate.login_required(ctx)
 pages = page_list(account is not None and account.can_upload())
 nav = st.navigation(localize.with_not_found(pages), position="hidden" if locked else "sidebar")
-localize.install("overview")
 if locked:
     auth_gate.login_wall(ctx)  # stops the run
+localize.install("overview")
 st.sidebar.markdown("### 网格治理看板")
 view = state.sidebar(ctx)
 auth_gate.account_box(account, ctx)

@@ -8,7 +8,7 @@ which hand it to the engine they were given. The DuckDB connection is itself the
 Spark SQL over temp views of the store's current versions and pre-built aggregates.
 
 Why SQLGlot rather than a second, hand-kept copy of every query in Spark's dialect: the
-metrics are defined once (metrics.md → one SQL text per report), and a copy would drift. SQLGlot
+metrics are defined once (docs/contract/metrics.md → one SQL text per report), and a copy would drift. SQLGlot
 carries the ordinary differences (``starts_with`` → ``startswith``, ``date_diff`` → ``datediff``,
 ``IS NOT DISTINCT FROM``, NULLS FIRST/LAST defaults, ``VARCHAR`` → ``STRING``, ``TIMESTAMP`` →
 ``TIMESTAMP_NTZ``); the few constructs Spark lacks or treats differently are rewritten on the

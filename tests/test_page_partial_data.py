@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from metrics.cli import is_demo, write_sample
+from metrics.datadir import is_demo, write_sample
 from metrics.demo.city import generate_city
 from metrics.settings import Settings
 from metrics.store.ingest import ingest_frames

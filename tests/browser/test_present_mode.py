@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from metrics.cli import write_sample
+from metrics.datadir import write_sample
 from metrics.store.versions import Store
 from tests.browser.conftest import SCREENSHOTS, wait_for_streamlit
 
