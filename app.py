@@ -44,9 +44,11 @@ pages = page_list(account is not None and account.can_upload())
 nav = st.navigation(localize.with_not_found(pages), position="hidden" if locked else "sidebar")
 if locked:
     auth_gate.login_wall(ctx)  # stops the run
-localize.install("overview")
 st.sidebar.markdown("### 网格治理看板")
 view = state.sidebar(ctx)
 auth_gate.account_box(account, ctx)
 state.set_current(ctx, view)
 nav.run()
+# Last: an element drawn above the sidebar's widgets would shift them (a multiselect there then
+# no longer opens its list).
+localize.install("overview")
