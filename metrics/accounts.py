@@ -193,6 +193,28 @@ def _needs_rehash(rec: dict[str, Any]) -> bool:
 # --- the store -----------------------------------------------------------------------------
 
 
+def write_private_json(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as JSON at ``path``, atomically (temp file beside it, fsync, rename, fsync of the
+    folder) and readable by the owner only: accounts and sessions hold hashes and keys."""
+    text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp: mode 0600
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
 class AccountStore:
     """Local accounts of one deployment (``<data_dir>/accounts.json``)."""
 
@@ -232,23 +254,7 @@ class AccountStore:
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
-        text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{ACCOUNTS_FILE}.", suffix=".tmp", dir=self.root)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp: mode 0600
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        dfd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        write_private_json(self.path, data)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:

@@ -32,14 +32,13 @@ import hmac
 import json
 import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metrics.accounts import Account, AccountStore
+from metrics.accounts import Account, AccountStore, write_private_json
 
 SESSIONS_FILE = "sessions.json"
 KEY_FILE = ".session_key"
@@ -131,18 +130,7 @@ class SessionStore:
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
-        text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{SESSIONS_FILE}.", suffix=".tmp", dir=self.root)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp: mode 0600
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_private_json(self.path, data)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:
