@@ -5,6 +5,7 @@ account, a new password or a lock-out end."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import stat
 
@@ -235,7 +236,10 @@ def call(method: str, path: str, *, body: bytes = b"", headers: dict | None = No
         elif message["type"] == "http.response.body":
             out["body"] += message.get("body", b"")
 
-    asyncio.run(app(scope, receive, send))
+    # The browser tests' Playwright keeps an event loop running in this thread for the whole
+    # session: the request runs in a thread and loop of its own, as under a server.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     return out["status"], out["headers"], out["body"]
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -211,7 +212,10 @@ def _concurrent_ingest(root: str, ids: list[str], name: str, queue) -> None:
         queue.put((name, repr(e)))
 
 
-def test_two_concurrent_ingests_both_succeed_in_order(store):
+def test_two_concurrent_ingests_both_succeed_in_order(store, monkeypatch):
+    # A spawned child re-runs the parent's __main__, which after the AppTest tests is app.py (a
+    # Streamlit script, not meant to run bare): the children start from an empty __main__.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     files = {"a.csv": ["GD0900", "GD0901"], "b.csv": ["GD0910", "GD0911", "GD0001"]}
