@@ -257,13 +257,18 @@ def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
         drill_hint("点击柱条查看该单位的下一级")
     plotly_chart(fig, key=ck,
                  on_select=partial(_on_chart_select, ck) if can_drill else None)
+    red_black_lists(ranked)
+    return df
+
+
+def red_black_lists(ranked: pd.DataFrame) -> None:
+    """The names on the 红榜 and the 黑榜, under a ranking chart."""
     red = ranked[ranked["red"]]["unit_name"].tolist()
     black = ranked[ranked["black"]]["unit_name"].tolist()
     st.markdown(
         f'<div class="gb-lists"><span class="gb-red">红榜</span> {"、".join(red) or "—"}'
         f'&emsp;<span class="gb-black">黑榜</span> {"、".join(black) or "—"}</div>',
         unsafe_allow_html=True)
-    return df
 
 
 def group_ranking_block(ctx: Ctx, view: View, domain: str, group: str, key: str,
@@ -290,12 +295,7 @@ def group_ranking_block(ctx: Ctx, view: View, domain: str, group: str, key: str,
     if len(drawn) < n_ranked:
         st.caption(f"共 {n_ranked:,} 个{name}，图中为前 {limit // 2} 名和后 {limit - limit // 2} 名")
     plotly_chart(fig, key=f"grank_{domain}_{group}")
-    red = ranked[ranked["red"]]["unit_name"].tolist()
-    black = ranked[ranked["black"]]["unit_name"].tolist()
-    st.markdown(
-        f'<div class="gb-lists"><span class="gb-red">红榜</span> {"、".join(red) or "—"}'
-        f'&emsp;<span class="gb-black">黑榜</span> {"、".join(black) or "—"}</div>',
-        unsafe_allow_html=True)
+    red_black_lists(ranked)
     try:
         prev = cache.group_report(ctx.con, domain, group,
                                   sel.previous(cache.latest(ctx.con, domain, sig)), sig,

@@ -505,11 +505,7 @@ def _ranking_slide(data: DomainData, scope: Scope, settings: Settings, deck_as_o
     chart.legend = "；".join(p for p in parts if p)
     text = B.paragraph(f)
     if data.rank_level == task_domain.OWNER_LEVEL:
-        o = data.ranked
-        worst = o[o["tasks_overdue"] > 0].sort_values(["tasks_overdue", "unit_code"],
-                                                      ascending=[False, True], kind="mergesort")
-        text = B.owner_paragraph(f, [(str(x.unit_name), int(x.tasks_overdue))
-                                     for x in worst.head(3).itertuples()])
+        text = B.owner_paragraph(f, _top3(data.ranked, "tasks_overdue"))
     return Slide(
         kind="ranking", domain=data.domain,
         title=f"{DOMAIN_LABELS[data.domain]}：各{lv}{label}排名",
@@ -549,19 +545,27 @@ def _fmt_cell(key: str, v: object) -> str:
                        ("hours" if kind == "hours" else "count"))
 
 
+def _most(ranked: pd.DataFrame, count_key: str) -> pd.DataFrame:
+    """The rows with any ``count_key``, the most first (ties by code, so the order is stable)."""
+    return ranked[ranked[count_key].fillna(0) > 0].sort_values(
+        [count_key, "unit_code"], ascending=[False, True], kind="mergesort")
+
+
+def _top3(ranked: pd.DataFrame, count_key: str) -> list[tuple[str, int]]:
+    """(name, count) of the three rows with the most ``count_key``: the 通报's 最多的是 … ."""
+    return [(str(x.unit_name), int(getattr(x, count_key)))
+            for x in _most(ranked, count_key).head(3).itertuples()]
+
+
 def _unit_table(data: DomainData, count_key: str, cols: list[str]) -> tuple[TableSpec, list]:
     """The child units with the most ``count_key``, worst first (only those with any)."""
-    r = data.ranked
-    df = r[r[count_key].fillna(0) > 0].sort_values([count_key, "unit_code"],
-                                                   ascending=[False, True], kind="mergesort")
-    df = df.head(TABLE_ROWS)
+    df = _most(data.ranked, count_key).head(TABLE_ROWS)
     rows = [[str(x.unit_name)] + [_fmt_cell(k, getattr(x, k)) for k in cols]
             for x in df.itertuples(index=False)]
     spec = TableSpec(columns=[LEVEL_LABELS[data.rank_level]] + [METRICS[k].label for k in cols],
                      rows=rows, marks=[None] * len(rows),
                      widths=[2.2] + [1.5] * len(cols))
-    top = [(str(x.unit_name), int(getattr(x, count_key))) for x in df.head(3).itertuples()]
-    return spec, top
+    return spec, _top3(data.ranked, count_key)
 
 
 def _doughnut(data: DomainData) -> ChartSpec:
@@ -630,10 +634,7 @@ def _problems_slide(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Sco
                             str(int(x.overdue_days))] for x in od.itertuples(index=False)],
                           widths=[3.0, 2.4, 1.6, 1.1])
         if data.ranked is not None:
-            r = data.ranked
-            w = r[r["tasks_overdue"] > 0].sort_values(
-                ["tasks_overdue", "unit_code"], ascending=[False, True], kind="mergesort")
-            top = [(str(x.unit_name), int(x.tasks_overdue)) for x in w.head(3).itertuples()]
+            top = _top3(data.ranked, "tasks_overdue")
     else:
         op = pairing.overdue_projects(con, usel, limit=TABLE_ROWS)
         table = TableSpec(["项目名称", "结对单位", "所属社区", "逾期天数"],
@@ -641,10 +642,7 @@ def _problems_slide(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Sco
                             str(int(x.overdue_days))] for x in op.itertuples(index=False)],
                           widths=[3.0, 2.6, 1.6, 1.1])
         if data.ranked is not None:
-            r = data.ranked
-            w = r[r["projects_overdue"] > 0].sort_values(
-                ["projects_overdue", "unit_code"], ascending=[False, True], kind="mergesort")
-            top = [(str(x.unit_name), int(x.projects_overdue)) for x in w.head(3).itertuples()]
+            top = _top3(data.ranked, "projects_overdue")
     if table is not None and table.rows:
         table.marks = [None] * len(table.rows)
     text = B.problems_sentence(d, scope.unit_name, data.unit_row, top, lv)
