@@ -235,15 +235,14 @@ def phase_product(workdir: Path, month: str, months: int, repeat: int) -> dict:
     out: dict = {"connect_s": round(t_connect, 3), "reports": {}}
     for key, sel in _selections(month, months).items():
         t0 = time.perf_counter()
-        df = domains.report(con, "issues", sel, settings=settings)
+        rep = domains.report(con, "issues", sel, settings=settings)
         first = time.perf_counter() - t0
         samples = []
         for _ in range(repeat):
             t0 = time.perf_counter()
             domains.report(con, "issues", sel, settings=settings)
             samples.append(time.perf_counter() - t0)
-        as_of = df.attrs.get("as_of")
-        df.attrs = {}
+        as_of, df = rep.as_of, rep.frame
         df.to_parquet(workdir / f"product-{key}.parquet", index=False)
         out["reports"][key] = {"first_call_ms": round(first * 1000, 2), **_stats_ms(samples),
                                "selection": [sel.period_from, sel.period_to],
@@ -263,7 +262,7 @@ def _source_filter(con, settings, month: str, repeat: int) -> dict:
     out: dict = {}
     frames = {}
     for name, raw in (("aggregate", False), ("raw", True)):
-        frames[name] = issues.report(con, sel, settings=settings, force_raw=raw)
+        frames[name] = issues.report(con, sel, settings=settings, force_raw=raw).frame
         samples = []
         for _ in range(max(3, repeat // 4) if raw else repeat):
             t0 = time.perf_counter()

@@ -19,6 +19,7 @@ import pandas as pd
 from metrics.contract import schema as S
 from metrics.datadir import ensure_demo, resolve_data_dir, write_sample
 from metrics.definitions import DOMAIN_KEYS, METRICS, format_value
+from metrics.domains.common import Report
 from metrics.domains.registry import FILTERS as DOMAIN_FILTERS
 from metrics.domains.registry import GROUP_LEVELS as DOMAIN_GROUP_LEVELS
 from metrics.domains.registry import MODULES as DOMAIN_MODULES
@@ -58,12 +59,12 @@ def frame_records(df: pd.DataFrame) -> list[dict]:
             for row in df.itertuples(index=False, name=None)]
 
 
-def report_payload(domain: str, sel: Selection, df: pd.DataFrame, settings, targets: dict | None,
+def report_payload(domain: str, sel: Selection, rep: Report, settings, targets: dict | None,
                    extra: dict | None = None, *, level: str | None = None) -> dict:
     """``level``: a group level (责任单位 ``owner``) instead of ``sel.level``."""
     from metrics.domains.targets import time_elapsed
 
-    as_of = df.attrs["as_of"]
+    as_of = rep.as_of
     domain_settings = {"response_hours": settings.response_hours, **settings.score_weights(),
                        "ranking_n": settings.ranking_n}
     if domain == "tasks":  # 临期 depends on it; other domains' payloads stay as they were
@@ -71,17 +72,18 @@ def report_payload(domain: str, sel: Selection, df: pd.DataFrame, settings, targ
     out = {
         "domain": domain,
         "level": level or sel.level,
-        "from": month_str(df.attrs["first"]),
-        "to": month_str(df.attrs["last"]),
+        "from": month_str(rep.first),
+        "to": month_str(rep.last),
         "as_of": as_of.strftime("%Y-%m-%dT%H:%M:%S"),
         "settings": domain_settings,
-        "rows": frame_records(df[["unit_code", "unit_name", *DOMAIN_KEYS[domain]]]),
+        "rows": frame_records(rep.frame[["unit_code", "unit_name", *DOMAIN_KEYS[domain]]]),
         "time_elapsed": time_elapsed(as_of),
         "targets": targets or {},
     }
-    for key in ("snapshot", "grid_snapshot", "compound_snapshot"):
-        if key in df.attrs:
-            out[key] = df.attrs[key]
+    if rep.has_snapshot:
+        out["snapshot"] = rep.snapshot
+    for name, month in rep.snapshots.items():  # grid_snapshot, compound_snapshot
+        out[f"{name}_snapshot"] = month
     out.update(extra or {})
     return out
 
@@ -148,16 +150,17 @@ def cmd_report(args: argparse.Namespace, store: Store) -> int:
         return 1
     try:
         if group is not None:
-            df = group_report(con, args.domain, group, sel, settings=settings)
+            rep = group_report(con, args.domain, group, sel, settings=settings)
         else:
-            df = report(con, args.domain, sel, settings=settings)
-        targets = with_targets(con, df, df.attrs["as_of"])
+            rep = report(con, args.domain, sel, settings=settings)
+        df = rep.frame
+        targets = with_targets(con, df, rep.as_of)
     except SelectionError as e:
         raise UsageError(str(e)) from None
     finally:
         con.close()
     if args.format == "json":
-        print(json.dumps(report_payload(args.domain, sel, df, settings, targets, level=group),
+        print(json.dumps(report_payload(args.domain, sel, rep, settings, targets, level=group),
                          ensure_ascii=False))
     elif args.format == "csv":
         from metrics.exports.xlsx import safe_csv_text
@@ -169,8 +172,8 @@ def cmd_report(args: argparse.Namespace, store: Store) -> int:
         for k in DOMAIN_KEYS[args.domain]:
             shown[k] = [format_value(k, v) for v in shown[k]]
         shown.columns = ["代码", "名称", *[METRICS[k].label for k in DOMAIN_KEYS[args.domain]]]
-        print(f"# {args.domain} {month_str(df.attrs['first'])}..{month_str(df.attrs['last'])} "
-              f"截止 {df.attrs['as_of']:%Y-%m-%d %H:%M:%S}")
+        print(f"# {args.domain} {month_str(rep.first)}..{month_str(rep.last)} "
+              f"截止 {rep.as_of:%Y-%m-%d %H:%M:%S}")
         with pd.option_context("display.max_rows", None, "display.max_columns", None,
                                "display.width", 250):
             print(shown.to_string(index=False))

@@ -144,8 +144,8 @@ def judge(key: str, value: float | None, target: float | None, *, elapsed: float
 
 def _report(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection,
             settings: Settings) -> tuple[pd.DataFrame, dt.datetime]:
-    df = domains.report(con, domain, sel, settings=settings)
-    return df, df.attrs["as_of"]
+    rep = domains.report(con, domain, sel, settings=settings)
+    return rep.frame, rep.as_of
 
 
 def explicit(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection) -> Selection:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from metrics.db import connect
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains import issues
+from metrics.domains.common import Report
 from metrics.selection import Selection
 from metrics.settings import Settings
 from metrics.store.ingest import ingest_frames
@@ -142,11 +143,11 @@ def assert_same(actual: pd.DataFrame, expected: pd.DataFrame, context) -> None:
             got, want, rtol=1e-9, atol=1e-9, equal_nan=True), (context, key, got, want)
 
 
-def assert_paths_equal(con, sel, s: Settings, context) -> pd.DataFrame:
+def assert_paths_equal(con, sel, s: Settings, context) -> Report:
     agg = issues.report(con, sel, settings=s)
     raw = issues.report(con, sel, settings=s, force_raw=True)
-    assert agg.attrs["as_of"] == raw.attrs["as_of"], context
-    pd.testing.assert_frame_equal(agg, raw, check_exact=False, rtol=1e-9, atol=1e-9,
+    assert (agg.as_of, agg.first, agg.last) == (raw.as_of, raw.first, raw.last), context
+    pd.testing.assert_frame_equal(agg.frame, raw.frame, check_exact=False, rtol=1e-9, atol=1e-9,
                                   obj=str(context))
     if sel.level not in ("community", "grid"):  # breakdowns are over the selected unit
         for by in issues.FILTERS:
@@ -177,8 +178,8 @@ def test_report_matches_an_independent_pandas_reading_of_the_definitions(city, s
         F.issues_frame(), F.units(), level=sel.level, period_from=sel.period_from,
         period_to=sel.period_to, as_of=sel.as_of, unit=sel.unit, filters=sel.filter_dict(),
         s=settings)
-    assert got.attrs["as_of"] == as_of
-    assert_same(got, want, sel)
+    assert got.as_of == as_of
+    assert_same(got.frame, want, sel)
 
 
 # --- random order sets --------------------------------------------------------------------------
@@ -289,7 +290,7 @@ def test_aggregate_path_equals_raw_path_and_the_definitions(random_store, rows, 
                 frame, F.units(), level=sel.level, period_from=sel.period_from,
                 period_to=sel.period_to, as_of=sel.as_of, unit=sel.unit,
                 filters=sel.filter_dict(), s=s)
-            assert got.attrs["as_of"] == as_of, (sel, rows)
-            assert_same(got, want, (sel, rows))
+            assert got.as_of == as_of, (sel, rows)
+            assert_same(got.frame, want, (sel, rows))
     finally:
         con.close()

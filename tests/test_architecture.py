@@ -242,3 +242,33 @@ def test_the_registry_reaches_each_domains_follow_up_lists_and_breakdowns(city, 
     pd.testing.assert_frame_equal(registry.breakdown(city.con, "pairing", sel, "kind",
                                                      settings=settings),
                                   pairing.breakdown(city.con, sel, "kind"))
+
+
+def test_no_dataframe_attrs_in_the_product():
+    """A report's period and snapshots travel in ``Report`` (metrics/domains/common.py), typed;
+    ``DataFrame.attrs`` is experimental in pandas and silently lost or merged by operations."""
+    import re
+
+    rx = re.compile(r"\.attrs\b")
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in PRODUCT
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if rx.search(line)]
+    assert found == []
+
+
+def test_every_domain_report_is_a_report(city, settings):
+    from metrics.domains import registry
+    from metrics.domains.common import Report
+    from metrics.selection import Selection
+
+    sel = Selection.make("city", period="2026-10")
+    for name in registry.MODULES:
+        rep = registry.report(city.con, name, sel, settings=settings)
+        assert isinstance(rep, Report) and not rep.frame.attrs, name
+        assert rep.first == rep.last == 2026 * 12 + 9, name
+        assert rep.has_snapshot == (name in ("coverage", "grids")), name
+        assert set(rep.snapshots) == ({"grid", "compound"} if name == "grids" else set()), name
+    for domain, groups in registry.GROUP_LEVELS.items():
+        for group in groups:
+            assert isinstance(registry.group_report(city.con, domain, group, sel,
+                                                    settings=settings), Report)

@@ -180,12 +180,12 @@ def test_tiny_fixture_numbers_are_the_reports(tiny):
     """The hand-counted numbers above are what domains.report says."""
     s = Settings()
     sel = Selection.make("city", period="2026-10")
-    cov = domains.report(tiny, "coverage", sel, settings=s).iloc[0]
+    cov = domains.report(tiny, "coverage", sel, settings=s).frame.iloc[0]
     assert (cov.orgs_total, cov.orgs_with_party_org, cov.gap_should_build) == (27, 18, 4)
-    iss = domains.report(tiny, "issues", sel, settings=s).iloc[0]
+    iss = domains.report(tiny, "issues", sel, settings=s).frame.iloc[0]
     assert (iss.reported, iss.due, iss.closed, iss.closed_on_time, iss.open_overdue) == (8, 7, 5, 4, 2)
     assert iss.score == pytest.approx(82.0)
-    par = domains.report(tiny, "pairing", sel, settings=s).iloc[0]
+    par = domains.report(tiny, "pairing", sel, settings=s).frame.iloc[0]
     assert (par.communities, par.communities_paired, par.projects, par.projects_done,
             par.projects_overdue) == (4, 2, 4, 2, 1)
     assert B.parse_numbers(EXPECTED["coverage"]) == [2026, 10, 66.7, 2.7, 4, 1, 80.0, 75.0, 60.0,
@@ -260,10 +260,11 @@ def _expected_numbers(con, domain: str, settings: Settings) -> list[float]:
     latest = max(domains.latest(con, d) for d in ("coverage", "issues", "pairing"))
     month = f"{latest // 12}-{latest % 12 + 1:02d}"
     sel = Selection.make("city", period=month)
-    city = domains.report(con, domain, sel, settings=settings)
-    prev = domains.report(con, domain, sel.previous(None), settings=settings)
-    child = domains.report(con, domain, sel.with_(level="district"), settings=settings)
-    tg = T.with_targets(con, child, child.attrs["as_of"]).get(key, {})
+    city = domains.report(con, domain, sel, settings=settings).frame
+    prev = domains.report(con, domain, sel.previous(None), settings=settings).frame
+    child_rep = domains.report(con, domain, sel.with_(level="district"), settings=settings)
+    child = child_rep.frame
+    tg = T.with_targets(con, child, child_rep.as_of).get(key, {})
     ranked = ranking.rank(child, key, n=settings.ranking_n)
     v, p = city[key].iloc[0], prev[key].iloc[0]
     nums = [latest // 12, latest % 12 + 1, B.shown(v, kind), abs(B.change_points(v, p, kind))]

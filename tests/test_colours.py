@@ -45,9 +45,10 @@ def city(request, tmp_path_factory):
 def screen_figure(con) -> tuple[go.Figure, pd.DataFrame]:
     """The ranking chart of 问题解决 as the page draws it (ui.components.ranking_block)."""
     sel = Selection.make("district", period=PERIOD)
-    df = domains.report(con, "issues", sel, settings=Settings())
+    rep = domains.report(con, "issues", sel, settings=Settings())
+    df = rep.frame
     ranked = ranking.rank(df, KEY, n=Settings().ranking_n)
-    tg = T.with_targets(con, df, df.attrs["as_of"]).get(KEY, {})
+    tg = T.with_targets(con, df, rep.as_of).get(KEY, {})
     return charts.ranking_bars(ranked, KEY, tg), ranked
 
 

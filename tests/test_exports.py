@@ -105,8 +105,9 @@ def _charts(slide):
 def _expected_ranking(con, domain: str, month: str):
     """Child-level report ranked best first, computed here without metrics.exports.slides."""
     sel = Selection.make("district", period=month)
-    df = domains.report(con, domain, sel, settings=Settings())
-    tg = T.with_targets(con, df, df.attrs["as_of"]).get(HEADLINE[domain], {})
+    rep = domains.report(con, domain, sel, settings=Settings())
+    df = rep.frame
+    tg = T.with_targets(con, df, rep.as_of).get(HEADLINE[domain], {})
     return ranking.rank(df, HEADLINE[domain], n=Settings().ranking_n), tg
 
 
@@ -132,13 +133,14 @@ def test_overview_kpis_equal_report(con, deck, latest):
     month = month_str(latest)
     sel = Selection.make("city", period=month)
     for k in deck.slides[1].kpis:
-        df = domains.report(con, k.domain, sel, settings=Settings())
-        prev = domains.report(con, k.domain, sel.previous(None), settings=Settings())
+        rep = domains.report(con, k.domain, sel, settings=Settings())
+        df = rep.frame
+        prev = domains.report(con, k.domain, sel.previous(None), settings=Settings()).frame
         assert k.value == df[k.key].iloc[0]
         assert k.previous == prev[k.key].iloc[0]
         kind = METRICS[k.key].kind
         assert k.change == B.change_points(k.value, k.previous, kind)
-        tg = T.with_targets(con, df, df.attrs["as_of"]).get(k.key, {}).get(None)
+        tg = T.with_targets(con, df, rep.as_of).get(k.key, {}).get(None)
         if tg:
             assert k.target == tg["target"] and k.target_met == tg["target_met"]
         else:
@@ -221,7 +223,7 @@ def test_trend_charts_equal_report(con, prs, latest):
         values = plot.series[0].values
         for m in (latest, latest - 1, latest - 6):
             df = domains.report(con, d, Selection.make("city", period=month_str(m)),
-                                settings=Settings())
+                                settings=Settings()).frame
             v = df[HEADLINE[d]].iloc[0]
             assert values[months.index(month_str(m))] == (None if v != v else v)
         assert plot.series[1].name == "年度目标"
@@ -231,7 +233,7 @@ def test_doughnuts_equal_report(con, prs, latest):
     sel = Selection.make("city", period=month_str(latest))
     for i, d in zip(_at(4, 7, 10), DOMAINS):
         (chart,) = _charts(prs.slides[i])
-        row = domains.report(con, d, sel, settings=Settings()).iloc[0]
+        row = domains.report(con, d, sel, settings=Settings()).frame.iloc[0]
         values = list(chart.plots[0].series[0].values)
         if d == "coverage":
             assert values == [row.orgs_standalone, row.orgs_with_party_org - row.orgs_standalone,
@@ -300,7 +302,7 @@ def test_district_deck_ranks_streets(con):
     ranking_slide = next(s for s in deck.slides if s.kind == "ranking")
     df = domains.report(con, "coverage", Selection.make("street", unit="990102",
                                                         period=month_str(deck.last)),
-                        settings=Settings())
+                        settings=Settings()).frame
     assert sorted(ranking_slide.chart.categories) == sorted(df["unit_name"])
     prs = Presentation(io.BytesIO(deck_to_pptx(deck)))
     assert len(prs.slides) == len(deck.slides)

@@ -60,8 +60,12 @@ OCT |= {S_EAST: EAST, S_WEST: EMPTY, S_SOUTH: OCT[C4], D_A: EAST, D_B: OCT[C4], 
 CITY_AUG = cov(total=2, with_org=1, standalone=1, work=1, eligible=2, done=1)
 
 
-def run(con, sel):
+def report(con, sel):
     return domains.report(con, "coverage", sel, settings=None)
+
+
+def run(con, sel):
+    return report(con, sel).frame
 
 
 def test_hand_tables_agree_with_the_definitions():
@@ -79,13 +83,14 @@ def test_hand_tables_agree_with_the_definitions():
     ("city", [None]),
 ])
 def test_every_key_at_every_level_for_october(city, level, codes):
-    df = run(city.con, Selection.make(level, period="2026-10"))
+    rep = report(city.con, Selection.make(level, period="2026-10"))
+    df = rep.frame
     assert list(df.columns) == ["unit_code", "unit_name", *KEYS]
     assert [None if pd.isna(c) else c for c in df["unit_code"]] == codes
     for code in codes:
         assert set(OCT[code]) == set(KEYS)
         assert_row(F.row(df, code), OCT[code], f"{level} {code}")
-    assert df.attrs["snapshot"] == "2026-10"
+    assert rep.snapshot == "2026-10" and rep.has_snapshot
 
 
 def test_community_without_organizations_has_zeros_and_null_rates(city):
@@ -164,14 +169,16 @@ def test_org_type_and_sector_filters_combine(city):
         "default"])
 def test_snapshot_is_the_latest_ledger_at_or_before_the_last_month(city, sel, snapshot,
                                                                      expected):
-    df = run(city.con, sel)
-    assert df.attrs["snapshot"] == snapshot
+    rep = report(city.con, sel)
+    df = rep.frame
+    assert rep.snapshot == snapshot
     assert_row(F.row(df, None), expected)
 
 
 def test_month_before_any_ledger_has_no_snapshot_and_zeros(city):
-    df = run(city.con, Selection.make("street", period="2026-07"))
-    assert df.attrs["snapshot"] is None
+    rep = report(city.con, Selection.make("street", period="2026-07"))
+    df = rep.frame
+    assert rep.snapshot is None and rep.no_ledger
     assert list(df["unit_code"]) == [S_EAST, S_WEST, S_SOUTH]
     for code in (S_EAST, S_WEST, S_SOUTH):
         assert_row(F.row(df, code), EMPTY)

@@ -84,8 +84,12 @@ OCT |= {S_WEST: NO_GRIDS | NO_COMPOUNDS, S_SOUTH: OCT[C4], D_A: OCT[S_EAST], D_B
 CITY_SEP = g(4, 2, 1, 2, 2, 3, 1, 630) | c(3, 2, 2, 1, 2, 1, 1, 0, 1200, 17, 6, 23, 100)
 
 
-def run(con, sel):
+def report(con, sel):
     return domains.report(con, "grids", sel, settings=None)
+
+
+def run(con, sel):
+    return report(con, sel).frame
 
 
 def test_hand_tables_name_every_key():
@@ -100,12 +104,13 @@ def test_hand_tables_name_every_key():
     ("city", [None]),
 ])
 def test_every_key_at_every_level_for_october(city, level, codes):
-    df = run(city.con, Selection.make(level, period="2026-10"))
+    rep = report(city.con, Selection.make(level, period="2026-10"))
+    df = rep.frame
     assert list(df.columns) == ["unit_code", "unit_name", *KEYS]
     assert [None if pd.isna(x) else x for x in df["unit_code"]] == codes
     for code in codes:
         assert_row(F.row(df, code), OCT[code], f"{level} {code}")
-    assert df.attrs["grid_snapshot"] == df.attrs["compound_snapshot"] == "2026-10"
+    assert rep.snapshots["grid"] == rep.snapshots["compound"] == "2026-10"
 
 
 # --- an independent computation ---------------------------------------------------------------
@@ -282,20 +287,23 @@ def test_neighbor_heads_per_100_households(city):
         "default"])
 def test_each_snapshot_is_the_latest_at_or_before_the_last_month(city, sel, grid_snap,
                                                                   compound_snap, expected):
-    df = run(city.con, sel)
-    assert (df.attrs["grid_snapshot"], df.attrs["compound_snapshot"]) == (grid_snap, compound_snap)
+    rep = report(city.con, sel)
+    df = rep.frame
+    assert (rep.snapshots["grid"], rep.snapshots["compound"]) == (grid_snap, compound_snap)
     assert_row(F.row(df, None), expected)
 
 
 def test_month_with_grids_but_before_any_compound_snapshot(city):
-    df = run(city.con, Selection.make("city", period="2026-08"))
-    assert (df.attrs["grid_snapshot"], df.attrs["compound_snapshot"]) == ("2026-08", None)
+    rep = report(city.con, Selection.make("city", period="2026-08"))
+    df = rep.frame
+    assert (rep.snapshots["grid"], rep.snapshots["compound"]) == ("2026-08", None)
     assert_row(F.row(df, None), g(4, 2, 1, 2, 2, 3, 1, 630) | NO_COMPOUNDS)
 
 
 def test_month_before_any_snapshot_has_zeros(city):
-    df = run(city.con, Selection.make("street", period="2026-07"))
-    assert (df.attrs["grid_snapshot"], df.attrs["compound_snapshot"], df.attrs["snapshot"]) == \
+    rep = report(city.con, Selection.make("street", period="2026-07"))
+    df = rep.frame
+    assert (rep.snapshots["grid"], rep.snapshots["compound"], rep.snapshot) == \
         (None, None, None)
     for code in (S_EAST, S_WEST, S_SOUTH):
         assert_row(F.row(df, code), NO_GRIDS | NO_COMPOUNDS)

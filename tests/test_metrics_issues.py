@@ -87,11 +87,15 @@ EXPECTED_OCT |= {S_EAST: EAST, S_WEST: NULL_ROW, S_SOUTH: EXPECTED_OCT[C4],
                  D_A: EAST, D_B: EXPECTED_OCT[C4], None: CITY_OCT}
 
 
-def run(con, sel, path="agg", settings=None):
+def report(con, sel, path="agg", settings=None):
     settings = settings or Settings()
     if path == "raw":
         return issues.report(con, sel, settings=settings, force_raw=True)
     return domains.report(con, "issues", sel, settings=settings)
+
+
+def run(con, sel, path="agg", settings=None):
+    return report(con, sel, path, settings).frame
 
 
 PATHS = ["agg", "raw"]
@@ -114,13 +118,14 @@ def only(con, path, **filters):
     ("city", [None]),
 ])
 def test_every_key_at_every_level_in_october(city, level, codes, path):
-    df = run(city.con, Selection.make(level, period="2026-10"), path)
+    rep = report(city.con, Selection.make(level, period="2026-10"), path)
+    df = rep.frame
     assert list(df.columns) == ["unit_code", "unit_name", *KEYS]
     assert [None if pd.isna(c) else c for c in df["unit_code"]] == codes
     for code in codes:
         assert set(EXPECTED_OCT[code]) == set(KEYS)
         assert_row(F.row(df, code), EXPECTED_OCT[code], f"{level} {code}")
-    assert df.attrs["as_of"] == OCT_AS_OF
+    assert rep.as_of == OCT_AS_OF
 
 
 def test_city_row_has_no_code_and_is_named_quanshi(city):
@@ -141,8 +146,8 @@ def test_street_with_no_orders_appears_with_zeros_and_nulls(city):
 
 def test_zero_denominators_are_null_in_json(city, settings):
     sel = Selection.make("street", period="2026-10")
-    df = run(city.con, sel)
-    payload = json.loads(json.dumps(report_payload("issues", sel, df, settings, None)))
+    rep = report(city.con, sel)
+    payload = json.loads(json.dumps(report_payload("issues", sel, rep, settings, None)))
     west = next(r for r in payload["rows"] if r["unit_code"] == S_WEST)
     assert west["reported"] == 0 and west["due"] == 0
     for k in ("close_rate", "on_time_rate", "response_rate", "resolve_rate",
@@ -152,7 +157,7 @@ def test_zero_denominators_are_null_in_json(city, settings):
     assert south["resolve_rate"] is None and south["score"] is None
     assert south["on_time_rate"] == 0.0  # a zero rate stays 0
     city_payload = report_payload("issues", sel.with_(level="city"),
-                                  run(city.con, sel.with_(level="city")), settings, None)
+                                  report(city.con, sel.with_(level="city")), settings, None)
     assert city_payload["rows"][0]["unit_code"] is None
     assert city_payload["rows"][0]["unit_name"] == "全市"
 
@@ -297,9 +302,9 @@ def test_response_hours_setting_moves_the_in_time_line(city, path):
 
 
 def test_default_as_of_is_first_instant_after_the_period(city):
-    df = run(city.con, Selection.make("city", period="2026-10"))
-    assert df.attrs["as_of"] == OCT_AS_OF
-    assert (df.attrs["first"], df.attrs["last"]) == (2026 * 12 + 9, 2026 * 12 + 9)
+    rep = report(city.con, Selection.make("city", period="2026-10"))
+    assert rep.as_of == OCT_AS_OF
+    assert (rep.first, rep.last) == (2026 * 12 + 9, 2026 * 12 + 9)
 
 
 # The running month (2026-11), judged at the cap 2026-11-15 10:00:01 (newest timestamp + 1 s):
@@ -314,15 +319,17 @@ CITY_NOV_AT_CAP = dict(reported=4, due=2, closed=1, closed_on_time=1, close_rate
 
 @pytest.mark.parametrize("path", PATHS)
 def test_running_month_is_judged_at_newest_timestamp_plus_one_second(city, path):
-    df = run(city.con, Selection.make("city", period="2026-11"), path)
-    assert df.attrs["as_of"] == F.ISSUES_CAP
+    rep = report(city.con, Selection.make("city", period="2026-11"), path)
+    df = rep.frame
+    assert rep.as_of == F.ISSUES_CAP
     assert_row(F.row(df, None), CITY_NOV_AT_CAP)
 
 
 def test_no_period_means_latest_month_with_orders_at_the_cap(city):
-    df = run(city.con, Selection.make("city"))
-    assert df.attrs["as_of"] == F.ISSUES_CAP
-    assert df.attrs["last"] == 2026 * 12 + 10
+    rep = report(city.con, Selection.make("city"))
+    df = rep.frame
+    assert rep.as_of == F.ISSUES_CAP
+    assert rep.last == 2026 * 12 + 10
     assert_row(F.row(df, None), CITY_NOV_AT_CAP)
 
 
@@ -345,8 +352,9 @@ def test_one_second_before_the_cap_the_newest_order_is_not_yet_reported(city, pa
 def test_explicit_as_of_mid_month_closed_exactly_at_as_of_is_not_closed(city, path):
     sel = Selection.make("city", period="2026-10", as_of=ts("2026-10-04 08:00:01"))
     assert issues.path_for(city.con, sel, issues.resolve(city.con, sel)) == "raw"
-    df = run(city.con, sel, path)
-    assert df.attrs["as_of"] == ts("2026-10-04 08:00:01")
+    rep = report(city.con, sel, path)
+    df = rep.frame
+    assert rep.as_of == ts("2026-10-04 08:00:01")
     # O01 (responded, not closed, not due) and O02 (closed_at = as_of: open, overdue by 1 s)
     assert_row(F.row(df, None), dict(
         reported=2, due=1, closed=0, closed_on_time=0, close_rate=0.0, on_time_rate=0.0,
@@ -384,8 +392,9 @@ def test_explicit_as_of_on_a_month_boundary_inside_a_range(city, path):
 @pytest.mark.parametrize("path", PATHS)
 def test_range_of_months_adds_flows_up(city, path):
     sel = Selection.make("city", period_from="2026-09", period_to="2026-10")
-    df = run(city.con, sel, path)
-    assert df.attrs["as_of"] == OCT_AS_OF
+    rep = report(city.con, sel, path)
+    df = rep.frame
+    assert rep.as_of == OCT_AS_OF
     assert_row(F.row(df, None), dict(
         reported=9, due=7, closed=6, closed_on_time=4, close_rate=6 / 7, on_time_rate=4 / 7,
         open_overdue=1, response_due=8, responded_in_time=6, response_rate=6 / 8,
@@ -397,8 +406,9 @@ def test_range_of_months_adds_flows_up(city, path):
 
 
 def test_september_alone_is_judged_at_october_first(city):
-    df = run(city.con, Selection.make("street", period="2026-09"))
-    assert df.attrs["as_of"] == ts("2026-10-01 00:00:00")
+    rep = report(city.con, Selection.make("street", period="2026-09"))
+    df = rep.frame
+    assert rep.as_of == ts("2026-10-01 00:00:00")
     # S01 (南街道) was reported in the last second of September: nothing else happened yet.
     assert_row(F.row(df, S_SOUTH), dict(reported=1, due=0, closed=0, response_due=0,
                                         close_rate=None, response_rate=None, score=None))

@@ -56,8 +56,12 @@ OCT |= {
 }
 
 
-def run(con, sel):
+def report(con, sel):
     return domains.report(con, "pairing", sel, settings=None)
+
+
+def run(con, sel):
+    return report(con, sel).frame
 
 
 def test_hand_tables_spell_out_the_rates():
@@ -74,18 +78,20 @@ def test_hand_tables_spell_out_the_rates():
     ("city", [None]),
 ])
 def test_every_key_at_every_level_for_october(city, level, codes):
-    df = run(city.con, Selection.make(level, period="2026-10"))
+    rep = report(city.con, Selection.make(level, period="2026-10"))
+    df = rep.frame
     assert list(df.columns) == ["unit_code", "unit_name", *KEYS]
     assert [None if pd.isna(c) else c for c in df["unit_code"]] == codes
     for code in codes:
         assert set(OCT[code]) == set(KEYS)
         assert_row(F.row(df, code), OCT[code], f"{level} {code}")
-    assert df.attrs["as_of"] == ts("2026-11-01 00:00:00")
+    assert rep.as_of == ts("2026-11-01 00:00:00")
 
 
 def test_default_period_is_the_latest_checkin_month(city):
-    df = run(city.con, Selection.make("city"))
-    assert df.attrs["last"] == 2026 * 12 + 9
+    rep = report(city.con, Selection.make("city"))
+    df = rep.frame
+    assert rep.last == 2026 * 12 + 9
     assert_row(F.row(df, None), OCT[None])
 
 
@@ -126,8 +132,9 @@ def test_explicit_mid_month_as_of_uses_its_date(city):
 
 
 def test_september_is_judged_at_october_first(city):
-    df = run(city.con, Selection.make("city", period="2026-09"))
-    assert df.attrs["as_of"] == ts("2026-10-01 00:00:00")
+    rep = report(city.con, Selection.make("city", period="2026-09"))
+    df = rep.frame
+    assert rep.as_of == ts("2026-10-01 00:00:00")
     # active: P1 P3 P4 P6; only J4 (due 09-30) has come due; check-ins of September
     assert_row(F.row(df, None), pair(4, 4, 2, 6, 1, 0, 0, 1, 6, 33, 3, 12.5))
 

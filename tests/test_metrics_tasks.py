@@ -103,8 +103,12 @@ def expected(rows, *, level: str, as_of_date: dt.date, soon_days: int = 7,
                     max(a["days"]) if a["days"] else None, a["soon"]) for k, a in out.items()}
 
 
-def run(con, sel, settings=None):
+def report(con, sel, settings=None):
     return tasks.report(con, sel, settings=settings)
+
+
+def run(con, sel, settings=None):
+    return report(con, sel, settings).frame
 
 
 def test_hand_tables_spell_out_the_rates():
@@ -130,17 +134,18 @@ def test_independent_reading_agrees_with_the_hand_tables():
     ("city", [None]),
 ])
 def test_every_key_at_every_level_for_october(city, level, codes):
-    df = run(city.con, OCT(level, period="2026-10"))
+    rep = report(city.con, OCT(level, period="2026-10"))
+    df = rep.frame
     assert list(df.columns) == ["unit_code", "unit_name", *KEYS]
     assert [None if pd.isna(c) else c for c in df["unit_code"]] == codes
     for code in codes:
         assert set(HAND[code]) == set(KEYS)
         assert_row(F.row(df, code), HAND[code], f"{level} {code}")
-    assert df.attrs["as_of"] == ts("2026-11-01 00:00:00")
+    assert rep.as_of == ts("2026-11-01 00:00:00")
 
 
 def test_owner_ranking_rows_are_every_owner_by_name(city):
-    df = tasks.owner_report(city.con, OCT("city", period="2026-10"))
+    df = tasks.owner_report(city.con, OCT("city", period="2026-10")).frame
     assert list(df.columns) == ["unit_code", "unit_name", *KEYS]
     assert list(df["unit_code"]) == sorted(OWNERS)
     assert list(df["unit_name"]) == list(df["unit_code"])
@@ -160,7 +165,7 @@ def test_city_wide_task_counts_in_the_city_total_only(city):
 
 
 def test_city_wide_task_counts_for_its_owner(city):
-    r = F.row(tasks.owner_report(city.con, OCT("city", period="2026-10")), "市发展改革委")
+    r = F.row(tasks.owner_report(city.con, OCT("city", period="2026-10")).frame, "市发展改革委")
     assert (r["tasks"], r["tasks_done"], r["tasks_overdue"]) == (2, 1, 1)
 
 
@@ -175,7 +180,7 @@ def test_district_task_is_in_no_street_row(city):
 def test_unit_selection_leaves_city_wide_tasks_out(city):
     r = F.row(run(city.con, OCT("city", period="2026-10", unit=D_A)), None)
     assert_row(r, HAND[D_A])
-    owners = tasks.owner_report(city.con, OCT("city", period="2026-10", unit=D_A))
+    owners = tasks.owner_report(city.con, OCT("city", period="2026-10", unit=D_A)).frame
     assert "市发展改革委" not in set(owners["unit_code"])  # only whole-city tasks
     assert list(owners["unit_code"]) == sorted(["区住建局", "东街道办事处", "西街道办事处", "区城管局"])
 
@@ -203,7 +208,7 @@ def test_terminated_task_is_excluded_everywhere(city):
     assert (r["tasks"], r["tasks_overdue"], r["max_overdue_days"]) == (1, 1, 1)  # T10 only
     listed = tasks.supervision_list(city.con, OCT("city", period="2026-10"))
     assert not {"T06", "T14"} & set(listed["task_id"])
-    row = F.row(tasks.owner_report(city.con, OCT("city", period="2026-10")), "区文旅局")
+    row = F.row(tasks.owner_report(city.con, OCT("city", period="2026-10")).frame, "区文旅局")
     assert_row(row, OWNERS["区文旅局"])
 
 
@@ -246,8 +251,9 @@ def test_explicit_mid_month_as_of_uses_its_date(city):
 
 
 def test_september_is_judged_at_october_first(city):
-    df = run(city.con, OCT("city", period="2026-09"))
-    assert df.attrs["as_of"] == ts("2026-10-01 00:00:00")
+    rep = report(city.con, OCT("city", period="2026-09"))
+    df = rep.frame
+    assert rep.as_of == ts("2026-10-01 00:00:00")
     assert_row(F.row(df, None), expected(F.TASK_ROWS, level="city",
                                          as_of_date=dt.date(2026, 10, 1))[None])
     # only T11 done; T04 (due 09-30) and T14 (已终止) passed; T07 due 10-01 = as_of date: 临期
@@ -256,8 +262,8 @@ def test_september_is_judged_at_october_first(city):
 
 
 def test_default_period_is_the_month_of_the_newest_completion(city):
-    df = run(city.con, OCT("city"))
-    assert df.attrs["last"] == 2026 * 12 + 10  # T07 completed 2026-11-01
+    rep = report(city.con, OCT("city"))
+    assert rep.last == 2026 * 12 + 10  # T07 completed 2026-11-01
 
 
 @pytest.mark.parametrize("as_of", ["2026-06-30 00:00:00", "2026-07-01 00:00:00",
@@ -266,7 +272,7 @@ def test_default_period_is_the_month_of_the_newest_completion(city):
 @pytest.mark.parametrize("level", ["city", "district", "street", "owner"])
 def test_report_matches_the_independent_reading_at_any_as_of(city, level, as_of):
     sel = OCT("city" if level == "owner" else level, period="2026-10", as_of=ts(as_of))
-    df = (tasks.owner_report(city.con, sel) if level == "owner" else run(city.con, sel))
+    df = (tasks.owner_report(city.con, sel).frame if level == "owner" else run(city.con, sel))
     exp = expected(F.TASK_ROWS, level=level, as_of_date=ts(as_of).date())
     for code, want in exp.items():
         assert_row(F.row(df, code), want, f"{level} {code} {as_of}")
@@ -287,12 +293,12 @@ def test_kind_filter_narrows_every_count(city):
 
 def test_owner_filter_keeps_only_those_owner_rows(city):
     sel = OCT("city", period="2026-10", filters={"owner": ["市民政局", "区城管局"]})
-    df = tasks.owner_report(city.con, sel)
+    df = tasks.owner_report(city.con, sel).frame
     assert list(df["unit_code"]) == ["区城管局", "市民政局"]
 
 
 def test_kind_filter_keeps_every_owner_row(city):
-    df = tasks.owner_report(city.con, OCT("city", period="2026-10", filters={"kind": "其他"}))
+    df = tasks.owner_report(city.con, OCT("city", period="2026-10", filters={"kind": "其他"})).frame
     assert list(df["unit_code"]) == sorted(OWNERS)
     assert dict(zip(df["unit_code"], df["tasks"]))["南街道办事处"] == 1
     assert int(df["tasks"].sum()) == 2  # T10 T13
@@ -348,7 +354,7 @@ def test_breakdown_by_kind_has_every_key_for_every_kind(city):
 def test_breakdown_by_owner_is_the_owner_ranking(city):
     sel = OCT("city", period="2026-10")
     bd = tasks.breakdown(city.con, sel, "owner")
-    rep = tasks.owner_report(city.con, sel)
+    rep = tasks.owner_report(city.con, sel).frame
     assert list(bd["item"]) == list(rep["unit_code"])
     pd.testing.assert_frame_equal(bd[KEYS], rep[KEYS])
 
@@ -359,7 +365,7 @@ def test_empty_ledger_gives_zero_rows_and_null_rates(tmp_path):
     df = run(con, OCT("district", period="2026-10"))
     assert list(df["unit_code"]) == [D_A, D_B]
     assert_row(F.row(df, D_A), task(0, 0, 0, 0, 0, None, 0))
-    assert tasks.owner_report(con, OCT("city", period="2026-10")).empty
+    assert tasks.owner_report(con, OCT("city", period="2026-10")).frame.empty
     assert tasks.latest(con) is None
     con.close()
 

@@ -19,7 +19,7 @@ import pytest
 
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains import coverage, grids, issues, pairing, registry, tasks
-from metrics.domains.common import rate
+from metrics.domains.common import Report, rate
 from metrics.engine import SparkEngine, engine_name, open_engine, stop_local_spark, to_spark
 from metrics.query import Query
 from metrics.selection import Selection
@@ -132,7 +132,7 @@ for _domain, _levels in LEVELS.items():
     CASES += [(_domain, f"{level}_october", {"period": OCT, "level": level}) for level in _levels]
 
 
-def _run(con, domain: str, kwargs: dict) -> pd.DataFrame:
+def _run(con, domain: str, kwargs: dict) -> Report:
     kwargs = {"level": "city", **kwargs}
     sel = Selection.make(kwargs.pop("level"), **kwargs)
     if domain == "tasks":
@@ -167,9 +167,12 @@ def test_report_on_spark_equals_duckdb(city, spark, domain, label, kwargs):
     want = _run(city.con, domain, kwargs)
     got = _run(spark, domain, kwargs)
     keys = ["unit_code", "unit_name", *DOMAIN_KEYS[domain]]
-    assert set(keys) <= set(want.columns)
-    _assert_frames_equal(want, got, f"{domain} {label}")
-    assert {k: got.attrs[k] for k in want.attrs} == want.attrs
+    assert set(keys) <= set(want.frame.columns)
+    _assert_frames_equal(want.frame, got.frame, f"{domain} {label}")
+
+    def period(r: Report) -> tuple:
+        return r.as_of, r.first, r.last, r.snapshot, r.has_snapshot, r.snapshots
+    assert period(got) == period(want)
 
 
 def test_zero_denominator_is_null_on_both_engines(city, spark):
@@ -188,8 +191,8 @@ def test_month_range_and_targets_on_spark_equal_duckdb(city, spark):
 
     assert registry.month_range(spark) == registry.month_range(city.con)
     sel = Selection.make("street", period=OCT)
-    df = registry.report(city.con, "issues", sel, settings=Settings())
-    assert with_targets(spark, df, df.attrs["as_of"]) == with_targets(city.con, df, df.attrs["as_of"])
+    rep = registry.report(city.con, "issues", sel, settings=Settings())
+    assert with_targets(spark, rep.frame, rep.as_of) == with_targets(city.con, rep.frame, rep.as_of)
 
 
 def test_cli_report_with_engine_spark_prints_what_duckdb_prints(city, spark, capsys):
@@ -226,7 +229,7 @@ LISTS = {
     "grids_compounds_should_build": lambda c: grids.follow_up(c, SEL, "compounds_should_build"),
     "grids_by_party_org": lambda c: grids.breakdown(c, SEL, "party_org"),
     "tasks_supervision_list": lambda c: tasks.supervision_list(c, SEL, settings=S),
-    "tasks_by_owner": lambda c: tasks.owner_report(c, SEL, settings=S),
+    "tasks_by_owner": lambda c: tasks.owner_report(c, SEL, settings=S).frame,
     "tasks_by_kind": lambda c: tasks.breakdown(c, SEL, "kind", settings=S),
 }
 
@@ -275,9 +278,10 @@ def test_empty_store_on_spark_gives_the_rows_duckdb_gives(spark, tmp_path):
     try:
         for domain in ("coverage", "issues"):
             sel = Selection.make("city", period=OCT)
-            want = registry.report(con, domain, sel, settings=Settings())
+            want = registry.report(con, domain, sel, settings=Settings()).frame
             assert len(want) == 1
-            _assert_frames_equal(want, registry.report(engine, domain, sel, settings=Settings()),
+            _assert_frames_equal(want,
+                                 registry.report(engine, domain, sel, settings=Settings()).frame,
                                  f"empty {domain}")
     finally:
         con.close()

@@ -22,17 +22,22 @@ from tests.fixtures import C1, C2, C3, C4, D_A, D_B, S_EAST, S_SOUTH, S_WEST, ts
 OCT_AS_OF = ts("2026-11-01 00:00:00")
 
 
-def issues_report(city, level, **kw):
+def issues_rep(city, level, **kw):
     return domains.report(city.con, "issues", Selection.make(level, period="2026-10", **kw),
                           settings=Settings())
+
+
+def issues_report(city, level, **kw):
+    return issues_rep(city, level, **kw).frame
 
 
 # --- targets ----------------------------------------------------------------------------------
 
 
 def test_targets_inherit_community_street_district_city(city):
-    df = issues_report(city, "community")  # close_rate: 东一 2/3, 东二 1, 西一 null, 南一 1
-    out = targets.with_targets(city.con, df, df.attrs["as_of"])
+    rep = issues_rep(city, "community")
+    df = rep.frame  # close_rate: 东一 2/3, 东二 1, 西一 null, 南一 1
+    out = targets.with_targets(city.con, df, rep.as_of)
     t = out["close_rate"]
     assert t[C1]["target"] == 0.7 and t[C1]["target_from"] == S_EAST
     assert t[C1]["target_gap"] == pytest.approx(2 / 3 - 0.7)
@@ -69,9 +74,10 @@ def test_value_equal_to_target_is_met_with_zero_gap(city):
 def test_only_rates_with_a_target_appear(city):
     df = issues_report(city, "community")
     assert set(targets.with_targets(city.con, df, OCT_AS_OF)) == {"close_rate"}
-    cov = domains.report(city.con, "coverage", Selection.make("community", period="2026-10"),
-                         settings=None)
-    t = targets.with_targets(city.con, cov, cov.attrs["as_of"])
+    cov_rep = domains.report(city.con, "coverage", Selection.make("community", period="2026-10"),
+                             settings=None)
+    cov = cov_rep.frame
+    t = targets.with_targets(city.con, cov, cov_rep.as_of)
     assert set(t) == {"org_coverage_rate"}
     t = t["org_coverage_rate"]
     assert (t[C4]["target"], t[C4]["target_from"], t[C4]["target_met"]) == (0.6, S_SOUTH, True)
@@ -95,10 +101,11 @@ def test_target_year_is_that_of_the_last_instant_before_as_of(city, as_of, year,
 
 
 def test_december_report_uses_that_years_targets(city):
-    df = domains.report(city.con, "coverage", Selection.make("city", period="2026-12"),
-                        settings=None)
-    assert df.attrs["as_of"] == ts("2027-01-01 00:00:00")
-    t = targets.with_targets(city.con, df, df.attrs["as_of"])
+    rep = domains.report(city.con, "coverage", Selection.make("city", period="2026-12"),
+                         settings=None)
+    df = rep.frame
+    assert rep.as_of == ts("2027-01-01 00:00:00")
+    t = targets.with_targets(city.con, df, rep.as_of)
     assert t["org_coverage_rate"][None]["target"] == 0.5  # the 2026 target
 
 
@@ -245,8 +252,9 @@ def test_comparison_periods_keep_level_unit_filters_and_drop_as_of():
 
 def test_previous_period_report_is_the_september_report(city):
     sel = Selection.make("street", period="2026-10")
-    prev = domains.report(city.con, "issues", sel.previous(LATEST), settings=Settings())
-    assert prev.attrs["as_of"] == dt.datetime(2026, 10, 1)
+    prev_rep = domains.report(city.con, "issues", sel.previous(LATEST), settings=Settings())
+    prev = prev_rep.frame
+    assert prev_rep.as_of == dt.datetime(2026, 10, 1)
     assert dict(zip(prev["unit_code"], prev["reported"])) == {S_EAST: 0, S_WEST: 1, S_SOUTH: 1}
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
+import pandas as pd
 
 from metrics.query import Query, scalar
 from metrics.selection import level_length, month_start
@@ -98,3 +99,37 @@ class Period:
     @property
     def end(self) -> dt.datetime:
         return month_start(self.last + 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """A domain's keys per unit (``frame``: unit_code, unit_name and the keys) and the period
+    they were judged for: ``first``..``last`` (month indexes) at ``as_of``.
+
+    A domain that reads monthly ledgers (两个覆盖, 网格与小区) sets ``has_snapshot`` and names in
+    ``snapshot`` the ledger month it used ('YYYY-MM'), None when no ledger exists at or before
+    the period: then every unit has zero counts and null rates, and there is nothing to compare
+    a later period with. Other domains leave ``has_snapshot`` False (and ``snapshot`` None).
+    ``snapshots`` holds the months of each ledger when a domain reads several (网格与小区:
+    ``{"grid": …, "compound": …}``, ``snapshot`` then the newer of the two).
+    """
+
+    frame: pd.DataFrame
+    as_of: dt.datetime
+    first: int
+    last: int
+    snapshot: str | None = None
+    has_snapshot: bool = False
+    snapshots: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, period: Period, **snapshots) -> Report:
+        """The report of ``frame`` judged for ``period`` (``snapshot=`` / ``snapshots=``)."""
+        if "snapshot" in snapshots:
+            snapshots["has_snapshot"] = True
+        return cls(frame, period.as_of, period.first, period.last, **snapshots)
+
+    @property
+    def no_ledger(self) -> bool:
+        """The domain reads a ledger and none exists at or before the period."""
+        return self.has_snapshot and self.snapshot is None

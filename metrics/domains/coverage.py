@@ -13,7 +13,15 @@ import duckdb
 import pandas as pd
 
 from metrics.definitions import DOMAIN_KEYS
-from metrics.domains.common import Period, latest_month, prefix_filter, rate, rollup, unit_key
+from metrics.domains.common import (
+    Period,
+    Report,
+    latest_month,
+    prefix_filter,
+    rate,
+    rollup,
+    unit_key,
+)
 from metrics.query import Query, scalar
 from metrics.selection import Selection, month_start, month_str
 from metrics.settings import Settings
@@ -102,17 +110,14 @@ def query(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings 
 
 
 def report(con: duckdb.DuckDBPyConnection, sel: Selection, *,
-           settings: Settings | None = None) -> pd.DataFrame:
+           settings: Settings | None = None) -> Report:
     """Every key of 两个覆盖 per unit of ``sel.level``, for the snapshot at the range's end.
 
-    No ledger at or before that month: every unit with zero counts and null rates; the frame's
-    ``attrs['snapshot']`` (None then) says which month's ledger was used.
+    No ledger at or before that month: every unit with zero counts and null rates; the
+    report's ``snapshot`` (None then) says which month's ledger was used.
     """
     q, period, snap = query(con, sel, settings=settings)
-    df = q.run(con)
-    df.attrs.update({"as_of": period.as_of, "first": period.first, "last": period.last,
-                     "snapshot": snap.strftime("%Y-%m") if snap else None})
-    return df
+    return Report.of(q.run(con), period, snapshot=snap.strftime("%Y-%m") if snap else None)
 
 
 FOLLOW_UPS = ("should_build", "work_uncovered")

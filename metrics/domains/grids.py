@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from metrics.definitions import DOMAIN_KEYS
-from metrics.domains.common import Period, prefix_filter, rate, rollup, unit_key
+from metrics.domains.common import Period, Report, prefix_filter, rate, rollup, unit_key
 from metrics.query import Query, scalar
 from metrics.selection import Selection, index_of, month_start, month_str
 from metrics.settings import Settings
@@ -135,20 +135,18 @@ def query(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings=None
     return rollup(level, prefix, facts, COUNTS, DERIVED, params, KEYS), period, snaps
 
 
-def report(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings=None) -> pd.DataFrame:
+def report(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings=None) -> Report:
     """Every key of 网格与小区 per unit of ``sel.level`` (community at the finest).
 
     Units without rows in a snapshot — or no snapshot at or before the range's last month —
-    get zero counts and null rates and quotients. ``attrs['grid_snapshot']`` and
-    ``attrs['compound_snapshot']`` ('YYYY-MM' or None) say which months were used.
+    get zero counts and null rates and quotients. The report's ``snapshots["grid"]`` and
+    ``snapshots["compound"]`` ('YYYY-MM' or None) say which months were used.
     """
     q, period, (gs, cs) = query(con, sel)
-    df = q.run(con)
-    df.attrs.update({"as_of": period.as_of, "first": period.first, "last": period.last,
-                     "grid_snapshot": snapshot_label(gs), "compound_snapshot": snapshot_label(cs),
+    return Report.of(q.run(con), period,
+                     snapshots={"grid": snapshot_label(gs), "compound": snapshot_label(cs)},
                      # the newer of the two; None only when neither table has a month to use
-                     "snapshot": snapshot_label(max((d for d in (gs, cs) if d), default=None))})
-    return df
+                     snapshot=snapshot_label(max((d for d in (gs, cs) if d), default=None)))
 
 
 def snapshot_label(snap: dt.date | None) -> str | None:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from metrics.contract.schema import SOURCES
 from metrics.definitions import DOMAIN_KEYS, METRICS
-from metrics.domains.common import Period, prefix_filter, rate, rollup, unit_key
+from metrics.domains.common import Period, Report, prefix_filter, rate, rollup, unit_key
 from metrics.query import Parts, Query, scalar
 from metrics.query import row as fetch_row
 from metrics.selection import Selection, month_start
@@ -362,13 +362,11 @@ def query(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
 
 
 def report(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
-           force_raw: bool = False) -> pd.DataFrame:
+           force_raw: bool = False) -> Report:
     """Every key of 问题解决 for every unit of ``sel.level`` (units with no orders too: zero
     counts, null rates), ordered by code. Empty store: the rows of the level with zeros."""
     q, period = query(con, sel, settings=settings, force_raw=force_raw)
-    df = q.run(con)
-    df.attrs.update({"as_of": period.as_of, "first": period.first, "last": period.last})
-    return df
+    return Report.of(q.run(con), period)
 
 
 # --- follow-up list ---------------------------------------------------------------------------

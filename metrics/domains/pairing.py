@@ -10,7 +10,15 @@ import duckdb
 import pandas as pd
 
 from metrics.definitions import DOMAIN_KEYS
-from metrics.domains.common import Period, latest_month, prefix_filter, rate, rollup, unit_key
+from metrics.domains.common import (
+    Period,
+    Report,
+    latest_month,
+    prefix_filter,
+    rate,
+    rollup,
+    unit_key,
+)
 from metrics.query import Query
 from metrics.selection import Selection, month_start
 from metrics.settings import Settings
@@ -120,13 +128,11 @@ def query(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings=None) -> t
     return q, period
 
 
-def report(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings=None) -> pd.DataFrame:
+def report(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings=None) -> Report:
     """Every key of 结对联建 per unit of ``sel.level`` (community at the finest). Units with no
     pairings, projects or check-ins: zero counts and null rates."""
     q, period = query(con, sel)
-    df = q.run(con)
-    df.attrs.update({"as_of": period.as_of, "first": period.first, "last": period.last})
-    return df
+    return Report.of(q.run(con), period)
 
 
 FOLLOW_UPS = ("overdue_projects",)

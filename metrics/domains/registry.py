@@ -9,6 +9,7 @@ import pandas as pd
 
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains import coverage, grids, issues, pairing, tasks
+from metrics.domains.common import Report
 from metrics.query import row, scalar
 from metrics.selection import Selection, SelectionError
 from metrics.settings import Settings
@@ -42,7 +43,8 @@ def check_selection(domain: str, sel: Selection) -> None:
 
 
 def report(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, *,
-           settings: Settings) -> pd.DataFrame:
+           settings: Settings) -> Report:
+    """The domain's keys per unit of ``sel.level`` and the period they were judged for."""
     check_selection(domain, sel)
     return MODULES[domain].report(con, sel, settings=settings)
 
@@ -69,10 +71,10 @@ def follow_up(con: duckdb.DuckDBPyConnection, which: str, sel: Selection, *,
 
 
 def group_report(con: duckdb.DuckDBPyConnection, domain: str, group: str, sel: Selection, *,
-                 settings: Settings) -> pd.DataFrame:
+                 settings: Settings) -> Report:
     """The domain's keys per value of ``group`` (one of ``GROUP_LEVELS[domain]``: 责任单位 of
     重点任务督办) over everything under ``sel``'s unit; ``unit_code`` and ``unit_name`` are both
-    the group value, and the frame carries the same attrs as ``report``."""
+    the group value, and the period is that of ``report``."""
     if group not in GROUP_LEVELS.get(domain, {}):
         raise SelectionError(f"{domain} 不支持层级 {group}")
     check_selection(domain, sel.with_(level="city"))

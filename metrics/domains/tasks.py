@@ -22,7 +22,7 @@ import pandas as pd
 
 from metrics.contract.schema import TASK_KINDS
 from metrics.definitions import DOMAIN_KEYS
-from metrics.domains.common import Period, latest_month, level_units_sql, rate
+from metrics.domains.common import Period, Report, latest_month, level_units_sql, rate
 from metrics.query import Query
 from metrics.selection import Selection, SelectionError, month_start
 from metrics.settings import Settings
@@ -172,25 +172,20 @@ def grouped_query(con: duckdb.DuckDBPyConnection, sel: Selection, by: str, *,
 
 
 def report(con: duckdb.DuckDBPyConnection, sel: Selection, *,
-           settings: Settings | None = None) -> pd.DataFrame:
+           settings: Settings | None = None) -> Report:
     """Every key of 重点任务督办 per unit of ``sel.level`` (city, district or street). Units
     without tasks: zero counts, null rates and null ``max_overdue_days``; an empty ledger the
     same for every unit."""
     q, period = query(con, sel, settings=settings)
-    return _attach(q.run(con), period)
+    return Report.of(q.run(con), period)
 
 
 def owner_report(con: duckdb.DuckDBPyConnection, sel: Selection, *,
-                 settings: Settings | None = None) -> pd.DataFrame:
+                 settings: Settings | None = None) -> Report:
     """Every key per 责任单位 (unit_code = unit_name = the owner), ordered by name; see
     ``grouped_query``. No tasks under the unit: no rows."""
     q, period = grouped_query(con, sel, "owner", settings=settings)
-    return _attach(q.run(con), period)
-
-
-def _attach(df: pd.DataFrame, period: Period) -> pd.DataFrame:
-    df.attrs.update({"as_of": period.as_of, "first": period.first, "last": period.last})
-    return df
+    return Report.of(q.run(con), period)
 
 
 # --- the 督办清单 ---------------------------------------------------------------------------

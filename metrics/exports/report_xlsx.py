@@ -483,17 +483,18 @@ def _grids_sheets(wb, con: duckdb.DuckDBPyConnection, scope: Scope, taken: set[s
     keys = DOMAIN_KEYS["grids"]
     level = scope.rank_level_for("grids")
     sel_unit = scope.domain_sel("grids", scope.unit_level)
-    unit = grid_domain.report(con, sel_unit)
+    unit_rep = grid_domain.report(con, sel_unit)
+    unit = unit_rep.frame
     frames = [unit[unit["unit_code"].isna()] if scope.unit_code is None
               else unit[unit["unit_code"] == scope.unit_code]]
     if level is not None:
-        frames.append(grid_domain.report(con, scope.domain_sel("grids", level)))
+        frames.append(grid_domain.report(con, scope.domain_sel("grids", level)).frame)
     df = pd.concat(frames, ignore_index=True)[["unit_code", "unit_name", *keys]]
     df = df.astype(object).where(df.notna(), None)
     df.columns = ["代码", "单位", *[METRICS[k].label for k in keys]]
     ws = wb.add_worksheet(safe_sheet_name(DOMAIN_LABELS["grids"], taken))
-    note = (f"{scope.unit_name}{DOMAIN_LABELS['grids']}　网格快照 {unit.attrs['grid_snapshot'] or '—'}"
-            f"，小区快照 {unit.attrs['compound_snapshot'] or '—'}(各取不晚于统计期末的最近一期)")
+    note = (f"{scope.unit_name}{DOMAIN_LABELS['grids']}　网格快照 {unit_rep.snapshots['grid'] or '—'}"
+            f"，小区快照 {unit_rep.snapshots['compound'] or '—'}(各取不晚于统计期末的最近一期)")
     write_cell(ws, 0, 0, note)
     formats = {METRICS[k].label: {"num_format": NUM_FORMATS[METRICS[k].kind]} for k in keys}
     write_table(ws, wb, df, start_row=2, formats=formats, freeze=False)

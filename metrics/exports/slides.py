@@ -322,27 +322,27 @@ def domain_data(con: duckdb.DuckDBPyConnection, domain: str, scope: Scope, *,
     key = key or HEADLINE[domain]
     kind = METRICS[key].kind
     usel = scope.domain_sel(domain, scope.unit_level)
-    udf = domains.report(con, domain, usel, settings=settings)
-    as_of = udf.attrs["as_of"]
+    urep = domains.report(con, domain, usel, settings=settings)
+    as_of, udf = urep.as_of, urep.frame
     urow = _row(udf)
     utargets = T.with_targets(con, udf, as_of)
-    pdf = domains.report(con, domain, usel.previous(None), settings=settings)
+    pdf = domains.report(con, domain, usel.previous(None), settings=settings).frame
     prow = _row(pdf)
 
     rank_level = scope.rank_level_for(domain)
     ranked, ctargets, ranked_units = None, {}, []
     if rank_level is not None:
         csel = scope.domain_sel(domain, rank_level)
-        cdf = domains.report(con, domain, csel, settings=settings)
-        ctargets = T.with_targets(con, cdf, cdf.attrs["as_of"])
-        cprev = domains.report(con, domain, csel.previous(None), settings=settings)
-        if "snapshot" in cprev.attrs and cprev.attrs["snapshot"] is None:
-            cprev = None  # no ledger before: nothing to compare with
+        crep = domains.report(con, domain, csel, settings=settings)
+        cdf = crep.frame
+        ctargets = T.with_targets(con, cdf, crep.as_of)
+        cprev_rep = domains.report(con, domain, csel.previous(None), settings=settings)
+        # no ledger before: nothing to compare with
+        cprev = None if cprev_rep.no_ledger else cprev_rep.frame
         # rank, 上月, 环比, 排名变化, target and gap of every unit (ranking.movement)
         ranked = ranking.movement(cdf, cprev, key, n=settings.ranking_n,
                                   targets=ctargets.get(key, {}))
         ranked["target"] = [_val(t) for t in ranked["target"]]
-        ranked.attrs.update(cdf.attrs)
         for r in ranked.itertuples(index=False):
             ranked_units.append(B.RankedUnit(
                 code=r.unit_code, name=r.unit_name, value=_val(getattr(r, key)),
@@ -370,16 +370,15 @@ def owner_data(con: duckdb.DuckDBPyConnection, scope: Scope, *, settings: Settin
     of the 通报 sentence, whose ranked units are the owners."""
     key = key or HEADLINE["tasks"]
     usel = scope.domain_sel("tasks", scope.unit_level)
-    udf = domains.report(con, "tasks", usel, settings=settings)
-    as_of = udf.attrs["as_of"]
-    odf = domains.group_report(con, "tasks", task_domain.OWNER_LEVEL, usel, settings=settings)
+    urep = domains.report(con, "tasks", usel, settings=settings)
+    as_of, udf = urep.as_of, urep.frame
+    odf = domains.group_report(con, "tasks", task_domain.OWNER_LEVEL, usel, settings=settings).frame
     prev = domains.group_report(con, "tasks", task_domain.OWNER_LEVEL, usel.previous(None),
-                                settings=settings)
+                                settings=settings).frame
     targets = T.with_targets(con, odf, as_of)
     ranked = ranking.movement(odf, prev, key, n=settings.ranking_n,
                               targets=targets.get(key, {}))
     ranked["target"] = [_val(t) for t in ranked["target"]]
-    ranked.attrs.update(odf.attrs)
     units = [B.RankedUnit(code=r.unit_code, name=r.unit_name, value=_val(getattr(r, key)),
                           rank=None if r.rank is pd.NA else int(r.rank), red=bool(r.red),
                           black=bool(r.black), target=_val(r.target),
@@ -387,7 +386,7 @@ def owner_data(con: duckdb.DuckDBPyConnection, scope: Scope, *, settings: Settin
                           else bool(r.target_met))
              for r in ranked.itertuples(index=False)]
     urow = _row(udf)
-    prow = _row(domains.report(con, "tasks", usel.previous(None), settings=settings))
+    prow = _row(domains.report(con, "tasks", usel.previous(None), settings=settings).frame)
     utargets = T.with_targets(con, udf, as_of)
     own = utargets.get(key, {}).get(scope.unit_code)
     facts = B.DomainFacts(
@@ -403,9 +402,10 @@ def _trend(con: duckdb.DuckDBPyConnection, data: DomainData, scope: Scope,
            settings: Settings) -> None:
     tables: dict[int, dict] = {}
     for m in range(scope.last - TREND_MONTHS + 1, scope.last + 1):
-        df = domains.report(con, data.domain, scope.domain_sel(data.domain, scope.unit_level,
-                                                               month=m), settings=settings)
-        year = T.target_year(df.attrs["as_of"])
+        rep = domains.report(con, data.domain, scope.domain_sel(data.domain, scope.unit_level,
+                                                                month=m), settings=settings)
+        df = rep.frame
+        year = T.target_year(rep.as_of)
         if year not in tables:
             tables[year] = T.load(con, year)
         target, _ = (T.lookup(tables[year], data.key, scope.unit_code)
