@@ -7,8 +7,9 @@ from metrics.contract.schema import LEVEL_LABELS
 from metrics.definitions import METRICS, format_value
 from metrics.domains.ranking import rank
 from metrics.domains.registry import LEVELS
-from ui import cache, supervision
 from ui import components as C
+from ui import supervision
+from ui.domain_page import headline, map_view, ranking, stale_notes
 from ui.state import current, freshness
 
 HEADLINE = [("coverage", "org_coverage_rate"), ("coverage", "work_coverage_rate"),
@@ -25,11 +26,10 @@ if not ctx.months:
     st.stop()
 
 C.breadcrumb(ctx, view)
-if not C.kpi_cards(ctx, view, HEADLINE, {}):
+if not headline(ctx, view, HEADLINE, {}):
     st.stop()
-as_of = cache.report(ctx.con, "issues", view.selection(), ctx.sig("issues"), ctx.settings).attrs["as_of"]
-freshness(ctx, as_of)
-C.stale_notes(ctx, view, ("coverage", "issues", "pairing", "grids"))
+freshness(ctx, ctx.reader(view, "issues").as_of())
+stale_notes(ctx, view, ("coverage", "issues", "pairing", "grids"))
 
 level = view.child_level("coverage")
 if level is None:
@@ -40,10 +40,11 @@ if level is None:
 # domain without that level (重点任务督办 stops at the street) leaves its columns out.
 DOMAINS = [d for d in dict.fromkeys(d for d, _ in HEADLINE) if level in LEVELS[d]]
 RANKED = [(d, k) for d, k in HEADLINE if d in DOMAINS]
+READERS = {d: ctx.reader(view, d) for d in DOMAINS}
 frames = []
 for domain in DOMAINS:
     keys = [k for d, k in HEADLINE if d == domain]
-    df = cache.report(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
+    df = READERS[domain].report(level).frame
     frames.append(df[["unit_code", "unit_name", *keys]].set_index(["unit_code", "unit_name"]))
 wide = pd.concat(frames, axis=1).reset_index()
 
@@ -53,11 +54,9 @@ key = st.selectbox("排名指标", [k for _, k in RANKED], format_func=lambda k:
 domain_of = {k: d for d, k in RANKED}
 left, right = st.columns([3, 2], gap="large")
 with left:
-    C.ranking_block(ctx, view, domain_of[key], key, {}, chart_key="rank_overview")
+    ranking(ctx, READERS[domain_of[key]], key, chart_key="rank_overview")
 with right:
-    df_key = cache.report(ctx.con, domain_of[key], view.selection(level=level),
-                          ctx.sig(domain_of[key]), ctx.settings)
-    C.map_block(ctx, view, domain_of[key], key, df_key)
+    map_view(ctx, READERS[domain_of[key]], key, READERS[domain_of[key]].report(level).frame)
 
 ranked = rank(wide, key, n=ctx.settings.ranking_n)
 shown = ranked[["rank", "unit_name", *[k for _, k in RANKED]]].copy()
@@ -77,7 +76,7 @@ st.subheader("需要关注")
 c1, c2, c3 = st.columns(3)
 below = {}
 for domain in DOMAINS:
-    tg = cache.targets(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
+    tg = READERS[domain].targets(level)
     for k, per_unit in tg.items():
         if (domain, k) not in HEADLINE:
             continue
@@ -96,10 +95,10 @@ with c1:
 
 
 def _top(domain: str, key: str, label: str, unit_word: str) -> None:
-    df = cache.report(ctx.con, domain, view.selection(level=level), ctx.sig(domain), ctx.settings)
+    df = READERS[domain].report(level).frame
     total = int(df[key].sum())
     if domain == "tasks":  # a unit's own and whole-city tasks are in no row of the level below
-        own = cache.report(ctx.con, domain, view.selection(), ctx.sig(domain), ctx.settings)
+        own = READERS[domain].report().frame
         total = int(own[key].iloc[0])
     worst = df.sort_values([key, "unit_code"], ascending=[False, True]).head(5)
     worst = worst[worst[key] > 0]

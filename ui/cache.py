@@ -21,6 +21,7 @@ import streamlit as st
 from metrics import supervision
 from metrics.db import connect
 from metrics.domains import registry as domains
+from metrics.domains.common import Report
 from metrics.domains.targets import with_targets
 from metrics.engine import EngineError, open_engine
 from metrics.selection import Selection, month_str
@@ -56,18 +57,18 @@ def _key(*parts: object) -> str:
 
 
 def report(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,
-           settings: Settings) -> pd.DataFrame:
+           settings: Settings) -> Report:
     return _report(con, domain, sel, settings, _key(domain, sel, sig, settings))
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
 def _report(_con: duckdb.DuckDBPyConnection, _domain: str, _sel: Selection, _settings: Settings,
-            key: str) -> pd.DataFrame:
+            key: str) -> Report:
     return domains.report(_con, _domain, _sel, settings=_settings)
 
 
 def group_report(con: duckdb.DuckDBPyConnection, domain: str, group: str, sel: Selection,
-                 sig: tuple, settings: Settings) -> pd.DataFrame:
+                 sig: tuple, settings: Settings) -> Report:
     """The domain's keys per 责任单位 (``registry.group_report``)."""
     return _group_report(con, domain, group, sel, settings,
                          _key("group", domain, group, sel, sig, settings))
@@ -75,7 +76,7 @@ def group_report(con: duckdb.DuckDBPyConnection, domain: str, group: str, sel: S
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _group_report(_con: duckdb.DuckDBPyConnection, _domain: str, _group: str, _sel: Selection,
-                  _settings: Settings, key: str) -> pd.DataFrame:
+                  _settings: Settings, key: str) -> Report:
     return domains.group_report(_con, _domain, _group, _sel, settings=_settings)
 
 
@@ -89,8 +90,8 @@ def group_targets(con: duckdb.DuckDBPyConnection, domain: str, group: str, sel: 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _group_targets(_con: duckdb.DuckDBPyConnection, _domain: str, _group: str, _sel: Selection,
                    _sig: tuple, _settings: Settings, key: str) -> dict:
-    df = group_report(_con, _domain, _group, _sel, _sig, _settings)
-    return with_targets(_con, df, df.attrs["as_of"])
+    rep = group_report(_con, _domain, _group, _sel, _sig, _settings)
+    return with_targets(_con, rep.frame, rep.as_of)
 
 
 def targets(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tuple,
@@ -101,8 +102,8 @@ def targets(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, sig: tu
 @st.cache_data(max_entries=4096, show_spinner=False)
 def _targets(_con: duckdb.DuckDBPyConnection, _domain: str, _sel: Selection, _sig: tuple,
              _settings: Settings, key: str) -> dict:
-    df = report(_con, _domain, _sel, _sig, _settings)
-    return with_targets(_con, df, df.attrs["as_of"])
+    rep = report(_con, _domain, _sel, _sig, _settings)
+    return with_targets(_con, rep.frame, rep.as_of)
 
 
 def trend(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, months: int, sig: tuple,
@@ -122,7 +123,7 @@ def _trend(_con: duckdb.DuckDBPyConnection, domain: str, _sel: Selection, months
     rows = []
     for m in range(last - months + 1, last + 1):
         one = _sel.with_(period_from=month_str(m), period_to=month_str(m), as_of=None)
-        df = report(_con, domain, one, _sig, _settings)
+        df = report(_con, domain, one, _sig, _settings).frame
         if df.empty:
             continue
         row = df.iloc[0].to_dict()

@@ -27,11 +27,10 @@ from metrics.definitions import (
 )
 from metrics.domains import ranking
 from metrics.domains.ranking import chart_rows, rank
-from metrics.domains.targets import time_elapsed
 from metrics.exports.build import MEDIA_TYPES
 from metrics.exports.xlsx import frames_to_xlsx, safe_csv_text
 from metrics.selection import month_index, month_label
-from ui import cache, charts
+from ui import charts
 from ui.state import Ctx, View, drill_to, link_notices
 
 
@@ -107,45 +106,20 @@ def _delta(key: str, now: object, before: object) -> str | None:
     return format_difference(METRICS[key].kind, d)
 
 
-def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[str, dict],
-              *, per_row: int = 4) -> bool:
+def kpi_cards(items: list[tuple[str, str]], cards: dict, settings, *, per_row: int = 4) -> None:
     """st.metric cards labelled exactly as docs/contract/metrics.md, with 环比 and target progress.
 
-    ``items`` are (domain, key) pairs; ``filters`` the per-domain filters. False when there is
-    no data for the selection. A domain that does not reach the selected unit's level (重点任务督办
-    stops at the street) has no cards there.
+    ``items`` are (domain, key) pairs; ``cards`` each domain's ``ui.reader.Card``.
     """
-    if not view.period_to:
-        return False
-    from metrics.domains.registry import LEVELS
-
-    items = [(d, k) for d, k in items if view.unit_level in LEVELS[d]]
-    rows: dict[str, tuple] = {}
-    for domain in dict.fromkeys(d for d, _ in items):
-        sig = ctx.sig(domain)
-        sel = view.selection(filters=filters.get(domain))
-        cur = cache.report(ctx.con, domain, sel, sig, ctx.settings)
-        if cur.empty:
-            st.info("所选区划没有数据")
-            return False
-        latest = cache.latest(ctx.con, domain, sig)
-        try:
-            prev = cache.report(ctx.con, domain, sel.previous(latest), sig, ctx.settings)
-        except Exception:  # a range reaching before any data has no 环比
-            prev = cur.iloc[0:0]
-        if "snapshot" in prev.attrs and prev.attrs["snapshot"] is None:
-            prev = cur.iloc[0:0]  # no ledger before: nothing to compare with
-        tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings)
-        rows[domain] = (cur.iloc[0], prev.iloc[0] if not prev.empty else None, tg,
-                        time_elapsed(cur.attrs["as_of"]),
-                        cache.lights(ctx.con, domain, sel, sig, ctx.settings))
     # One keyed box around every card: on a phone the CSS (static/app.css, .st-key-gb_kpis)
     # flows the cards of all rows two per line, with no blank slot after an odd row.
     box = st.container(key="gb_kpis")
     for start in range(0, len(items), per_row):
         cols = box.columns(per_row)
         for col, (domain, key) in zip(cols, items[start:start + per_row], strict=False):
-            row, prow, tg, elapsed, lit = rows[domain]
+            card = cards[domain]
+            row, prow, tg, elapsed, lit = (card.row, card.previous, card.targets, card.elapsed,
+                                           card.lights)
             m = METRICS[key]
             with col:
                 delta = _delta(key, row[key], prow[key] if prow is not None else None)
@@ -162,9 +136,8 @@ def kpi_cards(ctx: Ctx, view: View, items: list[tuple[str, str]], filters: dict[
                 if t:
                     light = supervision.light_of(lit, key, code)
                     st.markdown(target_line(key, row[key], t, elapsed, light=light,
-                                            rule=supervision.short_rule(ctx.settings)),
+                                            rule=supervision.short_rule(settings)),
                                 unsafe_allow_html=True)
-    return True
 
 
 def gap_points(key: str, value: object, target: object) -> str:
@@ -227,38 +200,30 @@ def _on_table_select(key: str, codes: list[str]) -> None:
         drill_to(codes[rows[0]])
 
 
-def ranking_block(ctx: Ctx, view: View, domain: str, key: str, filters: dict, *,
-                  drillable: bool = True, chart_key: str | None = None) -> pd.DataFrame | None:
-    level = view.child_level(domain)
-    if level is None:
-        return None
-    sig = ctx.sig(domain)
-    sel = view.selection(level=level, filters=filters)
-    df = cache.report(ctx.con, domain, sel, sig, ctx.settings)
+def ranking_block(df: pd.DataFrame, key: str, targets: dict, *, settings, figure_key: str,
+                  chart_key: str, drillable: bool) -> None:
+    """The ranking of the level below: bars (best first, the middle left out of a long list),
+    then the 红榜 and 黑榜. ``targets``: the key's targets per unit code; ``drillable``: a click
+    on a bar opens that unit."""
     if df.empty:
         st.info("下一级没有单位")
-        return df
-    ranked = rank(df, key, n=ctx.settings.ranking_n)
+        return
+    ranked = rank(df, key, n=settings.ranking_n)
     if not ranked[key].notna().any():  # no rows behind any unit: words, never empty axes
         no_data(f"所选范围内没有“{METRICS[key].label}”的数据，暂无排名")
-        return df
-    limit = ctx.settings.ranking_chart_max_units
+        return
+    limit = settings.ranking_chart_max_units
     drawn = chart_rows(ranked, key, limit=limit)
-    tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(key, {})
-    fig = figure(repr(("rank", domain, sel, sig, ctx.settings, key)),
-                 lambda: charts.ranking_bars(drawn, key, tg))
+    fig = figure(figure_key, lambda: charts.ranking_bars(drawn, key, targets))
     n_ranked = int(ranked[key].notna().sum())
     if len(drawn) < n_ranked:
         st.caption(f"共 {n_ranked:,} 个单位，图中为前 {limit // 2} 名和后 {limit - limit // 2} 名；"
                    "完整排名见下方“明细”")
-    ck = chart_key or f"rank_{domain}"
-    can_drill = drillable and level != "grid"
-    if can_drill:  # said in words: a touch screen has no hover to reveal the tooltip's hint
+    if drillable:  # said in words: a touch screen has no hover to reveal the tooltip's hint
         drill_hint("点击柱条查看该单位的下一级")
-    plotly_chart(fig, key=ck,
-                 on_select=partial(_on_chart_select, ck) if can_drill else None)
+    plotly_chart(fig, key=chart_key,
+                 on_select=partial(_on_chart_select, chart_key) if drillable else None)
     red_black_lists(ranked)
-    return df
 
 
 def red_black_lists(ranked: pd.DataFrame) -> None:
@@ -271,47 +236,37 @@ def red_black_lists(ranked: pd.DataFrame) -> None:
         unsafe_allow_html=True)
 
 
-def group_ranking_block(ctx: Ctx, view: View, domain: str, group: str, key: str,
-                        filters: dict) -> None:
+def group_ranking_block(domain: str, group: str, key: str, df: pd.DataFrame,
+                        prev: pd.DataFrame | None, total: pd.DataFrame, targets: dict, *,
+                        settings, figure_key: str, period_label: str) -> None:
     """The ranking of a group level (责任单位 of 重点任务督办) over the selected unit: bars with
     红榜/黑榜, then the table with 上期, 环比, 排名变化, 目标, 差距 and the unit's 合计 row. Its rows
-    are no units, so nothing drills down; the city's target applies to every row."""
+    are no units, so nothing drills down; the city's target applies to every row (``targets``:
+    the key's, per group value)."""
     from metrics.domains.registry import GROUP_LEVELS
 
     name = GROUP_LEVELS[domain][group]
-    sig = ctx.sig(domain)
-    sel = view.selection(filters=filters)
-    df = cache.group_report(ctx.con, domain, group, sel, sig, ctx.settings)
     if df.empty:
         st.info(f"所选范围内没有{name}")
         return
-    ranked = rank(df, key, n=ctx.settings.ranking_n)
-    limit = ctx.settings.ranking_chart_max_units
+    ranked = rank(df, key, n=settings.ranking_n)
+    limit = settings.ranking_chart_max_units
     drawn = chart_rows(ranked, key, limit=limit)
-    tg = cache.group_targets(ctx.con, domain, group, sel, sig, ctx.settings).get(key, {})
-    fig = figure(repr(("grank", domain, group, sel, sig, ctx.settings, key)),
-                 lambda: charts.ranking_bars(drawn, key, tg, drillable=False))
+    fig = figure(figure_key, lambda: charts.ranking_bars(drawn, key, targets, drillable=False))
     n_ranked = int(ranked[key].notna().sum())
     if len(drawn) < n_ranked:
         st.caption(f"共 {n_ranked:,} 个{name}，图中为前 {limit // 2} 名和后 {limit - limit // 2} 名")
     plotly_chart(fig, key=f"grank_{domain}_{group}")
     red_black_lists(ranked)
-    try:
-        prev = cache.group_report(ctx.con, domain, group,
-                                  sel.previous(cache.latest(ctx.con, domain, sig)), sig,
-                                  ctx.settings)
-    except Exception:  # a range reaching before any data has no 环比
-        prev = None
-    total = cache.report(ctx.con, domain, sel, sig, ctx.settings)
-    table = ranking_frame(df, prev, total, domain, key, tg,
-                          n=ctx.settings.ranking_n).drop(columns=["unit_code"])
+    table = ranking_frame(df, prev, total, domain, key, targets,
+                          n=settings.ranking_n).drop(columns=["unit_code"])
     cfg = column_config(domain, key)
     cfg["unit_name"] = st.column_config.TextColumn(name, width=150, pinned=True)
     st.caption(f"{name}按{METRICS[key].label}排名；“排名变化”与上一统计期相比；末行为合计")
     st.dataframe(table, hide_index=True, column_config=cfg, key=f"table_{domain}_{group}",
                  height=min(420, 38 + 35 * len(table)))
     downloads(export_frame(table, domain, key).rename(columns={"单位": name}),
-              f"{DOMAIN_LABELS[domain]}_{name}排名_{view.period_label()}",
+              f"{DOMAIN_LABELS[domain]}_{name}排名_{period_label}",
               key=f"dl_{domain}_{group}")
 
 
@@ -328,18 +283,17 @@ STALE_TEXT = {
 }
 
 
-def stale_notes(ctx: Ctx, view: View, domains: tuple[str, ...]) -> list[str]:
-    """For each domain whose newest month is older than the month shown (11月台账未上传), which
-    month's data the page shows instead."""
-    if not view.period_to:
+def stale_notes(latest: dict[str, int | None], shown_month: str | None) -> list[str]:
+    """For each domain whose newest month (``latest``: domain → month index) is older than the
+    month shown (11月台账未上传), which month's data the page shows instead."""
+    if not shown_month:
         return []
-    shown = month_index(view.period_to)
+    shown = month_index(shown_month)
     notes = []
-    for domain in domains:
-        latest = cache.latest(ctx.con, domain, ctx.sig(domain))
-        if latest is not None and latest < shown:
-            notes.append(STALE_TEXT[domain].format(latest=month_label(latest),
-                                                   shown=month_label(month_index(view.period_to))))
+    for domain, newest in latest.items():
+        if newest is not None and newest < shown:
+            notes.append(STALE_TEXT[domain].format(latest=month_label(newest),
+                                                   shown=month_label(shown)))
     for text in notes:
         st.caption("⚠ " + text)
     return notes
@@ -349,29 +303,28 @@ def drill_hint(text: str) -> None:
     st.markdown(f'<div class="gb-hint">{html.escape(text)}</div>', unsafe_allow_html=True)
 
 
-def trend_block(ctx: Ctx, view: View, domain: str, keys: list[str], filters: dict,
-                months: int = 12) -> None:
-    sig = ctx.sig(domain)
-    sel = view.selection(filters=filters)
-    tr = cache.trend(ctx.con, domain, sel, months, sig, ctx.settings)
+def trend_block(domain: str, keys: list[str], tr: pd.DataFrame, target: float | None, *,
+                figure_key: str) -> None:
+    """The keys month by month (``tr``: one row per month), with the first key's target."""
     if tr.empty or not any(k in tr and tr[k].notna().any() for k in keys):
         no_data("所选范围内暂无趋势数据")
         return
-    tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(keys[0], {})
-    target = next(iter(tg.values()))["target"] if tg else None
-    fig = figure(repr(("trend", domain, sel, sig, ctx.settings, tuple(keys), months)),
-                 lambda: charts.trend_lines(tr, keys, target))
+    fig = figure(figure_key, lambda: charts.trend_lines(tr, keys, target))
     plotly_chart(fig, key=f"trend_{domain}")
 
 
-def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | None) -> None:
-    level = view.child_level(domain)
+def map_block(domain: str, key: str, df: pd.DataFrame | None, level: str | None, *,
+              data_dir: Path, figure_key: str, colours: Callable[[], tuple[dict, dict]],
+              light_rule: str) -> None:
+    """The choropleth of the level below (districts or streets) from the uploaded boundaries;
+    ``colours()`` gives (targets of ``key``, lights by unit), asked only when the figure is
+    built."""
     if df is None or df.empty or level not in ("district", "street"):
         st.caption("地图仅在全市(按区县)和区县(按街道)层级显示")
         return
     if key not in df or not df[key].notna().any():
         return  # the ranking beside it already says there is nothing to show
-    path = Path(ctx.data_dir) / "boundaries.geojson"
+    path = Path(data_dir) / "boundaries.geojson"
     if not path.exists():
         st.info("尚未上传边界数据，暂不显示地图(管理员可在“数据上传”页上传 GeoJSON)")
         return
@@ -383,21 +336,17 @@ def map_block(ctx: Ctx, view: View, domain: str, key: str, df: pd.DataFrame | No
         st.info(f"以下单位缺少边界，为避免误导不绘制地图：{'、'.join(missing[:10])}"
                 + ("等" if len(missing) > 10 else ""))
         return
-    sel = view.selection(level=level)
-    sig = ctx.sig(domain)
 
     def build() -> go.Figure:
         wanted = set(codes)
         features = {"type": "FeatureCollection",
                     "features": [f for f in fc["features"] if f["properties"]["code"] in wanted]}
-        tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings)
-        lit = supervision.by_unit(cache.lights(ctx.con, domain, sel, sig, ctx.settings), key)
-        return charts.choropleth(features, df, key, tg.get(key), lights=lit,
-                                 light_rule=supervision.short_rule(ctx.settings))
+        tg, lit = colours()
+        return charts.choropleth(features, df, key, tg, lights=lit, light_rule=light_rule)
 
     ck = f"map_{domain}"
     drill_hint("点击地图区块查看该单位的下一级")
-    fig = figure(repr(("map", domain, sel, sig, ctx.settings, key, mtime)), build)
+    fig = figure(repr((figure_key, mtime)), build)
     plotly_chart(fig, key=ck, on_select=partial(_on_chart_select, ck))
 
 
@@ -406,20 +355,6 @@ def _boundaries(path: str, mtime_ns: int) -> tuple[dict, frozenset]:
     """The boundaries file and the codes it has a feature for; shared, never modified."""
     fc = json.loads(Path(path).read_text(encoding="utf-8"))
     return fc, frozenset(f.get("properties", {}).get("code") for f in fc.get("features", []))
-
-
-def previous_report(ctx: Ctx, domain: str, sel) -> pd.DataFrame | None:
-    """The same selection one period earlier (环比), None when there is nothing to compare
-    with (a range reaching before any data, or no ledger before)."""
-    sig = ctx.sig(domain)
-    try:
-        prev = cache.report(ctx.con, domain, sel.previous(cache.latest(ctx.con, domain, sig)),
-                            sig, ctx.settings)
-    except Exception:  # a range reaching before any data has no 环比
-        return None
-    if "snapshot" in prev.attrs and prev.attrs["snapshot"] is None:
-        return None
-    return prev
 
 
 def ranking_frame(df: pd.DataFrame, prev: pd.DataFrame | None, total: pd.DataFrame | None,
@@ -454,7 +389,6 @@ def ranking_frame(df: pd.DataFrame, prev: pd.DataFrame | None, total: pd.DataFra
             v = t[k]
             row[k] = None if pd.isna(v) else float(v) * (100.0 if METRICS[k].is_rate else 1.0)
         out = pd.concat([out, pd.DataFrame([row])], ignore_index=True)
-    out.attrs = {}
     return out
 
 
@@ -501,27 +435,22 @@ def export_frame(table: pd.DataFrame, domain: str, key: str) -> pd.DataFrame:
     return out
 
 
-def units_table(ctx: Ctx, view: View, domain: str, df: pd.DataFrame | None, *, name: str,
-                key: str, filters: dict | None = None) -> None:
+def units_table(domain: str, df: pd.DataFrame | None, prev: pd.DataFrame | None,
+                total: pd.DataFrame | None, targets: dict, *, key: str, settings, stem: str,
+                drillable: bool) -> None:
+    """The 明细 table of the level below (``ranking_frame``) and its downloads; ``targets``:
+    the key's, per unit code."""
     if df is None or df.empty:
         return
-    level = view.child_level(domain)
-    sel = view.selection(level=level, filters=filters)
-    sig = ctx.sig(domain)
-    prev = previous_report(ctx, domain, sel)
-    total = cache.report(ctx.con, domain, view.selection(filters=filters), sig, ctx.settings)
-    tg = cache.targets(ctx.con, domain, sel, sig, ctx.settings).get(key, {})
-    table = ranking_frame(df, prev, total, domain, key, tg, n=ctx.settings.ranking_n)
+    table = ranking_frame(df, prev, total, domain, key, targets, n=settings.ranking_n)
     codes = [c if isinstance(c, str) else None for c in table["unit_code"]]
     tkey = f"table_{domain}"
-    drillable = level not in (None, "grid")
     st.caption(f"按{METRICS[key].label}排名；“排名变化”与上一统计期相比；末行为合计"
                + ("；点击一行查看该单位的下一级" if drillable else ""))
     st.dataframe(table, hide_index=True, column_config=column_config(domain, key),
                  key=tkey, on_select=partial(_on_table_select, tkey, codes) if drillable
                  else "ignore", selection_mode="single-row")
-    downloads(export_frame(table, domain, key), f"{name}_{view.period_label()}",
-              key=f"dl_{domain}")
+    downloads(export_frame(table, domain, key), stem, key=f"dl_{domain}")
 
 
 def downloads(df: pd.DataFrame, stem: str, *, key: str) -> None:
@@ -533,31 +462,29 @@ def downloads(df: pd.DataFrame, stem: str, *, key: str) -> None:
                        mime=MEDIA_TYPES["xlsx"], key=f"{key}_xlsx", on_click="ignore")
 
 
-def definitions_panel(ctx: Ctx, view: View, domain: str, filters: dict) -> None:
+def definitions_panel(domain: str, settings, explain: Callable[[], dict]) -> None:
+    """口径说明 and, for analysts, the SQL (``explain()``, asked only while that panel is open)."""
     # Drawn only while open (see domain_page: what is not looked at is not sent).
     with st.expander("口径说明", key=f"{domain}_defs", on_change="rerun") as panel:
         if panel.open:
-            _definitions(ctx, domain)
+            _definitions(settings, domain)
     if can_see_sql():
         with st.expander("查看 SQL", key=f"{domain}_sql", on_change="rerun") as panel:
             if panel.open:
-                level = view.child_level(domain) or view.unit_level
-                ex = cache.explain(ctx.con, domain, view.selection(level=level, filters=filters),
-                                   ctx.sig(domain), ctx.settings)
-                st.code(ex["sql"], language="sql")
+                st.code(explain()["sql"], language="sql")
 
 
-def _definitions(ctx: Ctx, domain: str) -> None:
+def _definitions(settings, domain: str) -> None:
     # No column of the code's English metric keys: the UI is Chinese throughout.
     rows = [{"指标": METRICS[k].label, "口径": METRICS[k].definition}
             for k in DOMAIN_KEYS[domain]]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     for note in COMMON_NOTES.values():
         st.caption(note)
-    st.caption(supervision.rule_text(ctx.settings))
-    st.caption(supervision.lagging_text(ctx.settings))
+    st.caption(supervision.rule_text(settings))
+    st.caption(supervision.lagging_text(settings))
     if domain == "issues":
-        s = ctx.settings
+        s = settings
         st.caption(f"当前设置：响应时限 {s.response_hours:g} 小时；综合得分权重 响应率 {s.w_response:g}、"
                    f"解决率 {s.w_resolve:g}、满意率 {s.w_satisfaction:g}")
 

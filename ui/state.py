@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -34,6 +34,7 @@ from metrics.selection import (
 from metrics.settings import Settings, load_settings
 from metrics.store.versions import Store
 from ui import cache
+from ui.reader import Reader
 
 FILTER_LABELS = {
     "org_type": "单位类型", "sector": "新兴领域", "source": "工单来源", "category": "问题类别",
@@ -78,6 +79,8 @@ class Ctx:
     unit_index: UnitIndex
     months: list[str]
     demo: bool
+    # This run's readers (``reader``); a Ctx lives for one run, so they never outlive its data.
+    readers: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def units(self) -> pd.DataFrame:
@@ -97,6 +100,14 @@ class Ctx:
         data per page run (what ``cache.table_signature`` would read now, without re-reading)."""
         by_table = {entry[0]: entry for entry in self.fingerprint[1:]}
         return (self.fingerprint[0], *(by_table[t] for t in domains.TABLES[domain]))
+
+    def reader(self, view: View, domain: str, filters: dict | None = None) -> Reader:
+        """The one reader of ``domain`` for ``view`` and ``filters`` in this run."""
+        key = (view, domain, repr(sorted((filters or {}).items())))
+        found = self.readers.get(key)
+        if found is None:
+            found = self.readers[key] = Reader(self, view, domain, filters)
+        return found
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

@@ -13,7 +13,7 @@ from metrics.contract.schema import LEVEL_LABELS
 from metrics.definitions import DOMAIN_LABELS, METRICS, format_value
 from metrics.exports import build as exports
 from metrics.exports.slides import HEADLINE
-from ui import cache
+from ui.reader import Reader
 from ui.state import Ctx, View
 
 
@@ -51,11 +51,11 @@ def _fill(state: str | None) -> str:
     return f"background-color: {S.LIGHT_COLORS[state]}; color: {text}"
 
 
-def lights_tab(ctx: Ctx, view: View, domain: str, filters: dict) -> None:
+def lights_tab(ctx: Ctx, view: View, r: Reader) -> None:
     """The 红黄绿灯 table of the level below (or of the unit itself at the finest level)."""
-    level = view.child_level(domain) or view.unit_level
-    sel = view.selection(level=level, filters=filters)
-    lt = cache.lights(ctx.con, domain, sel, ctx.sig(domain), ctx.settings)
+    domain = r.domain
+    level = r.child_level or view.unit_level
+    lt = r.lights(level)
     text, state = lights_wide(lt)
     if text.empty:
         st.info("本板块的指标没有设置年度目标，不亮灯(可在“数据上传”页上传目标表)")
@@ -69,8 +69,7 @@ def lights_tab(ctx: Ctx, view: View, domain: str, filters: dict) -> None:
     st.caption(S.rule_text(ctx.settings) + " 标 * 的为连续黄灯转为红灯。")
     key = HEADLINE.get(domain)
     if key is not None and view.child_level(domain) is not None:
-        a = cache.alerts(ctx.con, domain, sel, key, ctx.sig(domain), ctx.settings)
-        movement_lists(a, LEVEL_LABELS[level], ctx)
+        movement_lists(r.alerts(key, level), LEVEL_LABELS[level], ctx)
 
 
 def movement_lists(a: S.Alerts, level_word: str, ctx: Ctx) -> None:
@@ -101,9 +100,8 @@ def overview_section(ctx: Ctx, view: View, level: str) -> None:
 
     shown = [(d, k) for d, k in HEADLINE.items() if level in LEVELS[d]]  # tasks: to the street
     for i, (domain, key) in enumerate(shown):
-        sel = view.selection(level=level)
         with cols[i % 2], st.container(border=True):
-            a = cache.alerts(ctx.con, domain, sel, key, ctx.sig(domain), ctx.settings)
+            a = ctx.reader(view, domain).alerts(key, level)
             reds = a.red_units()
             st.markdown(f"**{DOMAIN_LABELS.get(domain, domain)}**：红灯{LEVEL_LABELS[level]} "
                         f"{len(reds)} 个" + ("：" + "、".join(ctx.name(c) for c in reds[:8])
