@@ -272,3 +272,17 @@ def test_every_domain_report_is_a_report(city, settings):
         for group in groups:
             assert isinstance(registry.group_report(city.con, domain, group, sel,
                                                     settings=settings), Report)
+
+
+def test_ui_components_only_draw():
+    """The components are given frames, Reports and targets; the page layer reads them through
+    its ``ui.reader.Reader`` (docs/ARCHITECTURE.md "Metric functions")."""
+    tree = ast.parse((ROOT / "ui" / "components.py").read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported |= {f"{node.module}.{a.name}" for a in node.names} | {node.module or ""}
+        elif isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+    readers = {"ui.cache", "ui.reader", "metrics.domains.registry.report", "metrics.db", "duckdb"}
+    assert imported & readers == set()

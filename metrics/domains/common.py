@@ -112,6 +112,8 @@ class Report:
     a later period with. Other domains leave ``has_snapshot`` False (and ``snapshot`` None).
     ``snapshots`` holds the months of each ledger when a domain reads several (网格与小区:
     ``{"grid": …, "compound": …}``, ``snapshot`` then the newer of the two).
+
+    No ``==``: a DataFrame has no single truth value, so compare the frames and fields.
     """
 
     frame: pd.DataFrame
