@@ -88,20 +88,23 @@ def connect(store: Store, settings: Settings) -> duckdb.DuckDBPyConnection:
 
 
 def _create_from_parts(con: duckdb.DuckDBPyConnection, name: str,
-                       query: Query | Parts | SplitParts) -> None:
-    """Table ``name`` from one query, or from parts (see ``Parts`` and ``SplitParts``)."""
+                       query: Query | Parts | SplitParts, *, sort: bool = True) -> None:
+    """Table ``name`` from one query, or from parts (see ``Parts`` and ``SplitParts``); without
+    ``sort`` the parts stay in the order they were built (the caller sorts while writing)."""
     if isinstance(query, Query):
         con.execute(f"CREATE TABLE {name} AS {query.sql}", query.params)
         return
     if isinstance(query, SplitParts):
         query = Parts(_split(con, query), query.order_by)
+    staging = f"staging_{name}" if sort else name
     first, *rest = query.queries
-    con.execute(f"CREATE TABLE staging_{name} AS {first.sql}", first.params)
+    con.execute(f"CREATE TABLE {staging} AS {first.sql}", first.params)
     for part in rest:
-        con.execute(f"INSERT INTO staging_{name} {part.sql}", part.params)
-    con.execute(f"CREATE TABLE {name} AS SELECT * FROM staging_{name} "
-                f"ORDER BY {', '.join(query.order_by)}")
-    con.execute(f"DROP TABLE staging_{name}")
+        con.execute(f"INSERT INTO {staging} {part.sql}", part.params)
+    if sort:
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {staging} "
+                    f"ORDER BY {', '.join(query.order_by)}")
+        con.execute(f"DROP TABLE {staging}")
 
 
 def _split(con: duckdb.DuckDBPyConnection, parts: SplitParts) -> list[Query]:
@@ -138,9 +141,12 @@ def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str
     for agg_name, query in module.aggregate_queries(source_sql, settings).items():
         target = out_dir / f"{agg_name}.parquet"
         if isinstance(query, (Parts, SplitParts)):
-            _create_from_parts(con, agg_name, query)
+            # Sorted while written, not into a second table: a grid aggregate of tens of
+            # millions of rows then spills only the sort's runs, inside the 1 GB limit.
+            _create_from_parts(con, agg_name, query, sort=False)
             built.append(agg_name)
-            con.execute(f"COPY {agg_name} TO {sql_literal_path(target)} ({AGG_PARQUET})")
+            con.execute(f"COPY (SELECT * FROM {agg_name} ORDER BY {', '.join(query.order_by)}) "
+                        f"TO {sql_literal_path(target)} ({AGG_PARQUET})")
             continue
         con.execute(f"COPY ({query.sql}) TO {sql_literal_path(target)} ({AGG_PARQUET})",
                     query.params)
