@@ -248,18 +248,22 @@ def phase_product(workdir: Path, month: str, months: int, repeat: int) -> dict:
                                "selection": [sel.period_from, sel.period_to],
                                "as_of": str(as_of), "rows": int(len(df))}
     out["source_filter"] = _source_filter(con, settings, month, repeat)
+    out.update(_aggregate_paths(con, settings, month, months, repeat))
     con.close()
+    unequal = [k for k, v in out.items() if isinstance(v, dict) and v.get("equal") is False]
+    if unequal:
+        raise SystemExit(f"bench: aggregate and raw orders DIFFER for {', '.join(unequal)}")
     return out
 
 
-def _source_filter(con, settings, month: str, repeat: int) -> dict:
-    """The one-month street report under a 工单来源 filter, from the by-source aggregate and
-    from the raw orders (the path it took before that aggregate), in the same run; equal."""
-    from metrics.domains import issues
-    from metrics.selection import Selection
+def _both_paths(con, settings, sel, repeat: int) -> dict:
+    """One selection's 问题解决 report from its aggregate and from the raw orders, in the same
+    run: median/p95 of each, their ratio and whether the frames are equal."""
+    import pandas as pd
 
-    sel = Selection.make("street", period=month, filters={"source": ["12345热线"]})
-    out: dict = {}
+    from metrics.domains import issues
+
+    out: dict = {"path": issues.path_for(con, sel, issues.resolve(con, sel))}
     frames = {}
     for name, raw in (("aggregate", False), ("raw", True)):
         frames[name] = issues.report(con, sel, settings=settings, force_raw=raw).frame
@@ -269,15 +273,55 @@ def _source_filter(con, settings, month: str, repeat: int) -> dict:
             issues.report(con, sel, settings=settings, force_raw=raw)
             samples.append(time.perf_counter() - t0)
         out[name] = _stats_ms(samples)
-    import pandas as pd
-
     try:
         pd.testing.assert_frame_equal(frames["aggregate"], frames["raw"], check_exact=False,
                                       rtol=1e-9, atol=1e-9)
         out["equal"] = True
     except AssertionError:
         out["equal"] = False
+    out["rows"] = int(len(frames["aggregate"]))
     out["ratio"] = round(out["raw"]["median_ms"] / out["aggregate"]["median_ms"], 1)
+    return out
+
+
+def _source_filter(con, settings, month: str, repeat: int) -> dict:
+    """The one-month street report under a 工单来源 filter, from the by-source aggregate and
+    from the raw orders (the path it took before that aggregate), in the same run; equal."""
+    from metrics.selection import Selection
+
+    sel = Selection.make("street", period=month, filters={"source": ["12345热线"]})
+    return _both_paths(con, settings, sel, repeat)
+
+
+def _aggregate_paths(con, settings, month: str, months: int, repeat: int) -> dict:
+    """The street report under a 问题类别 filter (the most common category), and the
+    community and grid reports of the busiest street and of its busiest community, for one
+    month and for ``months`` months: each from its aggregate and from the raw orders."""
+    from metrics.query import row
+    from metrics.selection import Selection, month_index, month_str
+
+    m = month_index(month)
+    category = row(con, "SELECT category FROM agg_issues_category ORDER BY n DESC, category")[0]
+    street = row(con, "SELECT street FROM agg_issues_street WHERE rm = $m AND e = rm "
+                 "ORDER BY reported DESC, street", {"m": m})[0]
+    community = row(con, "SELECT community_code FROM agg_issues_community WHERE rm = $m "
+                    "AND e = rm AND starts_with(community_code, $s) "
+                    "ORDER BY reported DESC, community_code", {"m": m, "s": street})[0]
+    span = {"period_from": month_str(m - months + 1), "period_to": month}
+    sels = {
+        "category_filter": Selection.make("street", period=month,
+                                          filters={"category": [category]}),
+        "community": Selection.make("community", period=month, unit=street),
+        "community_range": Selection.make("community", unit=street, **span),
+        "grid": Selection.make("grid", period=month, unit=community),
+        "grid_range": Selection.make("grid", unit=community, **span),
+    }
+    out = {key: _both_paths(con, settings, sel, repeat) for key, sel in sels.items()}
+    out["category_filter"]["category"] = category
+    for key in ("community", "community_range"):
+        out[key]["unit"] = street
+    for key in ("grid", "grid_range"):
+        out[key]["unit"] = community
     return out
 
 
@@ -480,11 +524,19 @@ def _print_table(res: dict) -> None:
         add(f"  numbers equal ({res['compare'][key]['rows']} streets)",
             "yes" if res["compare"][key]["equal"] else "NO: " + "; ".join(res["compare"][key]["problems"][:3]),
             "equal", res["compare"][key]["equal"])
-    sf = prod.get("source_filter")
-    if sf:
-        add("report street 1 month, source filter", f"median {sf['aggregate']['median_ms']:.1f} ms "
-            f"(raw orders {sf['raw']['median_ms']:.0f} ms, {sf['ratio']:.0f}x)",
-            "equal", sf["equal"])
+    for key, label in (("source_filter", "report street 1 month, source filter"),
+                       ("category_filter", "report street 1 month, category filter"),
+                       ("community", "report community 1 month (one street)"),
+                       ("community_range", "report community 12 months (one street)"),
+                       ("grid", "report grid 1 month (one community)"),
+                       ("grid_range", "report grid 12 months (one community)")):
+        sf = prod.get(key)
+        if sf:
+            add(label, f"median {sf['aggregate']['median_ms']:.1f} ms (p95 "
+                f"{sf['aggregate']['p95_ms']:.1f}); raw orders {sf['raw']['median_ms']:.0f} ms "
+                f"(p95 {sf['raw']['p95_ms']:.0f}), {sf['ratio']:.0f}x",
+                f"<= {GOALS['report_ms']:.0f} ms, equal",
+                sf["equal"] and sf["aggregate"]["median_ms"] <= GOALS["report_ms"])
     add("product peak RSS (connect+reports)", f"{prod['process']['peak_rss_mb']:,.0f} MB",
         f"<= {GOALS['rss_mb']:,.0f} MB", goals["product_rss"]["ok"])
     add("baseline peak RSS", f"{base['process']['peak_rss_mb']:,.0f} MB")

@@ -18,7 +18,7 @@ import duckdb
 
 from metrics.contract import schema as S
 from metrics.domains.registry import AGGREGATES
-from metrics.query import Parts, Query
+from metrics.query import Parts, Query, SplitParts
 from metrics.settings import Settings
 from metrics.store.versions import Store
 
@@ -53,6 +53,9 @@ def empty_ddl(table: S.Table) -> str:
 def connect(store: Store, settings: Settings) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with one relation per table (current version) and the aggregates."""
     con = duckdb.connect(config={"threads": 2})
+    # The aggregates that stay Parquet views are read a few row groups at a time: their footers
+    # are parsed once per connection, not once per query.
+    con.execute("SET parquet_metadata_cache = true")
     for name, table in S.TABLES.items():
         path = store.current_data(name)
         if path is None:
@@ -69,10 +72,14 @@ def connect(store: Store, settings: Settings) -> duckdb.DuckDBPyConnection:
         vdir = store.current_dir(table)
         meta = _agg_meta(vdir)
         wanted = module.aggregate_key(settings)
+        # Large aggregates (sorted by unit code or value, so a filter reads a few row groups)
+        # stay Parquet views like the large raw tables; the small ones are loaded into memory.
+        views = getattr(module, "AGGREGATE_VIEWS", ())
         for agg_name, query in module.aggregate_queries("SELECT * FROM " + table, settings).items():
             built = vdir / f"{agg_name}.parquet" if vdir else None
             if built is not None and built.exists() and meta.get("key") == wanted:
-                con.execute(f"CREATE TABLE {agg_name} AS SELECT * FROM read_parquet("
+                kind = "VIEW" if agg_name in views else "TABLE"
+                con.execute(f"CREATE {kind} {agg_name} AS SELECT * FROM read_parquet("
                             f"{sql_literal_path(built)})")
             else:
                 # Settings changed since ingest (or no data yet): build once from raw rows.
@@ -80,18 +87,36 @@ def connect(store: Store, settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _create_from_parts(con: duckdb.DuckDBPyConnection, name: str, query: Query | Parts) -> None:
-    """Table ``name`` from one query, or from parts (see ``Parts``)."""
+def _create_from_parts(con: duckdb.DuckDBPyConnection, name: str,
+                       query: Query | Parts | SplitParts, *, sort: bool = True) -> None:
+    """Table ``name`` from one query, or from parts (see ``Parts`` and ``SplitParts``); without
+    ``sort`` the parts stay in the order they were built (the caller sorts while writing)."""
     if isinstance(query, Query):
         con.execute(f"CREATE TABLE {name} AS {query.sql}", query.params)
         return
+    if isinstance(query, SplitParts):
+        query = Parts(_split(con, query), query.order_by)
+    staging = f"staging_{name}" if sort else name
     first, *rest = query.queries
-    con.execute(f"CREATE TABLE staging_{name} AS {first.sql}", first.params)
+    con.execute(f"CREATE TABLE {staging} AS {first.sql}", first.params)
     for part in rest:
-        con.execute(f"INSERT INTO staging_{name} {part.sql}", part.params)
-    con.execute(f"CREATE TABLE {name} AS SELECT * FROM staging_{name} "
-                f"ORDER BY {', '.join(query.order_by)}")
-    con.execute(f"DROP TABLE staging_{name}")
+        con.execute(f"INSERT INTO {staging} {part.sql}", part.params)
+    if sort:
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {staging} "
+                    f"ORDER BY {', '.join(query.order_by)}")
+        con.execute(f"DROP TABLE {staging}")
+
+
+def _split(con: duckdb.DuckDBPyConnection, parts: SplitParts) -> list[Query]:
+    """The queries of ``parts``: ``part`` with each row of ``split`` bound (see SplitParts)."""
+    cur = con.cursor()
+    try:
+        rows = cur.execute(parts.split.sql, parts.split.params).fetchall()
+        names = [d[0] for d in cur.description]
+    finally:
+        cur.close()
+    rows = rows or [tuple(None for _ in names)]
+    return [Query(parts.part.sql, {**parts.part.params, **dict(zip(names, r))}) for r in rows]
 
 
 def _agg_meta(vdir: Path | None) -> dict:
@@ -99,6 +124,11 @@ def _agg_meta(vdir: Path | None) -> dict:
         return {}
     p = vdir / "agg.json"
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+
+
+# Row groups of 16k rows: a unit's rows of an aggregate read as a view (a street's communities,
+# a community's grids) decode one small row group rather than 122,880 rows.
+AGG_PARQUET = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384"
 
 
 def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str, out_dir: Path,
@@ -110,16 +140,16 @@ def build_aggregates(con: duckdb.DuckDBPyConnection, table: str, source_sql: str
     built: list[str] = []  # a later aggregate may read an earlier one by its name
     for agg_name, query in module.aggregate_queries(source_sql, settings).items():
         target = out_dir / f"{agg_name}.parquet"
-        if isinstance(query, Parts):
-            _create_from_parts(con, agg_name, query)
+        if isinstance(query, (Parts, SplitParts)):
+            # Sorted while written, not into a second table: a grid aggregate of tens of
+            # millions of rows then spills only the sort's runs, inside the 1 GB limit.
+            _create_from_parts(con, agg_name, query, sort=False)
             built.append(agg_name)
-            con.execute(f"COPY {agg_name} TO {sql_literal_path(target)} "
-                        "(FORMAT parquet, COMPRESSION zstd)")
+            con.execute(f"COPY (SELECT * FROM {agg_name} ORDER BY {', '.join(query.order_by)}) "
+                        f"TO {sql_literal_path(target)} ({AGG_PARQUET})")
             continue
-        con.execute(
-            f"COPY ({query.sql}) TO {sql_literal_path(target)} (FORMAT parquet, COMPRESSION zstd)",
-            query.params,
-        )
+        con.execute(f"COPY ({query.sql}) TO {sql_literal_path(target)} ({AGG_PARQUET})",
+                    query.params)
     for name in built:
         con.execute(f"DROP TABLE {name}")
     (out_dir / "agg.json").write_text(json.dumps({"key": module.aggregate_key(settings)}),

@@ -51,6 +51,20 @@ class Parts:
     order_by: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class SplitParts:
+    """A table built in parts the data decides: ``part`` runs once per row of ``split`` (a
+    query over the same source), that row's columns bound as extra parameters of the same
+    names; the result is sorted by ``order_by``. With no rows (no data yet) ``part`` runs once
+    with every such parameter NULL, which gives the empty table its columns. Splitting by
+    report month reads each of the stored orders' row groups once in all (they are stored by
+    report month), where a split by a value read the whole table per part."""
+
+    split: Query
+    part: Query
+    order_by: tuple[str, ...]
+
+
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
     r = row(con, sql, params)
     return None if r is None else r[0]

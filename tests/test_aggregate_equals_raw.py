@@ -1,10 +1,13 @@
-"""问题解决 two ways, and a third: the aggregate path (agg_issues_street, and
-agg_issues_street_source under a source filter, built at ingest) must equal the raw path (the definitions applied row by row in SQL), and both must equal an independent
-pandas reading of docs/contract/metrics.md written here (the MetricFlow-style check query).
+"""问题解决 two ways, and a third: the aggregate path (agg_issues_street; split by source or by
+category under that filter; agg_issues_community and agg_issues_grid for community and grid
+rows and units; all built at ingest) must equal the raw path (the definitions applied row by row
+in SQL), and both must equal an independent pandas reading of docs/contract/metrics.md written
+here (the MetricFlow-style check query).
 
 Random order sets cluster around month boundaries and the usual deadline edges (0 / ±1 s,
 24 h, 24 h + 1 s, closed at due_at, due_at + 1 s); selections draw every level, single months
-and ranges, as_of by default, on month boundaries and at the cap, units and filters.
+and ranges, as_of by default, on month boundaries and at the cap, units (some with no orders)
+and filters (a category no order has among them).
 """
 
 from __future__ import annotations
@@ -170,8 +173,15 @@ def assert_paths_equal(con, sel, s: Settings, context) -> Report:
     Selection.make("district", period_from="2026-09", period_to="2026-11",
                    filters={"source": ["12345热线"], "category": ["物业管理"]}),
     Selection.make("grid", period="2026-10", unit="310101"),
+    Selection.make("street", period_from="2026-09", period_to="2026-11",
+                   filters={"category": ["物业管理"]}),
+    Selection.make("community", period="2026-10", unit=F.S_EAST),
+    Selection.make("grid", period_from="2026-09", period_to="2026-11", unit=F.C1),
+    Selection.make("street", period="2026-11", unit=F.G11),
+    Selection.make("community", unit=F.S_WEST),
 ], ids=["oct", "latest", "range", "mid-month", "filtered", "both-filters-range",
-        "grid-under-district"])
+        "grid-under-district", "category-range", "communities-of-a-street",
+        "grids-of-a-community-range", "street-row-of-a-grid-unit", "community-without-orders"])
 def test_report_matches_an_independent_pandas_reading_of_the_definitions(city, settings, sel):
     got = assert_paths_equal(city.con, sel, settings, sel)
     want, as_of = expected_report(
@@ -209,7 +219,8 @@ def order(draw, i: int):
         st.sampled_from([due, due + SECONDS]),
         st.integers(0, 12 * DAY).map(lambda x: reported + SECONDS * x)))
     return (f"R{i:03d}", community, grid, draw(st.sampled_from(["网格员上报", "12345热线", "其他"])),
-            draw(st.sampled_from(["物业管理", "停车管理"])), reported, due, responded, closed,
+            draw(st.sampled_from(["物业管理", "停车管理", "噪音扰民"])), reported, due, responded,
+            closed,
             draw(st.sampled_from([None, "是", "否"])),
             draw(st.sampled_from([None, "满意", "基本满意", "不满意"])))
 
@@ -231,9 +242,12 @@ def selection_specs(draw):
     period = draw(st.sampled_from(["default", "single", "range"]))
     as_of = draw(st.sampled_from(["default", "cap", "boundary", "cap-1s"]))
     boundary = draw(st.sampled_from(BOUNDARIES))
-    unit = draw(st.sampled_from([None, None, F.D_A, F.S_SOUTH, F.C1, F.G11]))
+    unit = draw(st.sampled_from([None, None, F.D_A, F.S_SOUTH, F.S_WEST, F.C1, F.C3, F.G11,
+                                 F.G21]))
     source = draw(st.sampled_from([None, None, ["12345热线"], ["网格员上报", "其他"]]))
-    category = draw(st.sampled_from([None, None, ["停车管理"]]))
+    # "无此类别": a category no order has (every unit's row is zeros)
+    category = draw(st.sampled_from([None, None, ["停车管理"], ["物业管理", "噪音扰民"],
+                                     ["无此类别"]]))
     return SimpleNamespace(level=level, first=MONTHS[i], last=MONTHS[j] if period == "range"
                            else MONTHS[i], period=period, as_of=as_of, boundary=boundary,
                            unit=unit, source=source, category=category)
@@ -294,3 +308,44 @@ def test_aggregate_path_equals_raw_path_and_the_definitions(random_store, rows, 
             assert_same(got.frame, want, (sel, rows))
     finally:
         con.close()
+
+
+# --- which selections the aggregates answer ----------------------------------------------------
+
+AGGREGATED = [  # (selection, the aggregate it reads)
+    (Selection.make("city", period="2026-10"), "agg_issues_street"),
+    (Selection.make("street", period="2026-10", filters={"source": ["12345热线"]}),
+     "agg_issues_street_source"),
+    (Selection.make("district", period="2026-10", filters={"category": ["物业管理"]}),
+     "agg_issues_street_category"),
+    (Selection.make("street", period="2026-10", unit=F.S_EAST, filters={"category": ["无此类别"]}),
+     "agg_issues_street_category"),
+    (Selection.make("community", period="2026-10"), "agg_issues_community"),
+    (Selection.make("community", period="2026-10", unit=F.S_EAST), "agg_issues_community"),
+    (Selection.make("street", period="2026-10", unit=F.C1), "agg_issues_community"),
+    (Selection.make("grid", period="2026-10", unit=F.C1), "agg_issues_grid"),
+    (Selection.make("community", period="2026-10", unit=F.G11), "agg_issues_grid"),
+]
+RAW = [
+    Selection.make("street", period="2026-10",
+                   filters={"source": ["12345热线"], "category": ["物业管理"]}),
+    Selection.make("community", period="2026-10", unit=F.S_EAST, filters={"category": ["物业管理"]}),
+    Selection.make("grid", period="2026-10", unit=F.C1, filters={"source": ["12345热线"]}),
+    Selection.make("street", period="2026-10", as_of=F.ts("2026-10-20 10:00:00")),
+]
+
+
+@pytest.mark.parametrize("sel,table", AGGREGATED, ids=[f"{s.level}-{t}" for s, t in AGGREGATED])
+def test_levels_units_and_single_filters_read_an_aggregate_equal_to_the_orders(city, settings,
+                                                                               sel, table):
+    period = issues.resolve(city.con, sel)
+    assert issues.path_for(city.con, sel, period) == "month"
+    assert f"FROM {table}\n" in issues.query(city.con, sel, settings=settings)[0].sql
+    assert_paths_equal(city.con, sel, settings, sel)
+
+
+@pytest.mark.parametrize("sel", RAW, ids=["source-and-category", "category-at-community",
+                                          "source-at-grid", "mid-month"])
+def test_rare_combinations_take_the_raw_path(city, settings, sel):
+    assert issues.path_for(city.con, sel, issues.resolve(city.con, sel)) == "raw"
+    assert "FROM issues" in issues.query(city.con, sel, settings=settings)[0].sql

@@ -496,19 +496,29 @@ def test_explain_shows_select_and_parameters_and_every_definition(city, settings
     unfiltered = domains.explain(city.con, "issues", Selection.make("street", period="2026-10"),
                                  settings=settings)["sql"]
     assert "FROM agg_issues_street\n" in unfiltered and "agg_issues_street_source" not in unfiltered
-    # a category filter reads the orders themselves
+    # a category filter reads the aggregate split by category
     by_category = domains.explain(city.con, "issues", Selection.make(
         "street", period="2026-10", filters={"category": "物业管理"}), settings=settings)["sql"]
-    for p in ("$start", "$end", "$as_of", "$f_category"):
-        assert p in by_category
-    assert "FROM issues" in by_category
+    assert "FROM agg_issues_street_category" in by_category and "$f_category" in by_category
+    # community and grid rows read theirs; source and category together read the orders
+    for level, table in (("community", "agg_issues_community"), ("grid", "agg_issues_grid")):
+        sql = domains.explain(city.con, "issues", Selection.make(level, period="2026-10",
+                                                                 unit=S_EAST),
+                              settings=settings)["sql"]
+        assert f"FROM {table}" in sql, level
+    both = domains.explain(city.con, "issues", Selection.make(
+        "street", period="2026-10", filters={"category": "物业管理", "source": "12345热线"}),
+        settings=settings)["sql"]
+    for p in ("$start", "$end", "$as_of", "$f_category", "$f_source"):
+        assert p in both
+    assert "FROM issues" in both
     for p in ("$m_first", "$m_last", "$b"):
         assert p in unfiltered
     assert list(out["definitions"]) == KEYS
     for k in KEYS:
         assert out["definitions"][k]["label"] and out["definitions"][k]["definition"]
     raw = domains.explain(city.con, "issues", Selection.make(
-        "grid", period="2026-10"), settings=settings)["sql"]
+        "grid", period="2026-10", filters={"category": "物业管理"}), settings=settings)["sql"]
     assert "$as_of" in raw and "2026, 11, 1" in raw
 
 

@@ -2,22 +2,25 @@
 
 Two ways to the same numbers:
 
-* the **aggregate path** (city, district and street rows, the pages' default):
-  ``agg_issues_street`` is built at ingest. Every count of docs/contract/metrics.md is "orders
-  reported in the range whose *entry month* into the count precedes the as_of month": an order
-  enters 已办结 in the month it closed, 应办结 in the earlier of the months it closed or fell
-  due, 应响应 in the earlier of the months it was answered or passed its response deadline, and
-  so on. With as_of on a month boundary B, "t < as_of" is exactly "month(t) < B", so a count is
-  ``sum(n) FILTER (k = … AND e < B)`` over one row per street × report month × count kind ×
-  entry month — about 25 rows per street and month, however many orders. The as_of cap (one
-  second after the newest stored timestamp) is the other default as_of: every stored event has
-  happened by then, and the two deadline comparisons are pre-computed as counts of their own.
-  超期未办结 is 应办结 − 已办结 (due = closed, or not closed and past due).
-* with a source filter the same counts come from ``agg_issues_street_source``, also split by
-  source;
-* the **raw path** for the rest (community and grid rows, a category filter, an as_of inside a
-  month): the definitions applied row by row. Orders are stored sorted by report month
-  and community, so a month and a unit prefix read only a few row groups.
+* the **aggregate path** (the pages' default): ``agg_issues_street`` is built at ingest.
+  Every count of docs/contract/metrics.md is "orders reported in the range whose *entry month*
+  into the count precedes the as_of month": an order enters 已办结 in the month it closed,
+  应办结 in the earlier of the months it closed or fell due, 应响应 in the earlier of the
+  months it was answered or passed its response deadline, and so on. With as_of on a month
+  boundary B, "t < as_of" is exactly "month(t) < B", so a count is ``sum(col) WHERE e < B``
+  over one row per street × report month × entry month with a column per count — a few rows
+  per street and month, however many orders. The as_of cap (one second after the newest
+  stored timestamp) is the other default as_of: every stored event has happened by then, and
+  the two deadline comparisons are pre-computed as counts of their own. 超期未办结 is
+  应办结 − 已办结 (due = closed, or not closed and past due).
+* the same rows split by source (``agg_issues_street_source``) or by category
+  (``agg_issues_street_category``) answer a filter on one of them at city, district and street
+  level; community and grid rows, and a community or grid as the unit, read
+  ``agg_issues_community`` and ``agg_issues_grid`` (``_aggregate_table`` says which);
+* the **raw path** for the rare rest (source and category together; any filter at community
+  or grid level; an as_of inside a month): the definitions applied row by row. Orders are
+  stored sorted by report month and community, so a month and a unit prefix read only a few
+  row groups.
 
 Tests hold the two paths equal on random data, and both against hand-counted fixtures.
 """
@@ -29,10 +32,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from metrics.contract.schema import SOURCES
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains.common import Period, Report, prefix_filter, rate, rollup, unit_key
-from metrics.query import Parts, Query, scalar
+from metrics.query import Query, SplitParts, scalar
 from metrics.query import row as fetch_row
 from metrics.selection import Selection, month_start
 from metrics.settings import Settings
@@ -49,13 +51,21 @@ AGG_TABLE = "agg_issues_street"
 AGGREGATES_FROM = "issues"
 # The same counts split by source (five values), read when only that filter is set: a page
 # filtered by source is then as fast as an unfiltered one (the raw path scans a month's
-# orders). Category (free text, dozens of values) stays on the raw path: split by it too, the
-# aggregate would grow towards the size of the orders.
+# orders).
 AGG_DIMS_TABLE = "agg_issues_street_source"
 AGG_DIMS = ("source",)
-# Each its own part when the aggregate is built (fewer, larger parts ran out of memory).
-SOURCE_PARTS = SOURCES[:-1]
-CATEGORY_TABLE = "agg_issues_category"
+# The same counts split by category (free text: dozens of values), read when only that filter
+# is set; stored by category, then report month, so a filter reads that category's row groups.
+AGG_CATEGORY_TABLE = "agg_issues_street_category"
+# Community and grid rows: grid × report month × entry month (orders without a grid in a row of
+# their community with a NULL grid), and its sum by community. Stored by code, so a street's
+# communities or a community's grids are a few neighbouring rows.
+AGG_GRID_TABLE = "agg_issues_grid"
+AGG_COMMUNITY_TABLE = "agg_issues_community"
+# Near the size of the orders for grids (a grid has a few orders a month): these stay Parquet
+# views (db.connect), read a few row groups at a time, rather than tables in memory.
+AGGREGATE_VIEWS = (AGG_CATEGORY_TABLE, AGG_GRID_TABLE, AGG_COMMUNITY_TABLE)
+CATEGORY_TABLE = "agg_issues_category"  # the categories and their counts (filter options)
 # Count kinds of the aggregate (a column each); the entry month of each is in the docstring.
 KIND = {"reported": 1, "due": 2, "closed": 3, "closed_on_time": 4, "response_due": 5,
         "responded_in_time": 6, "rated_resolved": 7, "resolved": 8, "rated_satisfaction": 9,
@@ -71,39 +81,64 @@ def _response_deadline(col: str = "reported_at") -> str:
     return f"({col} + to_microseconds(CAST(round($response_seconds * 1000000) AS BIGINT)))"
 
 
-AGG_FORMAT = "street-entry-v4"  # change when the aggregate's shape changes: old ones are rebuilt
+AGG_FORMAT = "street-entry-v5"  # change when the aggregate's shape changes: old ones are rebuilt
 
 
 def aggregate_key(settings: Settings) -> str:
     return f"{AGG_FORMAT}|{settings.issues_key()}"
 
 
-def aggregate_queries(source_sql: str, settings: Settings) -> dict[str, Query | Parts]:
+def aggregate_queries(source_sql: str, settings: Settings) -> dict[str, Query | SplitParts]:
     """The aggregates pages read, built at ingest from the stored orders.
 
-    One scan groups the orders by street, report month and the months of their events (a few
-    million rows for a province); the entry rows are unpivoted from that small intermediate.
+    Each split aggregate is built one report month at a time (``_month_split``): a part reads
+    only that month's row groups of the orders, so each aggregate costs one read of the orders
+    in all, and one month's orders at a time stay well inside the ingest's memory. Street, by
+    source: the street aggregate is its sum over sources; grid: the community aggregate is its
+    sum over grids.
     """
     params = {"response_seconds": float(settings.response_hours) * 3600.0}
     categories = f"SELECT category, count(*) AS n FROM ({source_sql}) GROUP BY 1 ORDER BY 2 DESC, 1"
     # In this order: the street aggregate is the by-source one summed over sources (one scan
     # of the orders fewer), so it reads that table.
-    return {AGG_DIMS_TABLE: _dims_aggregate_parts(source_sql, params),
+    by_month = _month_split(source_sql)
+    return {AGG_DIMS_TABLE: SplitParts(
+                by_month, Query(_month_part_sql(source_sql, STREET_KEYS + (("source", "source"),),
+                                                cap=True), params),
+                order_by=("rm", "street", "e", *AGG_DIMS)),
             AGG_TABLE: Query(_sum_over_sources()),
+            AGG_CATEGORY_TABLE: SplitParts(
+                by_month, Query(_month_part_sql(source_sql, STREET_KEYS + (("category", "category"),)),
+                                params),
+                order_by=("category", "rm", "street", "e")),
+            AGG_GRID_TABLE: SplitParts(
+                by_month, Query(_month_part_sql(source_sql, GRID_KEYS), params),
+                order_by=("community_code", "grid_code", "rm", "e")),
+            AGG_COMMUNITY_TABLE: Query(_sum_over_grids()),
             CATEGORY_TABLE: Query(categories)}
 
 
-def _dims_aggregate_parts(source_sql: str, params: dict) -> Parts:
-    """``agg_issues_street_source`` in parts built one after another: the grouped intermediate
-    of every order at once, split by source, did not fit in the ingest's memory for 10 million
-    orders. Each source but the last gets a part, the last part takes every other value (and
-    none), so the parts hold every order; each part is a scan of the orders."""
-    parts = [Query(_aggregate_sql(source_sql, AGG_DIMS, part=i), {**params, f"source_{i}": [v]})
-             for i, v in enumerate(SOURCE_PARTS)]
-    rest = len(SOURCE_PARTS)
-    parts.append(Query(_aggregate_sql(source_sql, AGG_DIMS, part=rest, last=True),
-                       {**params, f"source_{rest}": list(SOURCE_PARTS)}))
-    return Parts(parts, order_by=("rm", "street", "e", *AGG_DIMS))
+def _month_split(source_sql: str) -> Query:
+    """One part per report month (its first and next instants), with the cap of every order:
+    a part reads only that month's row groups of the orders."""
+    return Query(f"""
+WITH src AS ({source_sql})
+SELECT m AS month_from, m + INTERVAL 1 MONTH AS month_to,
+       (SELECT greatest(max(reported_at), coalesce(max(responded_at), max(reported_at)),
+                        coalesce(max(closed_at), max(reported_at))) + INTERVAL 1 SECOND
+        FROM src) AS cap
+FROM (SELECT DISTINCT CAST(date_trunc('month', reported_at) AS TIMESTAMP) AS m FROM src)
+ORDER BY m""")
+
+
+def _sum_over_grids() -> str:
+    return f"""
+SELECT community_code, rm, e,
+       {", ".join(f"CAST(sum({name}) AS INTEGER) AS {name}" for name in KIND)},
+       sum(close_seconds) AS close_seconds
+FROM {AGG_GRID_TABLE}
+GROUP BY community_code, rm, e
+ORDER BY community_code, rm, e"""
 
 
 def _sum_over_sources() -> str:
@@ -117,75 +152,95 @@ GROUP BY street, rm, e
 ORDER BY rm, street, e"""
 
 
-def _aggregate_sql(source_sql: str, dims: tuple[str, ...] = (), part: int | None = None,
-                   last: bool = False) -> str:
-    """Street × report month × entry month (× ``dims``) with a column per count kind; with
-    ``part``, only the orders whose source is in ``$source_<part>``, or with ``last`` every
-    order whose source is not (the cap is always that of every order)."""
-    k = KIND
-    d = "".join(f", {c}" for c in dims)
-    if part is None:
-        only = ""
-    elif not last:
-        only = f" WHERE list_contains($source_{part}, source)"
-    else:
-        only = f" WHERE source IS NULL OR NOT list_contains($source_{part}, source)"
-    sql = f"""
-WITH src AS ({source_sql}),
-part AS (SELECT * FROM src{only}),
-cap AS (
-  SELECT greatest(max(reported_at), coalesce(max(responded_at), max(reported_at)),
-                  coalesce(max(closed_at), max(reported_at))) + INTERVAL 1 SECOND AS cap
-  FROM src
-),
-base AS (
+STREET_KEYS = (("street", "left(community_code, 9)"),)
+GRID_KEYS = (("community_code", "community_code"), ("grid_code", "grid_code"))
+
+
+def _month_part_sql(source_sql: str, keys: tuple[tuple[str, str], ...], *,
+                    cap: bool = False) -> str:
+    """One report month's part of an aggregate by ``keys`` (the orders reported in
+    [$month_from, $month_to), judged against the bound $cap): the same rows as
+    One row per unit × report month × entry month with a column per count kind (KIND), each
+    order's count in the row of the month it enters that count. An order gives one row for
+    its report month with every count that enters then, and a row more for each event in a
+    later month (closed, fell due, answered …) with that event's counts; they are summed once
+    per unit, month and entry month. With ``cap``, the cap is a column too (the street aggregate keeps it)."""
+    key_select = ", ".join(f"{expr} AS {name}" for name, expr in keys)
+    key = ", ".join(name for name, _ in keys)
+
+    # The counts entering at each event's month (NULL: never).
+    closed = {"closed": "1", "closed_on_time": "CAST(coalesce(on_time, FALSE) AS INTEGER)",
+              "rated_resolved": "CAST(resolved IS NOT NULL AS INTEGER)",
+              "resolved": "CAST(coalesce(resolved, FALSE) AS INTEGER)",
+              "rated_satisfaction": "CAST(sat IS NOT NULL AS INTEGER)",
+              "satisfied": "CAST(coalesce(sat, FALSE) AS INTEGER)", "close_seconds": "s"}
+    events = [
+        ("rm", {"reported": "1",
+                "due_at_cap": "CAST(cm IS NOT NULL OR coalesce(due_cap, FALSE) AS INTEGER)",
+                "response_due_at_cap":
+                    "CAST(rsm IS NOT NULL OR coalesce(rd_cap, FALSE) AS INTEGER)"}),
+        ("due_e", {"due": "1"}),
+        ("cm", closed),
+        ("resp_e", {"response_due": "1"}),
+        ("rit_e", {"responded_in_time": "1"}),
+    ]
+    # Most orders have every event in their report month: those give one row (e = rm) with
+    # every count; an event in a later month adds a row with its own counts.
+
+    def branch(e: str, own: dict[str, str]) -> str:
+        if e == "rm":
+            counts = {name: expr for _, cols in events for name, expr in cols.items()}
+            conds = {name: ("TRUE" if ev == "rm" else f"{ev} = rm")
+                     for ev, cols in events for name in cols}
+            where = ""
+        else:
+            counts, conds = own, {name: "TRUE" for name in own}
+            where = f" WHERE {e} IS NOT NULL AND {e} <> rm"
+        cols = []
+        for name in [*KIND, "close_seconds"]:
+            if name not in counts:
+                cols.append(("NULL::DOUBLE" if name == "close_seconds" else "0") + f" AS {name}")
+            elif conds[name] == "TRUE":
+                cols.append(f"{counts[name]} AS {name}")
+            else:
+                cols.append(f"CASE WHEN {conds[name]} THEN {counts[name]} END AS {name}")
+        return f"SELECT {key}, rm, {e} AS e, {', '.join(cols)} FROM o{where}"
+
+    branches = [branch(e, own) for e, own in events]
+    union = "\n  UNION ALL ".join(branches)
+    return f"""
+WITH orders AS (
   SELECT
-    left(community_code, 9) AS street{d},
+    {key_select},
     CAST({_mi("reported_at")} AS INTEGER) AS rm,
     CAST({_mi("closed_at")} AS INTEGER) AS cm,
     CAST({_mi("responded_at")} AS INTEGER) AS rsm,
     CAST({_mi("due_at")} AS INTEGER) AS dm,
     CAST({_mi(_response_deadline())} AS INTEGER) AS rdm,
-    due_at < (SELECT cap FROM cap) AS due_cap,
-    {_response_deadline()} < (SELECT cap FROM cap) AS rd_cap,
+    due_at < $cap AS due_cap,
+    {_response_deadline()} < $cap AS rd_cap,
     closed_at <= due_at AS on_time,
     epoch(responded_at) - epoch(reported_at) <= $response_seconds AS in_time,
     resolved,
     CASE WHEN satisfaction IN ('满意', '基本满意') THEN TRUE
          WHEN satisfaction IS NOT NULL THEN FALSE END AS sat,
-    count(*) AS n,
-    sum(epoch(closed_at) - epoch(reported_at)) AS s
-  FROM part
-  GROUP BY ALL
+    epoch(closed_at) - epoch(reported_at) AS s
+  FROM ({source_sql})
+  WHERE reported_at >= $month_from AND reported_at < $month_to
+),
+o AS (
+  SELECT *, least(coalesce(cm, dm), dm) AS due_e, least(coalesce(rsm, rdm), rdm) AS resp_e,
+         CASE WHEN coalesce(in_time, FALSE) THEN rsm END AS rit_e
+  FROM orders
 ),
 entries AS (
-  SELECT street, rm{d}, {k["reported"]} AS k, rm AS e, n, NULL::DOUBLE AS s FROM base
-  UNION ALL SELECT street, rm{d}, {k["due"]}, least(coalesce(cm, dm), dm), n, NULL FROM base
-  UNION ALL SELECT street, rm{d}, {k["closed"]}, cm, n, s FROM base WHERE cm IS NOT NULL
-  UNION ALL SELECT street, rm{d}, {k["closed_on_time"]}, cm, n, NULL FROM base
-    WHERE cm IS NOT NULL AND on_time
-  UNION ALL SELECT street, rm{d}, {k["response_due"]}, least(coalesce(rsm, rdm), rdm), n, NULL FROM base
-  UNION ALL SELECT street, rm{d}, {k["responded_in_time"]}, rsm, n, NULL FROM base
-    WHERE rsm IS NOT NULL AND in_time
-  UNION ALL SELECT street, rm{d}, {k["rated_resolved"]}, cm, n, NULL FROM base
-    WHERE cm IS NOT NULL AND resolved IS NOT NULL
-  UNION ALL SELECT street, rm{d}, {k["resolved"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND resolved
-  UNION ALL SELECT street, rm{d}, {k["rated_satisfaction"]}, cm, n, NULL FROM base
-    WHERE cm IS NOT NULL AND sat IS NOT NULL
-  UNION ALL SELECT street, rm{d}, {k["satisfied"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND sat
-  UNION ALL SELECT street, rm{d}, {k["due_at_cap"]}, rm, n, NULL FROM base WHERE cm IS NOT NULL OR due_cap
-  UNION ALL SELECT street, rm{d}, {k["response_due_at_cap"]}, rm, n, NULL FROM base
-    WHERE rsm IS NOT NULL OR rd_cap
+  {union}
 )
-SELECT street, CAST(rm AS SMALLINT) AS rm, CAST(e AS SMALLINT) AS e{d},
-       {", ".join(f"CAST(coalesce(sum(n) FILTER (WHERE k = {v}), 0) AS INTEGER) AS {name}"
-                  for name, v in k.items())},
-       sum(s) FILTER (WHERE k = {k["closed"]}) AS close_seconds,
-       (SELECT cap FROM cap) AS cap
+SELECT {key}, CAST(rm AS SMALLINT) AS rm, CAST(e AS SMALLINT) AS e,
+       {", ".join(f"CAST(coalesce(sum({name}), 0) AS INTEGER) AS {name}" for name in KIND)},
+       sum(close_seconds) AS close_seconds{", CAST($cap AS TIMESTAMP) AS cap" if cap else ""}
 FROM entries
-GROUP BY street, rm, e{d}
-ORDER BY rm, street, e{d}"""
-    return sql
+GROUP BY {key}, rm, e"""
 
 
 # --- as_of ------------------------------------------------------------------------------------
@@ -234,28 +289,62 @@ _DERIVED = {
 }
 
 
-def _filters_sql(sel: Selection, params: dict, alias: str = "") -> str:
+def _filters_sql(sel: Selection, params: dict, alias: str = "", *, ranges: bool = False) -> str:
+    """The filters as SQL; with ``ranges``, each also as a range from its smallest to its
+    largest value, which Parquet statistics can use to skip row groups of an aggregate stored
+    by that column (the IN list alone is a join, decided row by row)."""
     parts = []
     for name, values in sel.filters:
         if name not in FILTERS:
             continue  # other domains' filters do not narrow orders
         key = f"f_{name}"
         params[key] = list(values)
+        if ranges and values:
+            params[f"{key}_lo"], params[f"{key}_hi"] = min(values), max(values)
+            parts.append(f"{alias}{name} BETWEEN ${key}_lo AND ${key}_hi")
         parts.append(f"{alias}{name} IN (SELECT unnest(${key}))")
     return "".join(f" AND {p}" for p in parts)
 
 
+def _aggregate_table(level: str, prefix: str, sel: Selection) -> str | None:
+    """The aggregate a report of ``sel`` reads, None for the raw path.
+
+    City, district and street rows under a street or larger read the street aggregate, split
+    by source or by category when that one filter is set; community and grid rows, and a
+    community or grid selected as the unit, read the community or the grid aggregate when no
+    filter is set. A filter at community or grid level, or source and category together, stay
+    on the raw path: each would need one more aggregate near the size of the orders, and the
+    orders are stored by month and community, so those reads prune to a few row groups."""
+    names = {name for name, _ in sel.filters if name in FILTERS}
+    if level in ("community", "grid") or len(prefix) > 9:
+        if names:
+            return None
+        return AGG_GRID_TABLE if level == "grid" or len(prefix) > 12 else AGG_COMMUNITY_TABLE
+    if not names:
+        return AGG_TABLE
+    if names == {"source"}:
+        return AGG_DIMS_TABLE
+    if names == {"category"}:
+        return AGG_CATEGORY_TABLE
+    return None
+
+
 def _facts_from_aggregate(level: str, prefix: str, sel: Selection, period: Period, mode: str,
                           params: dict) -> str:
-    """Counts per unit from the street aggregate (split by source and category when those
-    filters are set); ``mode`` "month" judges at the month boundary $b, "cap" at the cap (every
-    stored event has happened)."""
-    filtered = _filters_sql(sel, params)
-    table = AGG_DIMS_TABLE if filtered else AGG_TABLE  # path_for: a source filter at most
+    """Counts per unit from the aggregate ``_aggregate_table`` names; ``mode`` "month" judges
+    at the month boundary $b, "cap" at the cap (every stored event has happened)."""
+    table = _aggregate_table(level, prefix, sel)
+    filtered = _filters_sql(sel, params, ranges=table == AGG_CATEGORY_TABLE)
     where, due = _aggregate_period(period, mode, params)
     response_due = "response_due" if mode == "month" else "response_due_at_cap"
+    if table in (AGG_GRID_TABLE, AGG_COMMUNITY_TABLE):
+        key = unit_key(level)
+        unit = _prefix_range(prefix, params)
+    else:
+        key = unit_key(level, community_col="street")
+        unit = _prefix_range(prefix, params, col="street")
     return f"""
-  SELECT {unit_key(level, community_col="street")} AS unit_code,
+  SELECT {key} AS unit_code,
     sum(reported) AS reported,
     sum({due}) AS due,
     sum(closed) AS closed,
@@ -269,7 +358,7 @@ def _facts_from_aggregate(level: str, prefix: str, sel: Selection, period: Perio
     sum(satisfied) AS satisfied,
     sum(close_seconds) AS close_seconds
   FROM {table}
-  WHERE rm BETWEEN $m_first AND $m_last{where} AND starts_with(street, $prefix){filtered}
+  WHERE rm BETWEEN $m_first AND $m_last{where} AND {unit}{filtered}
   GROUP BY 1"""
 
 
@@ -327,12 +416,8 @@ def _prefix_range(prefix: str, params: dict, col: str = "community_code",
     return f"{col} >= $prefix_lo AND {col} < $prefix_hi AND {cond}"
 
 
-def path_for(con: duckdb.DuckDBPyConnection, sel: Selection, period: Period) -> str:
-    """"month" or "cap" (aggregate, exact) or "raw"."""
-    if sel.level in ("community", "grid") or len(sel.prefix()) > 9:
-        return "raw"
-    if any(name in FILTERS and name not in AGG_DIMS for name, _ in sel.filters):
-        return "raw"
+def _period_mode(period: Period) -> str:
+    """"cap" (as_of is the cap), "month" (as_of on a month boundary) or "raw" (inside one)."""
     c = period.cap
     if c is not None and period.as_of == c:
         return "cap"
@@ -340,6 +425,13 @@ def path_for(con: duckdb.DuckDBPyConnection, sel: Selection, period: Period) -> 
     if a == dt.datetime(a.year, a.month, 1):
         return "month"
     return "raw"
+
+
+def path_for(con: duckdb.DuckDBPyConnection, sel: Selection, period: Period) -> str:
+    """"month" or "cap" (aggregate, exact) or "raw"."""
+    if _aggregate_table(sel.level, sel.prefix(), sel) is None:
+        return "raw"
+    return _period_mode(period)
 
 
 def query(con: duckdb.DuckDBPyConnection, sel: Selection, *, settings: Settings,
@@ -410,12 +502,16 @@ LIMIT $limit"""
 
 def breakdown(con: duckdb.DuckDBPyConnection, sel: Selection, by: str, *,
               settings: Settings, force_raw: bool = False) -> pd.DataFrame:
-    """受理量, 办结率, 满意率 … by ``source`` or ``category`` over the selection's units; by
-    source from ``agg_issues_street_source`` where the report itself would read an aggregate."""
+    """受理量, 办结率, 满意率 … by ``source`` or ``category`` over the selection's unit: from
+    the street aggregate split by that column when the unit is a street or larger and no
+    other filter is set, else from the orders."""
     if by not in FILTERS:
         raise ValueError(by)
     period = resolve(con, sel)
-    mode = "raw" if force_raw or by not in AGG_DIMS else path_for(con, sel, period)
+    names = {name for name, _ in sel.filters if name in FILTERS}
+    table = {"source": AGG_DIMS_TABLE, "category": AGG_CATEGORY_TABLE}[by]
+    aggregated = len(sel.prefix()) <= 9 and names <= {by}
+    mode = "raw" if force_raw or not aggregated else _period_mode(period)
     params: dict = {"prefix": sel.prefix()}
     if mode != "raw":
         where, due = _aggregate_period(period, mode, params)
@@ -426,8 +522,9 @@ SELECT {by} AS item,
   CAST(sum({due}) - sum(closed) AS BIGINT) AS open_overdue,
   {rate("sum(closed)", f"sum({due})")} AS close_rate,
   {rate("sum(satisfied)", "sum(rated_satisfaction)")} AS satisfaction_rate
-FROM {AGG_DIMS_TABLE}
-WHERE rm BETWEEN $m_first AND $m_last{where} AND starts_with(street, $prefix){_filters_sql(sel, params)}
+FROM {table}
+WHERE rm BETWEEN $m_first AND $m_last{where} AND {_prefix_range(sel.prefix(), params, col="street")}{
+    _filters_sql(sel, params, ranges=table == AGG_CATEGORY_TABLE)}
 GROUP BY 1 ORDER BY reported DESC, item"""
         return Query(sql, params).run(con)
     params.update({"start": period.start, "end": period.end, "as_of": period.as_of})
