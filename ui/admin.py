@@ -1,5 +1,5 @@
-"""The admin parts of 数据上传: map boundaries, accounts, settings, scheduled reports, the audit
-log.
+"""The admin pages (the 管理 section of the navigation): settings, accounts, map boundaries,
+scheduled reports, the audit log — one page file each under pages/, drawn by ``page``.
 
 Every function here re-checks the role itself: it is never enough that a caller hid a button.
 """
@@ -33,6 +33,7 @@ from metrics.store.versions import StoreBusy
 from ui import auth_gate, cache
 from ui.auth_gate import accounts
 from ui.state import Ctx
+from ui.state import current as current_frame
 
 # (min, max, step) per setting; a value outside is refused before anything is saved.
 BOUNDS = {
@@ -96,6 +97,22 @@ def _scope_options(ctx: Ctx) -> tuple[list[str], dict[str, str]]:
     return ["", *u["code"].tolist()], names
 
 
+def page(title: str, section) -> None:
+    """An admin page: ``section(ctx, account)`` under ``title``. The page is listed only for
+    admins (app.py) but stays routable, so a link says why it shows nothing: the login form while
+    logged out, a refusal for any other role — before anything of the page is drawn."""
+    ctx, _ = current_frame()
+    # The account as stored now (a role taken away by an admin counts at once).
+    account = auth_gate.current_account(ctx)
+    if account is None:
+        auth_gate.login_required_page(ctx, f"“{title}”仅限管理员使用，登录后继续。")
+    if not account.can_admin():
+        st.error(f"“{title}”仅限管理员使用，请用管理员账户登录。")
+        st.stop()
+    st.title(title)
+    section(ctx, account)
+
+
 # --- boundaries ---------------------------------------------------------------------------------
 
 
@@ -103,7 +120,6 @@ def boundaries_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.subheader("地图边界")
     st.caption("上传区县、街道边界(GeoJSON FeatureCollection，坐标为经纬度)。每个要素的 "
                "properties.code 须为已有的区县或街道代码，几何类型为 Polygon 或 MultiPolygon。"
                "保存时保留上一版，可随时恢复。")
@@ -177,7 +193,6 @@ def accounts_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.subheader("账户管理")
     store = accounts(ctx)
     try:
         listed = store.list()
@@ -343,8 +358,8 @@ def _clear_demo(ctx: Ctx) -> None:
         return
     cache.clear()
     st.session_state["adm_demo_flash"] = (
-        "ok", f"已清除示例数据({len(cleared)} 张表)。请在“上传数据”中上传本地的区划与各类台账；"
-              "如需恢复，可在“版本历史”中回滚。")
+        "ok", f"已清除示例数据({len(cleared)} 张表)。请在“数据上传”页上传本地的区划与各类台账；"
+              "如需恢复，可在“数据上传 › 版本历史”中回滚。")
 
 
 def settings_section(ctx: Ctx, account: Account) -> None:
@@ -352,7 +367,6 @@ def settings_section(ctx: Ctx, account: Account) -> None:
         _deny()
         return
     demo_section(ctx, account)
-    st.subheader("系统设置")
     st.caption("设置保存在数据目录的 settings.json 中，对所有用户立即生效。")
     flash = st.session_state.pop("adm_set_flash", None)
     if flash:
@@ -468,7 +482,6 @@ def schedules_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.subheader("定时报告")
     st.caption("到期的计划把周报/月报(推进会 PPT、通报表、PDF、督办通知)写入数据目录的 outbox 文件夹，"
                "设置了邮件中继时再发给收件人；每个计划每期只生成一次，失败的下次重试。"
                "服务器上用 cron 或 systemd 定时执行 python -m metrics schedule run(见 README)，"
@@ -684,7 +697,6 @@ def audit_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.subheader("操作日志")
     lines = ctx.store.audit_lines()
     if not lines:
         st.info("还没有任何记录。")
