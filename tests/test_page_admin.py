@@ -47,6 +47,8 @@ def test_settings_page_shows_the_settings_form_and_the_demo_box(monkeypatch, sam
     assert [t.value for t in at.title] == ["系统设置"]
     assert "红黑榜数量" in labels(at.number_input)
     assert "adm_demo_clear" in [b.key for b in at.button]  # the sample city is the demo's
+    engine = [s for s in at.selectbox if s.label == "查询引擎"][0]
+    assert engine.value == "duckdb" and engine.options == ["内置引擎(DuckDB，本机)", "集群引擎(Spark)"]
     assert not at.error
 
 

@@ -67,6 +67,8 @@ EVENT_LABELS = {
 ACTION_LABELS = {"add": "新建", "update": "修改", "remove": "删除", "unlock": "解除锁定",
                  "run": "立即运行"}
 AUDIT_TAIL = 300
+# The query engines as 系统设置 offers them (metrics.engine.ENGINES).
+ENGINE_LABELS = {"duckdb": "内置引擎(DuckDB，本机)", "spark": "集群引擎(Spark)"}
 
 
 def _bounds(name: str) -> tuple:
@@ -120,8 +122,9 @@ def boundaries_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.caption("上传区县、街道边界(GeoJSON FeatureCollection，坐标为经纬度)。每个要素的 "
-               "properties.code 须为已有的区县或街道代码，几何类型为 Polygon 或 MultiPolygon。"
+    # The format's own keywords as code: what the file must contain, word for word.
+    st.caption("上传区县、街道边界(GeoJSON 要素集合 `FeatureCollection`，坐标为经纬度)。每个要素的 "
+               "`properties.code` 须为已有的区县或街道代码，几何类型为 `Polygon` 或 `MultiPolygon`。"
                "保存时保留上一版，可随时恢复。")
     info = U.boundaries_info(ctx.store)
     if info is None:
@@ -367,7 +370,7 @@ def settings_section(ctx: Ctx, account: Account) -> None:
         _deny()
         return
     demo_section(ctx, account)
-    st.caption("设置保存在数据目录的 settings.json 中，对所有用户立即生效。")
+    st.caption("设置保存在数据目录的 `settings.json` 中，对所有用户立即生效。")
     flash = st.session_state.pop("adm_set_flash", None)
     if flash:
         (st.success if flash[0] == "ok" else st.error)(flash[1])
@@ -387,6 +390,9 @@ def settings_section(ctx: Ctx, account: Account) -> None:
                 elif isinstance(value, bool):
                     st.checkbox(label, value=value, key=key,
                                 help="开启后，未登录的访客只能看到登录页" if f.name == "viewers_must_login" else None)
+                elif f.name == "engine":
+                    st.selectbox(label, ENGINES, index=ENGINES.index(value) if value in ENGINES else 0,
+                                 format_func=ENGINE_LABELS.get, key=key)
                 elif isinstance(value, str):
                     st.text_input(label, value=value, key=key)
                 elif isinstance(value, int):
@@ -482,9 +488,9 @@ def schedules_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.caption("到期的计划把周报/月报(推进会 PPT、通报表、PDF、督办通知)写入数据目录的 outbox 文件夹，"
+    st.caption("到期的计划把周报/月报(推进会 PPT、通报表、PDF、督办通知)写入数据目录的发件箱文件夹 `outbox`，"
                "设置了邮件中继时再发给收件人；每个计划每期只生成一次，失败的下次重试。"
-               "服务器上用 cron 或 systemd 定时执行 python -m metrics schedule run(见 README)，"
+               "服务器上用系统的定时任务执行 `python -m metrics schedule run`(见部署说明 `README.md`)，"
                "也可在这里立即运行。")
     flash = st.session_state.pop("adm_sch_flash", None)
     if flash:
