@@ -17,7 +17,8 @@ def page_list(account) -> dict[str, list]:
     says 请先登录 (or who may use it) rather than landing on 总览; they are listed only for the
     roles that may use them (each page itself stops everybody else before showing anything).
     Unlisted pages go to the end of 看板, which always shows: a section of hidden pages alone
-    would show its header with nothing under it."""
+    would show its header with nothing under it. The dashboard pages come first (总览, the
+    default page, heads the list: localize.with_not_found falls back to it)."""
     can_upload = account is not None and account.can_upload()
     can_admin = account is not None and account.can_admin()
     board = [
@@ -50,7 +51,8 @@ def page_list(account) -> dict[str, list]:
     for name in ("数据", "管理"):
         if all(p.visibility == "hidden" for p in sections[name]):
             board += sections.pop(name)
-    return sections
+    # A visitor's only section needs no header (and the sidebar's filters keep their place).
+    return sections if len(sections) > 1 else {"": board}
 
 
 # Before the first st.navigation of a process Streamlit lists the pages/ files by their English
