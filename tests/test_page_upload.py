@@ -3,7 +3,8 @@
 Covers: a good file is checked, shown (encoding, header mapping, preview), published after
 confirmation and moves 总览; every bad file of tests/bad_files.py shows its error table and
 changes nothing; warnings must be acknowledged; rollback restores the numbers; the page is
-closed to viewers; size limit, scope rules, lock contention, admin sections.
+closed to viewers; size limit, scope rules, lock contention; the tools of the 管理 pages
+(accounts, settings, boundaries, the log, 清除示例数据).
 """
 
 from __future__ import annotations
