@@ -139,6 +139,17 @@ class Selection:
             return latest, latest
         return month_index(self.period_from or self.period_to), month_index(self.period_to)
 
+    def only_filters(self, names: tuple[str, ...]) -> Selection:
+        """Without the filters not named in ``names`` (another domain's)."""
+        return replace(self, filters=tuple((k, v) for k, v in self.filters if k in names))
+
+    def one_month(self, month: int) -> Selection:
+        """Month ``month`` alone (a month of a trend). ``as_of`` is kept only when it is the
+        selection's own single month: it is a time inside that month's report."""
+        first, last = self.months(None)
+        return replace(self, period_from=month_str(month), period_to=month_str(month),
+                       as_of=self.as_of if first == last == month else None)
+
     def shifted(self, months: int, latest: int | None) -> Selection:
         first, last = self.months(latest)
         return replace(self, period_from=month_str(first + months),
@@ -165,3 +176,16 @@ def level_of_code(code: str) -> str:
 def child_level(level: str) -> str | None:
     i = LEVELS.index(level)
     return LEVELS[i + 1] if i + 1 < len(LEVELS) else None
+
+
+def unit_level(code: str | None) -> str:
+    """The level of a unit code; no code is the whole city."""
+    return level_of_code(code) if code else "city"
+
+
+def ranked_level(unit_level: str, level: str | None = None) -> str | None:
+    """The level a ranking under a unit of ``unit_level`` lists: ``level`` when it lies below
+    the unit, else the unit's children (None below a grid)."""
+    if level is not None and LEVELS.index(level) > LEVELS.index(unit_level):
+        return level
+    return child_level(unit_level)

@@ -102,7 +102,7 @@ LABELS = {
     "smtp_sender": "发件人地址",
     "smtp_timeout_seconds": "邮件发送超时(秒)",
     "task_due_soon_days": "重点任务临期天数(天)",
-    "engine": "查询引擎(duckdb 或 spark)",
+    "engine": "查询引擎",
 }
 
 

@@ -1,9 +1,11 @@
-"""数据上传: analysts check, publish and roll back extracts; admins also manage boundaries,
-accounts and settings.
+"""数据上传: analysts and admins check, publish and roll back extracts, and download the
+templates. (What only admins do — settings, accounts, boundaries, schedules, the audit log — are
+the pages of the 管理 section, ui/admin.py.)
 
 The page is only listed in the navigation for analysts and admins (app.py), and checks the role
-again itself; opened while logged out it shows 请先登录 with the login form. A file is read and validated as soon as it is dropped; nothing reaches the store until
-the analyst has seen what will change and confirmed. A rejected file changes nothing.
+again itself; opened while logged out it shows 请先登录 with the login form. A file is read and
+validated as soon as it is dropped; nothing reaches the store until the analyst has seen what
+will change and confirmed. A rejected file changes nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from metrics.exports.build import MEDIA_TYPES
 from metrics.store import upload as U
 from metrics.store.ingest import Rejected
 from metrics.store.versions import NoSuchVersion, StoreBusy
-from ui import admin, auth_gate, cache
+from ui import auth_gate, cache
 from ui.state import current
 
 SECTIONS = ["上传数据", "版本历史", "模板下载"]
-ADMIN_SECTIONS = ["地图边界", "账户管理", "系统设置", "定时报告", "操作日志"]
 
 ctx, view = current()
 # The account as stored now (a role taken away by an admin counts at once), not as remembered.
@@ -468,10 +469,9 @@ def templates_section() -> None:
 
 # --- the page ------------------------------------------------------------------------------------
 
-sections = SECTIONS + (ADMIN_SECTIONS if account.can_admin() else [])
-if st.session_state.get("up_section") not in sections:
-    st.session_state["up_section"] = sections[0]
-section = st.segmented_control("功能", sections, key="up_section", required=True,
+if st.session_state.get("up_section") not in SECTIONS:
+    st.session_state["up_section"] = SECTIONS[0]
+section = st.segmented_control("功能", SECTIONS, key="up_section", required=True,
                                label_visibility="collapsed")
 if account.scope:
     st.caption(f"您的账户限定在“{ctx.name(account.scope)}”：只能发布本范围内单位的数据，不能回滚。")
@@ -482,13 +482,3 @@ elif section == "版本历史":
     versions_section()
 elif section == "模板下载":
     templates_section()
-elif section == "地图边界":
-    admin.boundaries_section(ctx, account)
-elif section == "账户管理":
-    admin.accounts_section(ctx, account)
-elif section == "系统设置":
-    admin.settings_section(ctx, account)
-elif section == "定时报告":
-    admin.schedules_section(ctx, account)
-elif section == "操作日志":
-    admin.audit_section(ctx, account)

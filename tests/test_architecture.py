@@ -194,7 +194,7 @@ def test_code_cites_the_contract_where_it_is_in_the_repo():
 # --- the domain interface ----------------------------------------------------------------------
 
 DOMAIN_INTERFACE = ("KEYS", "TABLES", "LEVELS", "FILTERS", "FOLLOW_UPS", "report", "query", "latest",
-                    "resolve", "breakdown", "follow_up")
+                    "resolve", "breakdown", "follow_up", "filter_options")
 
 
 def test_every_registered_domain_declares_the_interface():

@@ -170,9 +170,7 @@ def test_admin_page_shows_the_environment_forces_login(monkeypatch, store_dir, c
     monkeypatch.setenv(REQUIRE_LOGIN_ENV, "1")
     at = new_tab(monkeypatch, store_dir)
     log_in(at, "login_main", "boss")
-    to_page(at, "upload")
-    at.button_group(key="up_section").set_value("系统设置")
-    run(at)
+    to_page(at, "admin_settings")
     box = [c for c in at.checkbox if c.label == "浏览者须登录"]
     assert len(box) == 1 and box[0].value is True and box[0].disabled
     assert REQUIRE_LOGIN_ENV in (box[0].help or "")

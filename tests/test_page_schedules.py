@@ -1,4 +1,4 @@
-"""The schedule editor on 数据上传 › 定时报告 (admins only), through Streamlit's AppTest: list the
+"""The schedule editor on 管理 › 定时报告 (admins only), through Streamlit's AppTest: list the
 schedules of <data dir>/schedules.json, add, edit and remove one with Chinese validation errors,
 and run the due ones into the outbox — all through ``metrics.schedule``."""
 
@@ -37,10 +37,9 @@ def open_section(monkeypatch, data_dir: Path, account: Account) -> AppTest:
     at = AppTest.from_file(H.APP, default_timeout=TIMEOUT)
     at.session_state["account"] = account
     at.run()
-    at.switch_page("pages/upload.py").run()
+    at.switch_page("pages/admin_schedules.py").run()
     assert not at.exception, at.exception
-    at.button_group(key="up_section").set_value("定时报告").run()
-    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["定时报告"]
     return at
 
 
@@ -138,10 +137,12 @@ def test_run_now_writes_the_due_files_once(monkeypatch, store_dir):
     assert results[0]["结果"].tolist() == ["本期已生成，跳过"]
 
 
-def test_analyst_has_no_schedule_section(monkeypatch, store_dir):
+def test_analyst_is_stopped_on_the_schedule_page(monkeypatch, store_dir):
     monkeypatch.setenv("GRIDBOARD_DATA_DIR", str(store_dir))
     at = AppTest.from_file(H.APP, default_timeout=TIMEOUT)
     at.session_state["account"] = Account("ana", "analyst")
     at.run()
-    at.switch_page("pages/upload.py").run()
-    assert "定时报告" not in at.button_group(key="up_section").options
+    at.switch_page("pages/admin_schedules.py").run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["“定时报告”仅限管理员使用，请用管理员账户登录。"]
+    assert not at.title and not at.text_input and "adm_sch_run" not in [b.key for b in at.button]

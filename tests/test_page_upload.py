@@ -3,7 +3,8 @@
 Covers: a good file is checked, shown (encoding, header mapping, preview), published after
 confirmation and moves 总览; every bad file of tests/bad_files.py shows its error table and
 changes nothing; warnings must be acknowledged; rollback restores the numbers; the page is
-closed to viewers; size limit, scope rules, lock contention, admin sections.
+closed to viewers; size limit, scope rules, lock contention; the tools of the 管理 pages
+(accounts, settings, boundaries, the log, 清除示例数据).
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ def to_upload(at: AppTest) -> AppTest:
     at.switch_page("pages/upload.py").run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["数据上传"]
+    return at
+
+
+def to_admin(at: AppTest, page: str, title: str) -> AppTest:
+    """One of the 管理 pages (pages/admin_*.py)."""
+    at.switch_page(f"pages/admin_{page}.py").run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == [title]
     return at
 
 
@@ -538,15 +547,15 @@ def test_removed_or_changed_account_takes_effect_in_open_sessions(monkeypatch, s
 # --- admin ---------------------------------------------------------------------------------------
 
 
-def test_analyst_has_no_admin_sections(monkeypatch, store_dir):
-    at = to_upload(open_app(monkeypatch, store_dir, ANA))
-    assert at.button_group(key="up_section").options == ["上传数据", "版本历史", "模板下载"]
+def test_the_upload_page_has_no_admin_sections_for_anybody(monkeypatch, store_dir):
+    for who in (ANA, Account("boss", "admin")):
+        at = to_upload(open_app(monkeypatch, store_dir, who))
+        assert at.button_group(key="up_section").options == ["上传数据", "版本历史", "模板下载"]
 
 
 def test_admin_manages_accounts_settings_and_sees_the_audit_log(monkeypatch, store_dir):
     boss = Account("boss", "admin")
-    at = to_upload(open_app(monkeypatch, store_dir, boss))
-    at.button_group(key="up_section").set_value("账户管理").run()
+    at = to_admin(open_app(monkeypatch, store_dir, boss), "accounts", "账户与权限")
     d1 = H.districts(store_dir)[0]
     at.text_input(key="adm_acct_name").input("liu")
     at.selectbox(key="adm_acct_role").set_value("viewer")
@@ -574,7 +583,7 @@ def test_admin_manages_accounts_settings_and_sees_the_audit_log(monkeypatch, sto
     at.button(key="adm_acct_rm_ok").click().run()
     assert AccountStore(store_dir).get("liu") is None
 
-    at.button_group(key="up_section").set_value("系统设置").run()
+    to_admin(at, "settings", "系统设置")
     box = [n for n in at.number_input if n.label == "红黑榜数量"][0]
     box.set_value(5)
     at.button(key="FormSubmitter:adm_settings-保存设置").click().run()
@@ -586,7 +595,7 @@ def test_admin_manages_accounts_settings_and_sees_the_audit_log(monkeypatch, sto
     assert any("权重之和应为 1" in e for e in texts(at.error))
     assert load_settings(store_dir).w_response == 0.1
 
-    at.button_group(key="up_section").set_value("操作日志").run()
+    to_admin(at, "audit", "操作日志")
     log = frame_with(at, ["时间", "操作", "用户", "表", "详情"])[0]
     assert {"账户变更", "修改设置"} <= set(log["操作"])
 
@@ -596,8 +605,7 @@ def test_admin_uploads_boundaries_atomically_keeping_the_previous(monkeypatch, s
 
     root = store_dir
     before = (root / "boundaries.geojson").read_text(encoding="utf-8")
-    at = to_upload(open_app(monkeypatch, root, Account("boss", "admin")))
-    at.button_group(key="up_section").set_value("地图边界").run()
+    at = to_admin(open_app(monkeypatch, root, Account("boss", "admin")), "boundaries", "地图边界")
     units = pd.read_parquet(Store(root).current_data("units"))
     bad = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"code": "999999"},
@@ -773,8 +781,7 @@ def test_demo_label_stays_until_the_admin_clears_the_demo_city(monkeypatch, stor
     at = open_app(monkeypatch, store_dir, boss)
     assert demo_label(at), "one real table does not make the whole city real"
 
-    to_upload(at)
-    at.button_group(key="up_section").set_value("系统设置").run()
+    to_admin(at, "settings", "系统设置")
     box = " ".join(texts(at.caption))
     assert "仍是示例数据" in box and "区划与网格" in box and "事件/诉求工单" not in box, box
     at.button(key="adm_demo_clear").click().run()

@@ -1,5 +1,5 @@
-"""The admin parts of 数据上传: map boundaries, accounts, settings, scheduled reports, the audit
-log.
+"""The admin pages (the 管理 section of the navigation): settings, accounts, map boundaries,
+scheduled reports, the audit log — one page file each under pages/, drawn by ``page``.
 
 Every function here re-checks the role itself: it is never enough that a caller hid a button.
 """
@@ -33,6 +33,7 @@ from metrics.store.versions import StoreBusy
 from ui import auth_gate, cache
 from ui.auth_gate import accounts
 from ui.state import Ctx
+from ui.state import current as current_frame
 
 # (min, max, step) per setting; a value outside is refused before anything is saved.
 BOUNDS = {
@@ -66,6 +67,8 @@ EVENT_LABELS = {
 ACTION_LABELS = {"add": "新建", "update": "修改", "remove": "删除", "unlock": "解除锁定",
                  "run": "立即运行"}
 AUDIT_TAIL = 300
+# The query engines as 系统设置 offers them (metrics.engine.ENGINES).
+ENGINE_LABELS = {"duckdb": "内置引擎(DuckDB，本机)", "spark": "集群引擎(Spark)"}
 
 
 def _bounds(name: str) -> tuple:
@@ -96,6 +99,22 @@ def _scope_options(ctx: Ctx) -> tuple[list[str], dict[str, str]]:
     return ["", *u["code"].tolist()], names
 
 
+def page(title: str, section) -> None:
+    """An admin page: ``section(ctx, account)`` under ``title``. The page is listed only for
+    admins (app.py) but stays routable, so a link says why it shows nothing: the login form while
+    logged out, a refusal for any other role — before anything of the page is drawn."""
+    ctx, _ = current_frame()
+    # The account as stored now (a role taken away by an admin counts at once).
+    account = auth_gate.current_account(ctx)
+    if account is None:
+        auth_gate.login_required_page(ctx, f"“{title}”仅限管理员使用，登录后继续。")
+    if not account.can_admin():
+        st.error(f"“{title}”仅限管理员使用，请用管理员账户登录。")
+        st.stop()
+    st.title(title)
+    section(ctx, account)
+
+
 # --- boundaries ---------------------------------------------------------------------------------
 
 
@@ -103,9 +122,9 @@ def boundaries_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.subheader("地图边界")
-    st.caption("上传区县、街道边界(GeoJSON FeatureCollection，坐标为经纬度)。每个要素的 "
-               "properties.code 须为已有的区县或街道代码，几何类型为 Polygon 或 MultiPolygon。"
+    # The format's own keywords as code: what the file must contain, word for word.
+    st.caption("上传区县、街道边界(GeoJSON 要素集合 `FeatureCollection`，坐标为经纬度)。每个要素的 "
+               "`properties.code` 须为已有的区县或街道代码，几何类型为 `Polygon` 或 `MultiPolygon`。"
                "保存时保留上一版，可随时恢复。")
     info = U.boundaries_info(ctx.store)
     if info is None:
@@ -177,7 +196,6 @@ def accounts_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.subheader("账户管理")
     store = accounts(ctx)
     try:
         listed = store.list()
@@ -343,8 +361,8 @@ def _clear_demo(ctx: Ctx) -> None:
         return
     cache.clear()
     st.session_state["adm_demo_flash"] = (
-        "ok", f"已清除示例数据({len(cleared)} 张表)。请在“上传数据”中上传本地的区划与各类台账；"
-              "如需恢复，可在“版本历史”中回滚。")
+        "ok", f"已清除示例数据({len(cleared)} 张表)。请在“数据上传”页上传本地的区划与各类台账；"
+              "如需恢复，可在“数据上传 › 版本历史”中回滚。")
 
 
 def settings_section(ctx: Ctx, account: Account) -> None:
@@ -352,8 +370,7 @@ def settings_section(ctx: Ctx, account: Account) -> None:
         _deny()
         return
     demo_section(ctx, account)
-    st.subheader("系统设置")
-    st.caption("设置保存在数据目录的 settings.json 中，对所有用户立即生效。")
+    st.caption("设置保存在数据目录的 `settings.json` 中，对所有用户立即生效。")
     flash = st.session_state.pop("adm_set_flash", None)
     if flash:
         (st.success if flash[0] == "ok" else st.error)(flash[1])
@@ -373,6 +390,9 @@ def settings_section(ctx: Ctx, account: Account) -> None:
                 elif isinstance(value, bool):
                     st.checkbox(label, value=value, key=key,
                                 help="开启后，未登录的访客只能看到登录页" if f.name == "viewers_must_login" else None)
+                elif f.name == "engine":
+                    st.selectbox(label, ENGINES, index=ENGINES.index(value) if value in ENGINES else 0,
+                                 format_func=ENGINE_LABELS.get, key=key)
                 elif isinstance(value, str):
                     st.text_input(label, value=value, key=key)
                 elif isinstance(value, int):
@@ -468,10 +488,9 @@ def schedules_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.subheader("定时报告")
-    st.caption("到期的计划把周报/月报(推进会 PPT、通报表、PDF、督办通知)写入数据目录的 outbox 文件夹，"
+    st.caption("到期的计划把周报/月报(推进会 PPT、通报表、PDF、督办通知)写入数据目录的发件箱文件夹 `outbox`，"
                "设置了邮件中继时再发给收件人；每个计划每期只生成一次，失败的下次重试。"
-               "服务器上用 cron 或 systemd 定时执行 python -m metrics schedule run(见 README)，"
+               "服务器上用系统的定时任务执行 `python -m metrics schedule run`(见部署说明 `README.md`)，"
                "也可在这里立即运行。")
     flash = st.session_state.pop("adm_sch_flash", None)
     if flash:
@@ -684,7 +703,6 @@ def audit_section(ctx: Ctx, account: Account) -> None:
     if not _is_admin():
         _deny()
         return
-    st.subheader("操作日志")
     lines = ctx.store.audit_lines()
     if not lines:
         st.info("还没有任何记录。")

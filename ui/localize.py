@@ -32,14 +32,16 @@ def asked_page() -> str | None:
         return None
 
 
-def with_not_found(pages: list) -> list:
-    """``pages`` plus, when the URL names none of them, a hidden page under that name which
-    notes what was asked and switches to the default page (the first of ``pages``)."""
+def with_not_found(sections: dict[str, list]) -> dict[str, list]:
+    """The navigation's ``sections`` plus, when the URL names none of their pages, a hidden page
+    under that name (in the first section) which notes what was asked and switches to the
+    default page (the first of the first section)."""
     asked = asked_page()
+    pages = [p for section in sections.values() for p in section]
     # The default page answers at / and under its own name (st.Page keeps that in _url_path).
     known = {p.url_path for p in pages} | {getattr(p, "_url_path", None) for p in pages}
     if not asked or asked in known or not _URL_PATH.match(asked):
-        return pages
+        return sections
     home = pages[0]  # app.py lists the default page (总览) first
     text = f"找不到页面“{asked}”(链接可能已过期)，现显示{home.title}。"
 
@@ -47,7 +49,9 @@ def with_not_found(pages: list) -> list:
         _notice(text)
         st.switch_page(home)
 
-    return [*pages, st.Page(not_found, title="找不到页面", url_path=asked, visibility="hidden")]
+    first, *_ = sections
+    stand_in = st.Page(not_found, title="找不到页面", url_path=asked, visibility="hidden")
+    return {**sections, first: [*sections[first], stand_in]}
 
 
 # The case no stand-in page can catch: a server's very first request runs in Streamlit's folder

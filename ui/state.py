@@ -25,11 +25,11 @@ from metrics.domains import registry as domains
 from metrics.query import Query
 from metrics.selection import (
     Selection,
-    child_level,
     month_index,
     month_label,
     month_str,
     period_label,
+    unit_level,
 )
 from metrics.settings import Settings, load_settings
 from metrics.store.versions import Store
@@ -359,33 +359,19 @@ def drill_to(code: str | None) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def filter_options(_con: duckdb.DuckDBPyConnection, name: str, signature: str,
+def filter_options(_con: duckdb.DuckDBPyConnection, domain: str, name: str, signature: str,
                    scope: str | None = None) -> list[str]:
-    from metrics.contract import schema as S
-
-    fixed = {"org_type": S.ORG_TYPES, "sector": S.SECTORS, "source": S.SOURCES,
-             "partner_level": S.PARTNER_LEVELS, "kind": S.PROJECT_KINDS,
-             "task_kind": S.TASK_KINDS}
-    if name in fixed:
-        return list(fixed[name])
-    if name == "owner":  # the 责任单位 of the tasks the viewer may see, most tasks first
-        df = Query("SELECT owner FROM tasks WHERE starts_with(coalesce(unit_code, ''), $scope) "
-                   "GROUP BY owner ORDER BY count(*) DESC, owner", {"scope": scope or ""}).run(_con)
-        return list(df["owner"])
-    df = Query("SELECT category, n FROM agg_issues_category ORDER BY n DESC, category").run(_con)
-    return list(df["category"])
+    return domains.filter_options(_con, domain, name, scope=scope)
 
 
 def domain_filters(ctx: Ctx, domain: str) -> dict[str, list[str]]:
-    from metrics.domains.registry import MODULES
-
     out = {}
-    if not MODULES[domain].FILTERS:
+    if not domains.FILTERS[domain]:
         return {}
     st.sidebar.markdown(f"**{DOMAIN_LABELS[domain]}筛选**")
-    for name in MODULES[domain].FILTERS:
+    for name in domains.FILTERS[domain]:
         widget = FILTER_WIDGETS.get((domain, name), name)
-        opts = filter_options(ctx.con, widget, repr(ctx.fingerprint), scope_of_session())
+        opts = filter_options(ctx.con, domain, name, repr(ctx.fingerprint), scope_of_session())
         chosen = st.sidebar.multiselect(FILTER_LABELS[widget], opts, key=widget,
                                         bind="query-params", placeholder="全部")
         if chosen:
@@ -407,14 +393,11 @@ class View:
 
     @property
     def unit_level(self) -> str:
-        return {None: "city", 6: "district", 9: "street", 12: "community", 15: "grid"}[
-            len(self.unit) if self.unit else None]
+        return unit_level(self.unit)
 
     def child_level(self, domain: str) -> str | None:
-        lvl = child_level(self.unit_level)
-        if lvl not in domains.LEVELS[domain]:  # grids for issues only; tasks stop at a street
-            return None
-        return lvl
+        """The level ranked under the unit, None when ``domain`` does not report it."""
+        return domains.rank_level(domain, self.unit_level)
 
     def selection(self, level: str | None = None, filters: dict | None = None,
                   as_of: dt.datetime | None = None) -> Selection:

@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from metrics.contract.schema import ORG_TYPES, SECTORS
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import (
     Period,
@@ -177,3 +178,12 @@ GROUP BY 1 ORDER BY orgs_total DESC, item"""
 
 def snapshot_label(snap: dt.date | None) -> str:
     return month_str(snap.year * 12 + snap.month - 1) if snap else "—"
+
+
+def filter_options(con: duckdb.DuckDBPyConnection, name: str, *,
+                   scope: str | None = None) -> list[str]:
+    """The values a page offers for filter ``name``: the contract's fixed lists, in its order."""
+    options = {"org_type": ORG_TYPES, "sector": SECTORS}
+    if name not in options:
+        raise ValueError(name)
+    return list(options[name])

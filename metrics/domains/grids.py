@@ -250,3 +250,9 @@ FROM {table}
 WHERE period = $snapshot AND {where}
 GROUP BY 1 ORDER BY {value} DESC, item"""
     return Query(sql, {"snapshot": snap, "prefix": prefix}).run(con)
+
+
+def filter_options(con: duckdb.DuckDBPyConnection, name: str, *,
+                   scope: str | None = None) -> list[str]:
+    """No filters: the grid and compound ledgers are counted whole."""
+    raise ValueError(name)

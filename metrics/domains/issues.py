@@ -543,3 +543,17 @@ WHERE reported_at >= $start AND reported_at < $end AND reported_at < $as_of
   AND {_prefix_range(sel.prefix(), params)}{_filters_sql(sel, params)}
 GROUP BY 1 ORDER BY reported DESC, item"""
     return Query(sql, params).run(con)
+
+
+def filter_options(con: duckdb.DuckDBPyConnection, name: str, *,
+                   scope: str | None = None) -> list[str]:
+    """The values a page offers for filter ``name``: the contract's sources in its order; the
+    categories (free text) as the orders have them, most orders first — from the aggregate built
+    at ingest, so the list costs no scan of the orders (and is the whole city's for any scope:
+    a category's name says nothing about a unit)."""
+    if name == "source":
+        return list(SOURCES)
+    if name != "category":
+        raise ValueError(name)
+    df = Query(f"SELECT category FROM {CATEGORY_TABLE} ORDER BY n DESC, category").run(con)
+    return list(df["category"])

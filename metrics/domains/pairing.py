@@ -9,6 +9,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from metrics.contract.schema import PARTNER_LEVELS, PROJECT_KINDS
 from metrics.definitions import DOMAIN_KEYS
 from metrics.domains.common import (
     Period,
@@ -194,3 +195,12 @@ GROUP BY 1 ORDER BY projects DESC, item"""
     else:
         raise ValueError(by)
     return Query(sql, params).run(con)
+
+
+def filter_options(con: duckdb.DuckDBPyConnection, name: str, *,
+                   scope: str | None = None) -> list[str]:
+    """The values a page offers for filter ``name``: the contract's fixed lists, in its order."""
+    options = {"partner_level": PARTNER_LEVELS, "kind": PROJECT_KINDS}
+    if name not in options:
+        raise ValueError(name)
+    return list(options[name])

@@ -11,7 +11,7 @@ from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains import coverage, grids, issues, pairing, tasks
 from metrics.domains.common import Report
 from metrics.query import row, scalar
-from metrics.selection import Selection, SelectionError
+from metrics.selection import Selection, SelectionError, ranked_level
 from metrics.settings import Settings
 
 MODULES: dict[str, ModuleType] = {"coverage": coverage, "issues": issues, "pairing": pairing,
@@ -40,6 +40,29 @@ def check_selection(domain: str, sel: Selection) -> None:
     for name, _ in sel.filters:
         if name not in allowed:
             raise SelectionError(f"筛选条件 {name} 不适用于该板块(可用：{', '.join(allowed)})")
+
+
+def filter_options(con: duckdb.DuckDBPyConnection, domain: str, name: str, *,
+                   scope: str | None = None) -> list[str]:
+    """The values a page offers for the domain's filter ``name`` (one of its FILTERS), in the
+    order shown; ``scope`` (the viewer's) limits lists drawn from the data to what it may see."""
+    if name not in FILTERS[domain]:
+        raise SelectionError(f"筛选条件 {name} 不适用于该板块(可用：{', '.join(FILTERS[domain])})")
+    return MODULES[domain].filter_options(con, name, scope=scope)
+
+
+def rank_level(domain: str, unit_level: str, level: str | None = None) -> str | None:
+    """The level ranked under a unit of ``unit_level`` (``ranked_level``), None when the domain
+    does not report it (grids for issues only; tasks stop at a street)."""
+    lv = ranked_level(unit_level, level)
+    return lv if lv is not None and lv in LEVELS[domain] else None
+
+
+def for_domain(domain: str, sel: Selection, level: str, *, month: int | None = None) -> Selection:
+    """``sel`` as ``domain`` answers it at ``level``: only the domain's own filters (the others
+    name columns it does not have), and with ``month`` that one month (``Selection.one_month``)."""
+    s = sel.only_filters(FILTERS[domain]).with_(level=level)
+    return s if month is None else s.one_month(month)
 
 
 def report(con: duckdb.DuckDBPyConnection, domain: str, sel: Selection, *,

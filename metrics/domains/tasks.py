@@ -277,3 +277,16 @@ SELECT t.status AS item, count(*) AS tasks_listed
 FROM tasks t WHERE {IN_PREFIX}{cond}
 GROUP BY 1 ORDER BY tasks_listed DESC, item"""
     return Query(sql, params).run(con)
+
+
+def filter_options(con: duckdb.DuckDBPyConnection, name: str, *,
+                   scope: str | None = None) -> list[str]:
+    """The values a page offers for filter ``name``: the contract's task kinds in its order; the
+    责任单位 of the tasks under ``scope`` (the viewer's), most tasks first."""
+    if name == "kind":
+        return list(TASK_KINDS)
+    if name != "owner":
+        raise ValueError(name)
+    df = Query("SELECT owner FROM tasks WHERE starts_with(coalesce(unit_code, ''), $scope) "
+               "GROUP BY owner ORDER BY count(*) DESC, owner", {"scope": scope or ""}).run(con)
+    return list(df["owner"])

@@ -42,14 +42,7 @@ from metrics.domains import targets as T
 from metrics.domains import tasks as task_domain
 from metrics.exports import bulletin as B
 from metrics.query import scalar
-from metrics.selection import (
-    LEVELS,
-    Selection,
-    SelectionError,
-    child_level,
-    level_of_code,
-    month_str,
-)
+from metrics.selection import Selection, SelectionError, month_str, unit_level
 from metrics.settings import Settings
 
 DEFAULT_TITLE = "党建引领基层治理工作推进会"
@@ -235,23 +228,16 @@ class Scope:
     unit_code: str | None
     unit_level: str
     unit_name: str
-    rank_level: str | None  # the level ranked (before checking the domain supports it)
     first: int
     last: int
 
     def domain_sel(self, domain: str, level: str, *, month: int | None = None) -> Selection:
-        allowed = domains.FILTERS[domain]
-        filters = tuple((k, v) for k, v in self.sel.filters if k in allowed)
-        s = self.sel.with_(level=level, filters=filters)
-        if month is not None:
-            keep_as_of = self.first == self.last == month
-            s = s.with_(period_from=month_str(month), period_to=month_str(month),
-                        as_of=self.sel.as_of if keep_as_of else None)
-        return s
+        return domains.for_domain(domain, self.sel, level, month=month)
 
     def rank_level_for(self, domain: str) -> str | None:
-        lv = self.rank_level
-        return lv if lv is not None and lv in domains.LEVELS[domain] else None
+        """The level ranked: the selection's own when it lies below the unit, else the unit's
+        children — None when ``domain`` does not report it."""
+        return domains.rank_level(domain, self.unit_level, self.sel.level)
 
 
 def unit_name(con: duckdb.DuckDBPyConnection, code: str | None) -> str:
@@ -264,16 +250,14 @@ def unit_name(con: duckdb.DuckDBPyConnection, code: str | None) -> str:
 def resolve(con: duckdb.DuckDBPyConnection, sel: Selection) -> Scope:
     prefix = sel.prefix()  # raises ScopeError outside the viewer's scope
     code = prefix or None
-    level = level_of_code(code) if code else "city"
+    level = unit_level(code)
     if sel.period_to is None:
         m = domains.default_month(con)  # the month the dashboard opens on
         if m is None:
             raise SelectionError("没有数据，无法生成推进会材料")
         sel = sel.with_(period_from=month_str(m), period_to=month_str(m))
     first, last = sel.months(None)
-    depth = LEVELS.index(level)
-    rank_level = sel.level if LEVELS.index(sel.level) > depth else child_level(level)
-    return Scope(sel, code, level, unit_name(con, code), rank_level, first, last)
+    return Scope(sel, code, level, unit_name(con, code), first, last)
 
 
 # --- one domain -------------------------------------------------------------------------------------

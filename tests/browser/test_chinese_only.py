@@ -1,7 +1,8 @@
 """No English in sight: every page (as a visitor, an analyst and an admin, with the file
-uploader), a link to a page that does not exist or needs a login, and the first start while the
-demo city is being made. Words of Latin letters fail the test unless allowed below (file
-formats, units, SQL…); icon names and text hidden from view do not count."""
+uploader and the admin pages), a link to a page that does not exist or needs a login, and the
+first start while the demo city is being made. Words of Latin letters fail the test unless allowed below (file
+formats, units, SQL…); icon names, text hidden from view and literals set as code (a file name,
+a command, a key a file must contain, word for word) do not count."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from tests import upload_helpers as H
 from tests.browser.conftest import REPO, wait_for_streamlit
 
 ALLOWED = {
-    "SQL", "PPTX", "XLSX", "XLS", "XLSM", "CSV", "TXT", "PDF", "DOCX", "Parquet", "PARQUET",
+    "SQL", "PPTX", "PPT", "XLSX", "XLS", "XLSM", "CSV", "TXT", "PDF", "DOCX", "Parquet", "PARQUET",
     "Excel", "GeoJSON", "JSON", "UTF", "GBK", "BOM", "MB", "KB", "GB", "ID", "Esc", "YYYY", "MM",
-    "OIDC",
+    "OIDC", "SMTP", "DuckDB", "Spark",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
 USERS = {"ana": ("analyst", None), "adm": ("admin", None)}
+# The pages of the 管理 section (admins only).
+ADMIN_PAGES = ("系统设置", "账户与权限", "地图边界", "定时报告", "操作日志")
 
 VISIBLE_TEXT = """(sel) => {
   const root = document.querySelector(sel) || document.body;
@@ -31,7 +34,7 @@ VISIBLE_TEXT = """(sel) => {
   while (walk.nextNode()) {
     const node = walk.currentNode, el = node.parentElement;
     if (!el || !node.textContent.trim()) continue;
-    if (el.closest('script, style, [data-testid="stIconMaterial"], [translate="no"]')) continue;
+    if (el.closest('script, style, code, [data-testid="stIconMaterial"], [translate="no"]')) continue;
     if (!el.checkVisibility({opacityProperty: true, visibilityProperty: true})) continue;
     const r = el.getBoundingClientRect();
     if (r.width < 2 || r.height < 2 || parseFloat(getComputedStyle(el).fontSize) < 2) continue;
@@ -103,12 +106,23 @@ def test_every_page_and_the_uploader_are_chinese(app_server, page, open_app, scr
         page.wait_for_timeout(300)
         assert_chinese(page, f"the drop overlay as {user}", allow={user})
         uploader.dispatch_event("dragleave", {"dataTransfer": data})
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        if user == "adm":
+            for title in ADMIN_PAGES:
+                go(page, title)
+                expect(page.locator("h1", has_text=title).first).to_be_visible()
+                assert_chinese(page, f"{title} as {user}", allow={user})
+                screenshot(page, f"zh-admin-{title}")
+        else:
+            for title in ADMIN_PAGES:
+                expect(nav.get_by_text(title, exact=True)).to_have_count(0)
         page.context.clear_cookies()
 
 
 @pytest.mark.parametrize("path,notice", [
     ("no-such-page", "找不到页面“no-such-page”"),
     ("upload", "请先登录"),
+    ("settings", "请先登录"),
 ])
 def test_a_bad_link_says_so_in_chinese(app_server, page, open_app, city, path, notice):
     base = app_server(city)
