@@ -96,10 +96,6 @@ class Account:
     def can_admin(self) -> bool:
         return self.role == "admin"
 
-    @property
-    def role_label(self) -> str:
-        return ROLE_LABELS.get(self.role, self.role)
-
 
 # --- validation ----------------------------------------------------------------------------
 

@@ -22,10 +22,6 @@ from metrics.query import Parts, Query, SplitParts
 from metrics.settings import Settings
 from metrics.store.versions import Store
 
-SQL_TYPES = {
-    S.CODE: "VARCHAR", S.TEXT: "VARCHAR", S.ENUM: "VARCHAR", S.BOOL: "BOOLEAN", S.INT: "BIGINT",
-    S.NUMBER: "DOUBLE", S.RATE: "DOUBLE", S.DATE: "DATE", S.DATETIME: "TIMESTAMP", S.MONTH: "DATE",
-}
 # The monthly snapshots stay Parquet views too: stored by period, a report's ``period =
 # $snapshot`` reads only that period's row groups.
 RAW_AS_VIEWS = ("issues", "organizations", "grids", "compounds")
@@ -40,13 +36,13 @@ def sql_literal_path(path: Path) -> str:
 def select_typed(table: S.Table, source: str) -> str:
     """SELECT list casting every column to its storage type."""
     cols = ", ".join(
-        f'CAST("{c.name}" AS {SQL_TYPES[c.kind]}) AS "{c.name}"' for c in table.columns
+        f'CAST("{c.name}" AS {S.SQL_TYPES[c.kind]}) AS "{c.name}"' for c in table.columns
     )
     return f"SELECT {cols} FROM {source}"
 
 
 def empty_ddl(table: S.Table) -> str:
-    cols = ", ".join(f'"{c.name}" {SQL_TYPES[c.kind]}' for c in table.columns)
+    cols = ", ".join(f'"{c.name}" {S.SQL_TYPES[c.kind]}' for c in table.columns)
     return f'CREATE TABLE "{table.name}" ({cols})'
 
 

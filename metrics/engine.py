@@ -45,7 +45,7 @@ import duckdb
 import pandas as pd
 
 from metrics.contract import schema as S
-from metrics.db import SQL_TYPES, _agg_meta, _create_from_parts, connect, empty_ddl
+from metrics.db import _agg_meta, _create_from_parts, connect, empty_ddl
 from metrics.domains.registry import AGGREGATES
 from metrics.query import Query
 from metrics.settings import Settings
@@ -349,7 +349,7 @@ class SparkEngine:
         engine = cls(session or spark_session(url), remote=session is None and url.startswith("sc://"))
         for name, table in S.TABLES.items():
             path = store.current_data(name)
-            ddl = ", ".join(f"`{c.name}` {SPARK_TYPES[SQL_TYPES[c.kind]]}" for c in table.columns)
+            ddl = ", ".join(f"`{c.name}` {SPARK_TYPES[S.SQL_TYPES[c.kind]]}" for c in table.columns)
             if path is None:
                 engine._empty_view(name, ddl)
             else:

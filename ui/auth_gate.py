@@ -255,15 +255,6 @@ fetch({json.dumps(url)}, {{method: "POST", credentials: "same-origin",
 </script>""", unsafe_allow_javascript=True, width=1)
 
 
-def require_login(ctx: Ctx) -> Account | None:
-    """The signed-in account, or None for an anonymous viewer; stops the page with a login form
-    when viewers must log in."""
-    acct = current_account(ctx)
-    if acct is None and login_required(ctx):
-        login_wall(ctx)
-    return acct
-
-
 def login_required(ctx: Ctx) -> bool:
     """Viewers must log in: the admin setting or the deployment's GRIDBOARD_REQUIRE_LOGIN."""
     return viewers_must_login(ctx.settings)

@@ -10,8 +10,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-import pyarrow as pa
-
 from metrics.definitions import METRICS
 
 # Column kinds. Each has a parser in parse.py and a storage type below.
@@ -19,17 +17,11 @@ CODE, TEXT, ENUM, BOOL, INT, NUMBER, DATE, DATETIME, MONTH, RATE = (
     "code", "text", "enum", "bool", "int", "number", "date", "datetime", "month", "rate",
 )
 
-ARROW_TYPES = {
-    CODE: pa.string(),
-    TEXT: pa.string(),
-    ENUM: pa.string(),
-    BOOL: pa.bool_(),
-    INT: pa.int64(),
-    NUMBER: pa.float64(),
-    DATE: pa.date32(),
-    DATETIME: pa.timestamp("s"),
-    MONTH: pa.date32(),  # first day of the month
-    RATE: pa.float64(),
+# The storage type of each kind, as DuckDB SQL (the store's Parquet columns; Spark maps these).
+SQL_TYPES = {
+    CODE: "VARCHAR", TEXT: "VARCHAR", ENUM: "VARCHAR", BOOL: "BOOLEAN", INT: "BIGINT",
+    NUMBER: "DOUBLE", RATE: "DOUBLE", DATE: "DATE", DATETIME: "TIMESTAMP",
+    MONTH: "DATE",  # first day of the month
 }
 
 KIND_LABELS = {
@@ -106,8 +98,6 @@ class Table:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    def arrow_schema(self) -> pa.Schema:
-        return pa.schema([(c.name, ARROW_TYPES[c.kind]) for c in self.columns])
 
 
 ORG_TYPES = ("非公企业", "社会组织")

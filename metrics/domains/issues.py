@@ -32,6 +32,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from metrics.contract.schema import SOURCES
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains.common import Period, Report, prefix_filter, rate, rollup, unit_key
 from metrics.query import Query, SplitParts, scalar
