@@ -29,6 +29,10 @@ OUT_DIR = HERE / "out"
 ORDERS_PER_SCALE = 300_000  # metrics.demo.city: scale 1.0 = 300k work orders
 GENERATE_PART_ORDERS = 5_000_000  # orders generated and written at a time
 GENERATOR = "units+issues in parts"  # extracts made otherwise are made again
+# Beyond this many orders the units stay those of this size (4,000 streets, ~33,000
+# communities): the demo city's codes have three digits a level, and at ~35 million orders'
+# worth of streets a district would need a thousand.
+UNITS_MAX_ORDERS = 20_000_000
 GOALS = {"report_ms": 50.0, "speedup": 20.0, "ingest_s": 120.0, "rss_mb": 2048.0,
          "app_rss_mb": 1024.0}
 
@@ -119,7 +123,8 @@ def phase_generate(workdir: Path, orders: int, seed: int) -> dict:
     two Parquet extracts with plain column types (strings, timestamps, booleans): what another
     system's export looks like, not pandas-specific categoricals.
 
-    The orders are made and written in parts of at most ``GENERATE_PART_ORDERS`` (each part one
+    The units are the demo city's at that scale, up to ``UNITS_MAX_ORDERS``. The orders are
+    made and written in parts of at most ``GENERATE_PART_ORDERS`` (each part one
     run of the demo city's order generator over the same units, with a seed of its own), so 50
     million orders never sit in memory at once. One part is exactly the demo city's orders; with
     several, each part's issue_id carries its own prefix letter so the ids stay unique.
@@ -141,9 +146,10 @@ def phase_generate(workdir: Path, orders: int, seed: int) -> dict:
             fields.append(pa.field(f.name, typ))
         return t.cast(pa.schema(fields)).replace_schema_metadata(None)
 
-    scale = orders / ORDERS_PER_SCALE
     t0 = time.perf_counter()
-    u = city._Units(np.random.default_rng([seed, 1]), scale)  # = generate_city's units
+    # = generate_city's units (up to UNITS_MAX_ORDERS)
+    u = city._Units(np.random.default_rng([seed, 1]),
+                    min(orders, UNITS_MAX_ORDERS) / ORDERS_PER_SCALE)
     units = u.frame()
     t_gen = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -194,6 +200,8 @@ def phase_generate(workdir: Path, orders: int, seed: int) -> dict:
 def phase_ingest(workdir: Path) -> dict:
     """units, then the orders, through ``metrics.store.ingest.ingest`` into a fresh store. Sub-steps
     are timed by wrapping the pipeline's own functions (no behaviour changes)."""
+    import resource
+
     import metrics.store.ingest as ing
     from metrics.settings import load_settings
     from metrics.store.versions import Store
@@ -203,6 +211,7 @@ def phase_ingest(workdir: Path) -> dict:
     store = Store(store_dir)
     settings = load_settings(store_dir)
     steps: dict[str, float] = {}
+    peak_after: dict[str, float] = {}  # the process's peak RSS when each step had finished
 
     def timed(name: str, fn):
         def wrapper(*a, **kw):
@@ -211,6 +220,7 @@ def phase_ingest(workdir: Path) -> dict:
                 return fn(*a, **kw)
             finally:
                 steps[name] = steps.get(name, 0.0) + time.perf_counter() - t
+                peak_after[name] = _mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         return wrapper
 
     for name, attr in zip(STEP_ORDER, ("prepare", "_duplicate_keys", "publish",
@@ -223,6 +233,7 @@ def phase_ingest(workdir: Path) -> dict:
     t_units, c_units = time.perf_counter() - t0, time.process_time() - c0
     steps.clear()
     t0, c0 = time.perf_counter(), time.process_time()
+    peak_after.clear()
     r_issues = ing.ingest(store, "issues",
                           ing.Source("issues.parquet", path=workdir / "issues.parquet"),
                           user="bench", settings=settings)
@@ -240,6 +251,7 @@ def phase_ingest(workdir: Path) -> dict:
             "issues_s": round(t_issues, 2), "issues_cpu_s": round(c_issues, 2),
             "issues_rows": r_issues["rows"], "issues_warnings": len(r_issues["warnings"]),
             "steps_s": {k: round(v, 2) for k, v in steps.items()},
+            "peak_rss_after_mb": peak_after,
             "version_files_mb": files, "aggregate_rows": agg_rows}
 
 
