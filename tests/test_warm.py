@@ -69,6 +69,12 @@ def test_first_view_after_warming_computes_none_of_the_warmed_reports(monkeypatc
     assert len(after) < len(cold)
 
 
+def test_page_breakdowns_are_read_from_the_page_files():
+    got = warm.page_breakdowns()
+    assert got["issues"] == ("category", "source")
+    assert set(got) == {"coverage", "issues", "pairing", "grids", "tasks"}
+
+
 def test_switched_off_warms_nothing(small, computed, tmp_path):
     off = tmp_path / "off"
     off.mkdir()

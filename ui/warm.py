@@ -31,6 +31,7 @@ from metrics.store.versions import Store
 from ui import cache
 
 TREND_MONTHS = 12  # ui.components.trend_block's default
+PAGES = Path(__file__).resolve().parents[1] / "pages"
 _lock = threading.Lock()
 _pending: list[Path] = []  # data dirs asked for while a warming runs (the last one wins)
 _thread: threading.Thread | None = None
@@ -54,6 +55,7 @@ def warm(data_dir: Path) -> int:
     if not ctx.months:
         return 0
     month = ctx.latest
+    breakdowns = page_breakdowns()
     city = Selection.make("city", period_from=month, period_to=month)
     calls = 0
     for domain in domains.MODULES:
@@ -77,10 +79,35 @@ def warm(data_dir: Path) -> int:
                 pass
         cache.trend(con, domain, city, TREND_MONTHS, sig, settings)
         calls += 1
+        for by in breakdowns.get(domain, ()):
+            cache.breakdown(con, domain, city, by, sig, settings)
+            calls += 1
         if len(views) > 1 and domain in HEADLINE:
             cache.alerts(con, domain, views[1], HEADLINE[domain], sig, settings)
             calls += 1
     return calls
+
+
+def page_breakdowns() -> dict[str, tuple[str, ...]]:
+    """Each domain page's 分项 (``DomainPage(domain=…, breakdowns=[Breakdown(by, …), …])`` in
+    pages/*.py), drawn on its first view. Read from the page files' syntax: a page is a script,
+    and importing one would draw it."""
+    import ast
+
+    out: dict[str, tuple[str, ...]] = {}
+    for path in sorted(PAGES.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DomainPage"):
+                continue
+            kw = {k.arg: k.value for k in node.keywords}
+            domain = kw.get("domain")
+            items = kw.get("breakdowns")
+            if not isinstance(domain, ast.Constant) or not isinstance(items, ast.List):
+                continue
+            out[domain.value] = tuple(
+                b.args[0].value for b in items.elts
+                if isinstance(b, ast.Call) and b.args and isinstance(b.args[0], ast.Constant))
+    return out
 
 
 def start(data_dir: Path | None = None, *, wait_for_runtime: bool = False) -> bool:
