@@ -28,7 +28,6 @@ from metrics.exports.slides import HEADLINE
 from metrics.selection import Selection, child_level
 from metrics.settings import load_settings
 from metrics.store.versions import Store
-from ui import cache
 
 TREND_MONTHS = 12  # ui.components.trend_block's default
 PAGES = Path(__file__).resolve().parents[1] / "pages"
@@ -40,7 +39,10 @@ _thread: threading.Thread | None = None
 def warm(data_dir: Path) -> int:
     """Compute the first view's reports of ``data_dir``'s current versions; the number of
     cached calls made (0 when switched off or the store has no data)."""
-    from ui import state  # the data context's own cached helpers (units, months)
+    # Imported here, not at the top: serve.py imports this module before Streamlit's runtime
+    # exists, and a module of cached functions makes its caches when imported (they would take
+    # a storage of their own instead of the runtime's).
+    from ui import cache, state
 
     path = Path(data_dir)
     store = Store(path)
