@@ -117,6 +117,26 @@ GROUP BY street, rm, e
 ORDER BY rm, street, e"""
 
 
+# Each count kind's entry month and the condition for an order group to count there (over the
+# grouped orders ``base`` below). One pass over ``base`` crossed with the kinds: twelve UNION ALL
+# branches reading it made DuckDB hold all of it in memory (a materialized CTE), which for 50
+# million orders did not fit in the ingest's 1 GB.
+_ENTRIES = {
+    "reported": ("rm", "TRUE"),
+    "due": ("least(coalesce(cm, dm), dm)", "TRUE"),
+    "closed": ("cm", "cm IS NOT NULL"),
+    "closed_on_time": ("cm", "cm IS NOT NULL AND on_time"),
+    "response_due": ("least(coalesce(rsm, rdm), rdm)", "TRUE"),
+    "responded_in_time": ("rsm", "rsm IS NOT NULL AND in_time"),
+    "rated_resolved": ("cm", "cm IS NOT NULL AND resolved IS NOT NULL"),
+    "resolved": ("cm", "cm IS NOT NULL AND resolved"),
+    "rated_satisfaction": ("cm", "cm IS NOT NULL AND sat IS NOT NULL"),
+    "satisfied": ("cm", "cm IS NOT NULL AND sat"),
+    "due_at_cap": ("rm", "cm IS NOT NULL OR due_cap"),
+    "response_due_at_cap": ("rm", "rsm IS NOT NULL OR rd_cap"),
+}
+
+
 def _aggregate_sql(source_sql: str, dims: tuple[str, ...] = (), part: int | None = None,
                    last: bool = False) -> str:
     """Street × report month × entry month (× ``dims``) with a column per count kind; with
@@ -159,23 +179,11 @@ base AS (
   GROUP BY ALL
 ),
 entries AS (
-  SELECT street, rm{d}, {k["reported"]} AS k, rm AS e, n, NULL::DOUBLE AS s FROM base
-  UNION ALL SELECT street, rm{d}, {k["due"]}, least(coalesce(cm, dm), dm), n, NULL FROM base
-  UNION ALL SELECT street, rm{d}, {k["closed"]}, cm, n, s FROM base WHERE cm IS NOT NULL
-  UNION ALL SELECT street, rm{d}, {k["closed_on_time"]}, cm, n, NULL FROM base
-    WHERE cm IS NOT NULL AND on_time
-  UNION ALL SELECT street, rm{d}, {k["response_due"]}, least(coalesce(rsm, rdm), rdm), n, NULL FROM base
-  UNION ALL SELECT street, rm{d}, {k["responded_in_time"]}, rsm, n, NULL FROM base
-    WHERE rsm IS NOT NULL AND in_time
-  UNION ALL SELECT street, rm{d}, {k["rated_resolved"]}, cm, n, NULL FROM base
-    WHERE cm IS NOT NULL AND resolved IS NOT NULL
-  UNION ALL SELECT street, rm{d}, {k["resolved"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND resolved
-  UNION ALL SELECT street, rm{d}, {k["rated_satisfaction"]}, cm, n, NULL FROM base
-    WHERE cm IS NOT NULL AND sat IS NOT NULL
-  UNION ALL SELECT street, rm{d}, {k["satisfied"]}, cm, n, NULL FROM base WHERE cm IS NOT NULL AND sat
-  UNION ALL SELECT street, rm{d}, {k["due_at_cap"]}, rm, n, NULL FROM base WHERE cm IS NOT NULL OR due_cap
-  UNION ALL SELECT street, rm{d}, {k["response_due_at_cap"]}, rm, n, NULL FROM base
-    WHERE rsm IS NOT NULL OR rd_cap
+  SELECT street, rm{d}, kinds.k AS k,
+         CASE kinds.k {" ".join(f"WHEN {k[name]} THEN {e}" for name, (e, _) in _ENTRIES.items())} END AS e,
+         n, CASE WHEN kinds.k = {k["closed"]} THEN s END AS s
+  FROM base CROSS JOIN (VALUES {", ".join(f"({v})" for v in k.values())}) AS kinds(k)
+  WHERE CASE kinds.k {" ".join(f"WHEN {k[name]} THEN {c}" for name, (_, c) in _ENTRIES.items())} END
 )
 SELECT street, CAST(rm AS SMALLINT) AS rm, CAST(e AS SMALLINT) AS e{d},
        {", ".join(f"CAST(coalesce(sum(n) FILTER (WHERE k = {v}), 0) AS INTEGER) AS {name}"
