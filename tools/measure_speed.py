@@ -54,6 +54,7 @@ INTERACTIONS = ("period", "filter", "drill", "back", "page")
 CACHED_GOAL_S = 1.0
 FIRST_VIEW_GOAL_S = 1.0
 WARMED_LINE = "gridboard: cache warmed"  # what ui/warm.py logs when it has finished
+WARMING_OFF_LINE = "gridboard: cache warming switched off"  # ... or when it is off
 FILTER_SOURCE = "12345热线"
 
 _OBSERVE = """() => {
@@ -134,8 +135,11 @@ def wait_for_warming(log_path: Path, timeout_s: float = 600) -> float | None:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout_s:
         try:
-            if WARMED_LINE in Path(log_path).read_text(errors="replace"):
+            text = Path(log_path).read_text(errors="replace")
+            if WARMED_LINE in text:
                 return round(time.monotonic() - t0, 2)
+            if WARMING_OFF_LINE in text:
+                return None
         except OSError:
             pass
         time.sleep(0.2)

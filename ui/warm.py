@@ -30,6 +30,7 @@ from metrics.settings import load_settings
 from metrics.store.versions import Store
 
 TREND_MONTHS = 12  # ui.components.trend_block's default
+OFF_LINE = "cache warming switched off (warm_cache_on_start)"
 PAGES = Path(__file__).resolve().parents[1] / "pages"
 _lock = threading.Lock()
 _pending: list[Path] = []  # data dirs asked for while a warming runs (the last one wins)
@@ -121,6 +122,7 @@ def start(data_dir: Path | None = None, *, wait_for_runtime: bool = False) -> bo
         data_dir = resolve_data_dir(os.environ.get("GRIDBOARD_DATA_DIR"))[0]
     path = Path(data_dir)
     if not load_settings(path).warm_cache_on_start:
+        print(f"gridboard: {OFF_LINE}", file=sys.stderr)
         return False
     with _lock:
         _pending.append(path)
