@@ -26,7 +26,8 @@ then ``--repeats`` measured times (every result then comes from the caches). The
 page's own ``performance.now()``: the start is read just before the mouse click, the end is the
 last script-state change before the app settled. The server's own CPU seconds per click are
 recorded too (from /proc, when the server runs here): unlike wall time they do not depend on
-how busy the machine is. Prints a table; writes JSON.
+how busy the machine is, and so is the server's resident memory after the clicks (and its
+peak). Prints a table; writes JSON.
 """
 
 from __future__ import annotations
@@ -102,6 +103,19 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def memory_mb(pid: int | None) -> dict | None:
+    """The process's resident memory now and at its peak (Linux /proc), None if unknown."""
+    if pid is None:
+        return None
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    kib = {ln.split(":")[0]: int(ln.split()[1]) for ln in lines if ln.startswith(("VmRSS", "VmHWM"))}
+    return {"rss_mb": round(kib.get("VmRSS", 0) / 1024, 1),
+            "peak_rss_mb": round(kib.get("VmHWM", 0) / 1024, 1)}
+
+
 def _timed(page, action, timeout_ms: float = 180_000, server_pid: int | None = None) -> dict:
     """Run ``action()`` (one click); seconds from the click to the last script-state change,
     and the server's CPU seconds spent meanwhile (independent of how busy the machine is)."""
@@ -111,8 +125,13 @@ def _timed(page, action, timeout_ms: float = 180_000, server_pid: int | None = N
     wait_settled(page, timeout_ms)
     cpu1 = cpu_seconds(server_pid)
     states = page.evaluate("window.__gbStates")
-    if not states:
-        raise RuntimeError("the click did not start a script run")
+    if not states:  # on a busy machine the run may start after wait_settled's first look
+        try:
+            page.wait_for_function("window.__gbStates.length > 0", timeout=10_000)
+        except Exception:
+            raise RuntimeError("the click did not start a script run") from None
+        wait_settled(page, timeout_ms)
+        states = page.evaluate("window.__gbStates")
     ran = [t for t, _old, new in states if new in ("running", "rerunRequested")]
     end = states[-1][0]
     return {"total": (end - start) / 1000,
@@ -433,14 +452,19 @@ def main(argv: list[str] | None = None) -> int:
                            server_pid=proc.pid if proc is not None else args.server_pid,
                            log=lambda s: print(s, flush=True))
             browser.close()
+            server_memory = memory_mb(server_pid)
     finally:
         if proc is not None:
             stop_server(proc)
     result = report(data, store=str(args.data_dir or ""), base_url=base_url,
                     repeats=args.repeats, first_view=first_view)
+    result["server_memory"] = server_memory
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(table(result))
+    if server_memory:
+        print(f"server RSS after the clicks {server_memory['rss_mb']:,.0f} MB "
+              f"(peak {server_memory['peak_rss_mb']:,.0f} MB)")
     print(f"written to {args.out}")
     return 0
 
