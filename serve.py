@@ -7,6 +7,9 @@ but then a login lasts only as long as the browser tab.
 
 import streamlit as st
 
+from ui import warm
 from ui.session_routes import routes
 
 app = st.App("app.py", routes=routes())
+# The reports a leader's first view asks for, computed while nobody is looking yet (ui/warm.py).
+warm.start(wait_for_runtime=True)

@@ -58,6 +58,10 @@ class Settings:
     # Query engine of the reports: "duckdb" (in-process, the default) or "spark" (Spark SQL over
     # the same Parquet store, on the cluster $GRIDBOARD_SPARK_URL names; see metrics/engine.py).
     engine: str = "duckdb"
+    # At server start and after each publish, compute the reports a leader's first view asks
+    # for (总览 and each page at city level for the latest month, the district ranking) in the
+    # background, so that view comes from the caches (ui/warm.py).
+    warm_cache_on_start: bool = True
 
     def score_weights(self) -> dict[str, float]:
         return {
@@ -103,6 +107,7 @@ LABELS = {
     "smtp_timeout_seconds": "邮件发送超时(秒)",
     "task_due_soon_days": "重点任务临期天数(天)",
     "engine": "查询引擎",
+    "warm_cache_on_start": "启动及发布后预先计算首页报表",
 }
 
 

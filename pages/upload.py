@@ -20,7 +20,7 @@ from metrics.exports.build import MEDIA_TYPES
 from metrics.store import upload as U
 from metrics.store.ingest import Rejected
 from metrics.store.versions import NoSuchVersion, StoreBusy
-from ui import auth_gate, cache
+from ui import auth_gate, cache, warm
 from ui.state import current
 
 SECTIONS = ["上传数据", "版本历史", "模板下载"]
@@ -84,6 +84,7 @@ def _do_rollback(table: str, version: str) -> None:
         st.session_state["up_flash"] = {"kind": "error", "text": f"回滚未完成：{e}"}
         return
     cache.clear()
+    warm.start(ctx.data_dir)
     st.session_state.pop("up_result", None)
     was = before["version"] if before else "—"
     st.session_state["up_flash"] = {
@@ -199,6 +200,7 @@ def _confirm_dialog(res: U.CheckResult, content: bytes) -> None:
         st.error("发布时程序出错(已记入服务器日志)，已有数据没有改动。请稍后重试或联系管理员。")
         return
     cache.clear()
+    warm.start(ctx.data_dir)
     _close_confirm()
     st.session_state.pop("up_result", None)
     st.session_state["up_file_n"] = st.session_state.get("up_file_n", 0) + 1  # empty the uploader

@@ -50,6 +50,7 @@ SORT = {
     "tasks": "task_id",
 }
 MAX_WARNINGS_KEPT = 1000  # in version metadata; the count is always exact
+KEPT_ROWS = 1000  # of a chunked upload's typed rows, kept in memory for previews
 
 
 class Rejected(Exception):
@@ -178,6 +179,12 @@ def _prepare_chunked(table: S.Table, source: Source, ctx: RefContext,
     if writer is not None:
         writer.close()
     assert first is not None
+    # The staged Parquet holds every row; of the first chunk only its head stays (the upload
+    # page's preview). The whole chunk (a million rows) would otherwise sit in memory beside
+    # DuckDB's budget for the rest of the ingest.
+    first.frame = first.frame.head(KEPT_ROWS).copy()
+    first.rows = first.rows.head(KEPT_ROWS).copy()
+    _release_memory()
     first.errors, first.warnings = errors, warnings
     if not errors:
         errors += _duplicate_keys(table, staged, header_of)
