@@ -429,7 +429,7 @@ def phase_app(workdir: Path, repeat: int) -> dict:
                 samples.append(time.perf_counter() - t0)
             out["reports"][f"{domain}/{level}"] = {
                 "first_call_ms": round(first * 1000, 2), **_stats_ms(samples),
-                "rows": int(len(df))}
+                "rows": int(len(df.frame))}
     con.close()
     out["rss_after_reports_mb"] = rss_mb()
     meds = {k: v["median_ms"] for k, v in out["reports"].items()}
