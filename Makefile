@@ -5,7 +5,8 @@
 #   make bench    benchmarks (bench/)
 #   make fonts    rebuild static/fonts/*.woff2 from Debian's Noto Sans CJK
 #   make clean    remove caches and test artifacts (make distclean: the venv too)
-# Variables: PORT, ADDRESS, DATA_DIR, REQUIRE_LOGIN=1, PYTHON (e.g. make run PORT=8600).
+# Variables: PORT, ADDRESS, DATA_DIR, REQUIRE_LOGIN=1, PYTHON (e.g. make run PORT=8600);
+#   ORDERS, BENCH_ARGS for make bench (make bench ORDERS=50000000 BENCH_ARGS="--keep /tmp/b50m").
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -82,7 +83,7 @@ test: $(STAMP) sysdeps
 	$(VPY) -m pytest --junitxml=$(ARTIFACTS)/junit.xml $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(VPY) -m bench
+	$(VPY) -m bench $(if $(ORDERS),--orders $(ORDERS)) $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
