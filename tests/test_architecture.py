@@ -193,7 +193,7 @@ def test_code_cites_the_contract_where_it_is_in_the_repo():
 
 # --- the domain interface ----------------------------------------------------------------------
 
-DOMAIN_INTERFACE = ("KEYS", "TABLES", "LEVELS", "FILTERS", "FOLLOW_UPS", "report", "query", "latest",
+DOMAIN_INTERFACE = ("KEYS", "TABLES", "LEVELS", "FILTERS", "FOLLOW_UPS", "MONTHS_SQL", "report", "query", "latest",
                     "resolve", "breakdown", "follow_up", "filter_options")
 
 

@@ -81,6 +81,13 @@ def latest_month(con: duckdb.DuckDBPyConnection, sql: str) -> int | None:
     return v.year * 12 + v.month - 1
 
 
+def period_months_sql(table: str) -> str:
+    """(lo, hi): the first and last month index of a monthly table's ``period`` column (a
+    domain's MONTHS_SQL; ``table`` is the domain's own constant, never user input)."""
+    return (f"SELECT min(year(period) * 12 + month(period) - 1) AS lo, "
+            f"max(year(period) * 12 + month(period) - 1) AS hi FROM {table}")
+
+
 @dataclass(frozen=True)
 class Period:
     first: int  # month index

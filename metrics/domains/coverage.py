@@ -18,6 +18,7 @@ from metrics.domains.common import (
     Period,
     Report,
     latest_month,
+    period_months_sql,
     prefix_filter,
     rate,
     rollup,
@@ -31,6 +32,8 @@ KEYS = DOMAIN_KEYS["coverage"]
 COUNTS = ["orgs_total", "orgs_with_party_org", "orgs_standalone", "orgs_work_covered",
           "standalone_eligible", "standalone_done"]
 TABLES = ("units", "organizations", "targets")  # what a report reads (cache keys)
+# The months its monthly extract describes (registry.month_range): the ledger's months.
+MONTHS_SQL = period_months_sql("organizations")
 LEVELS = ("city", "district", "street", "community")  # the ledger names communities only
 FILTERS = ("org_type", "sector")
 AGG_TABLE = "agg_orgs"

@@ -19,13 +19,23 @@ import duckdb
 import pandas as pd
 
 from metrics.definitions import DOMAIN_KEYS
-from metrics.domains.common import Period, Report, prefix_filter, rate, rollup, unit_key
+from metrics.domains.common import (
+    Period,
+    Report,
+    period_months_sql,
+    prefix_filter,
+    rate,
+    rollup,
+    unit_key,
+)
 from metrics.query import Query, scalar
 from metrics.selection import Selection, index_of, month_start, month_str
 from metrics.settings import Settings
 
 KEYS = DOMAIN_KEYS["grids"]
 TABLES = ("units", "grids", "compounds", "targets")  # what a report reads (cache keys)
+# The months its monthly extract describes (registry.month_range): both snapshots' months.
+MONTHS_SQL = period_months_sql("grids") + "\n  UNION ALL " + period_months_sql("compounds")
 FILTERS: tuple[str, ...] = ()
 LEVELS = ("city", "district", "street", "community")
 

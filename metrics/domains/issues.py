@@ -48,6 +48,8 @@ LEVELS = ("city", "district", "street", "community", "grid")
 FILTERS = ("source", "category")
 
 AGG_TABLE = "agg_issues_street"
+# The months its monthly extract describes (registry.month_range): the orders' report months.
+MONTHS_SQL = f"SELECT min(rm) AS lo, max(rm) AS hi FROM {AGG_TABLE}"
 # The raw table whose aggregates this domain builds at ingest (see ``aggregate_queries``).
 AGGREGATES_FROM = "issues"
 # The same counts split by source (five values), read when only that filter is set: a page

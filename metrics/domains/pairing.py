@@ -15,6 +15,7 @@ from metrics.domains.common import (
     Period,
     Report,
     latest_month,
+    period_months_sql,
     prefix_filter,
     rate,
     rollup,
@@ -26,6 +27,8 @@ from metrics.settings import Settings
 
 KEYS = DOMAIN_KEYS["pairing"]
 TABLES = ("units", "pairings", "projects", "checkins", "targets")  # what a report reads
+# The months its monthly extract describes (registry.month_range): the check-ins' months (pairings and projects are plans).
+MONTHS_SQL = period_months_sql("checkins")
 LEVELS = ("city", "district", "street", "community")  # pairings, check-ins: by community
 COUNTS = ["communities", "pairings_active", "communities_paired", "projects", "projects_due",
           "projects_done", "projects_done_on_time", "projects_overdue", "units_reported",
@@ -49,6 +52,11 @@ def latest(con: duckdb.DuckDBPyConnection) -> int | None:
               (SELECT max(started_on) FROM pairings WHERE started_on <= current_date),
               (SELECT max(completed_on) FROM projects WHERE completed_on <= current_date))""")
     return m
+
+
+def first_activity(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The month the first pairing started (month index), for a store without check-ins."""
+    return latest_month(con, "SELECT min(started_on) FROM pairings")
 
 
 def resolve(con: duckdb.DuckDBPyConnection, sel: Selection) -> Period:

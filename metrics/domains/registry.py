@@ -10,7 +10,7 @@ import pandas as pd
 from metrics.definitions import DOMAIN_KEYS, METRICS
 from metrics.domains import coverage, grids, issues, pairing, tasks
 from metrics.domains.common import Report
-from metrics.query import row, scalar
+from metrics.query import row
 from metrics.selection import Selection, SelectionError, ranked_level
 from metrics.settings import Settings
 
@@ -113,17 +113,9 @@ def latest(con: duckdb.DuckDBPyConnection, domain: str) -> int | None:
 # months, grid and compound snapshot months. Start, due and completion dates are plans (a pairing
 # signed to start next month, a 重点任务 due next year) and never widen the list of months a page
 # offers: the tasks ledger adds no months here at all.
-_MONTHLY_RANGE_SQL = f"""
-SELECT min(lo), max(hi) FROM (
-  SELECT min(rm) AS lo, max(rm) AS hi FROM {issues.AGG_TABLE}
-  UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
-                   max(year(period) * 12 + month(period) - 1) FROM organizations
-  UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
-                   max(year(period) * 12 + month(period) - 1) FROM checkins
-  UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
-                   max(year(period) * 12 + month(period) - 1) FROM grids
-  UNION ALL SELECT min(year(period) * 12 + month(period) - 1),
-                   max(year(period) * 12 + month(period) - 1) FROM compounds)"""
+_MONTHLY_RANGE_SQL = ("SELECT min(lo), max(hi) FROM (\n  "
+                      + "\n  UNION ALL ".join(m.MONTHS_SQL for m in MODULES.values() if m.MONTHS_SQL)
+                      + ")")
 
 
 def month_range(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
@@ -141,8 +133,8 @@ def month_range(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
     if last is None:
         last = tasks.latest(con)
         return None if last is None else (last, last)
-    first = scalar(con, "SELECT min(started_on) FROM pairings")
-    first_i = first.year * 12 + first.month - 1 if first is not None else last
+    first = pairing.first_activity(con)
+    first_i = first if first is not None else last
     return min(first_i, last), last
 
 

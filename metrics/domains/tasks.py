@@ -31,6 +31,8 @@ KEYS = DOMAIN_KEYS["tasks"]
 COUNTS = ["tasks", "tasks_due", "tasks_done", "tasks_done_on_time", "tasks_overdue",
           "tasks_due_soon"]
 TABLES = ("units", "tasks", "targets")  # what a report reads (cache keys)
+# A ledger of plans with no month of its own: it adds no months to registry.month_range.
+MONTHS_SQL = None
 FILTERS = ("kind", "owner")
 GROUPS = FILTERS  # the report per filter value: 任务类别, and 责任单位 (the owner ranking)
 OWNER_LEVEL = "owner"
