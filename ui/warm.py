@@ -25,7 +25,6 @@ from pathlib import Path
 from metrics.datadir import is_demo, resolve_data_dir
 from metrics.domains import registry as domains
 from metrics.exports.slides import HEADLINE
-from metrics.selection import Selection, child_level
 from metrics.settings import load_settings
 from metrics.store.versions import Store
 
@@ -44,6 +43,7 @@ def warm(data_dir: Path) -> int:
     # exists, and a module of cached functions makes its caches when imported (they would take
     # a storage of their own instead of the runtime's).
     from ui import cache, state
+    from ui.reader import Reader
 
     path = Path(data_dir)
     store = Store(path)
@@ -59,34 +59,26 @@ def warm(data_dir: Path) -> int:
         return 0
     month = ctx.latest
     breakdowns = page_breakdowns()
-    city = Selection.make("city", period_from=month, period_to=month)
+    # Through a Reader, as the pages read: the same calls make the same cache keys.
+    city = state.View(None, month, month, None)
     calls = 0
     for domain in domains.MODULES:
-        sig = ctx.sig(domain)
-        latest = cache.latest(con, domain, sig)
-        calls += 1
-        views = [city]
-        level = child_level("city")
-        if level in domains.LEVELS[domain]:
-            views.append(city.with_(level=level))
-        for sel in views:
-            cache.report(con, domain, sel, sig, settings)
-            cache.targets(con, domain, sel, sig, settings)
-            cache.lights(con, domain, sel, sig, settings)
+        r = Reader(ctx, city, domain)
+        r.card()  # the KPI cards: report, 环比 (when there is an earlier period), targets, lights
+        calls += 5
+        level = r.child_level
+        if level is not None:  # the ranking of the districts, with its lights and 督办预警
+            r.report(level)
+            r.targets(level)
+            r.lights(level)
             calls += 3
-        if latest is not None:
-            try:
-                cache.report(con, domain, city.previous(latest), sig, settings)
+            if domain in HEADLINE:
+                r.alerts(HEADLINE[domain], level)
                 calls += 1
-            except Exception:  # no earlier period (the page shows no 环比 then)
-                pass
-        cache.trend(con, domain, city, TREND_MONTHS, sig, settings)
+        r.trend(TREND_MONTHS)
         calls += 1
         for by in breakdowns.get(domain, ()):
-            cache.breakdown(con, domain, city, by, sig, settings)
-            calls += 1
-        if len(views) > 1 and domain in HEADLINE:
-            cache.alerts(con, domain, views[1], HEADLINE[domain], sig, settings)
+            r.breakdown(by)
             calls += 1
     return calls
 
