@@ -21,6 +21,7 @@ from metrics.store import upload as U
 from metrics.store.ingest import Rejected
 from metrics.store.versions import NoSuchVersion, StoreBusy
 from ui import auth_gate, cache, warm
+from ui.components import confirm_row
 from ui.state import current
 
 SECTIONS = ["上传数据", "版本历史", "模板下载"]
@@ -102,12 +103,10 @@ def _rollback_controls(table: str, version: str, *, label: str, where: str) -> N
                   args=(table, version), icon=":material/undo:")
         return
     cur = ctx.store.current(table)
-    st.warning(f"确认将“{S.TABLES[table].label}”恢复为 {version}？当前版本 "
-               f"{cur['version'] if cur else '—'} 仍会保留，可随时再切换回来；此操作记入操作日志。")
-    with st.container(horizontal=True):
-        st.button("确认回滚", type="primary", key=f"up_rb_ok_{where}", on_click=_do_rollback,
-                  args=(table, version))
-        st.button("取消", key=f"up_rb_cancel_{where}", on_click=_cancel_rb)
+    confirm_row(f"确认将“{S.TABLES[table].label}”恢复为 {version}？当前版本 "
+                f"{cur['version'] if cur else '—'} 仍会保留，可随时再切换回来；此操作记入操作日志。",
+                ok_label="确认回滚", ok_key=f"up_rb_ok_{where}", on_ok=_do_rollback,
+                args=(table, version), cancel_key=f"up_rb_cancel_{where}", on_cancel=_cancel_rb)
 
 
 # --- 上传数据 ------------------------------------------------------------------------------------

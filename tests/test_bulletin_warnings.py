@@ -17,21 +17,11 @@ from metrics.exports.report_xlsx import TABLE_START, WARNING_COLUMNS, report_wor
 from metrics.selection import Selection
 from metrics.settings import Settings
 from tests import fixtures as F
-from tests.test_supervision import _orgs
+from tests import test_supervision
 
 S = Settings()
 OCT = Selection.make("street", period="2026-10")
-
-
-@pytest.fixture(scope="module")
-def city3(tmp_path_factory):
-    frames = F.city_frames()
-    frames["organizations"] = _orgs()
-    frames["targets"] = pd.DataFrame([(2026, "org_coverage_rate", None, 0.8)],
-                                     columns=F.TARGET_COLUMNS)
-    store, con = F.open_city(tmp_path_factory.mktemp("warn3"), frames)
-    yield con
-    con.close()
+city3 = test_supervision.city3  # the three-month city (a module-scoped fixture)
 
 
 @pytest.fixture(scope="module")

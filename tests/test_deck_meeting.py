@@ -18,7 +18,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from pptx import Presentation
 from pptx.oxml.ns import qn
@@ -32,7 +31,7 @@ from metrics.exports.slides import ChartSpec, build_deck, date_label, lights_fra
 from metrics.selection import Selection
 from metrics.settings import Settings
 from tests import fixtures as F
-from tests.test_supervision import _orgs
+from tests import test_supervision
 
 ROOT = Path(__file__).resolve().parent.parent
 S = Settings()
@@ -40,17 +39,7 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # A count of nothing in a sentence: 其中0个月, 0家, 已完成0个 … (not 10个, not 0.5%).
 ZERO_COUNT = re.compile(r"(?<![\d.,])0(?:个|件|家|项|盏|位|名|期)")
 ZERO_GAP = re.compile(r"(?<![\d.])0\.0(?:个百分点|分)")  # 低于目标0.0个百分点, 差0.0分
-
-
-@pytest.fixture(scope="module")
-def city3(tmp_path_factory):
-    frames = F.city_frames()
-    frames["organizations"] = _orgs()
-    frames["targets"] = pd.DataFrame([(2026, "org_coverage_rate", None, 0.8)],
-                                     columns=F.TARGET_COLUMNS)
-    store, con = F.open_city(tmp_path_factory.mktemp("meeting3"), frames)
-    yield con
-    con.close()
+city3 = test_supervision.city3  # the three-month city (a module-scoped fixture)
 
 
 def _oct(level: str = "street") -> Selection:

@@ -13,13 +13,13 @@ import re
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from metrics.accounts import Account, AccountStore
 from metrics.sessions import SessionStore
 from metrics.settings import REQUIRE_LOGIN_ENV, Settings, save_settings
 from tests import upload_helpers as H
+from tests.test_pages import _fresh_streamlit_caches, run  # noqa: F401 - the autouse fixture
 from ui import auth_gate
 
 TIMEOUT = 120
@@ -27,15 +27,6 @@ PAGES = ("overview", "coverage", "issues", "pairing", "grids", "upload", "presen
 # What a logged-out visitor may be shown when a login is required: the login form and its
 # headings, nothing drawn from the data.
 LOGIN_ONLY = {"title", "subheader", "caption", "text_input", "button", "html", "error", "info"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +59,6 @@ def new_tab(monkeypatch, data_dir: Path, **query: str) -> AppTest:
     for k, v in query.items():
         at.query_params[k] = v
     return run(at)
-
-
-def run(at: AppTest) -> AppTest:
-    # A page file run by AppTest's folder routing must build its frame through app.py.
-    if "_frame" in at.session_state:
-        del at.session_state["_frame"]
-    at.run()
-    assert not at.exception, "\n".join(e.value for e in at.exception)
-    return at
 
 
 def to_page(at: AppTest, page: str) -> AppTest:

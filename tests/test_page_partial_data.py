@@ -6,23 +6,20 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import streamlit as st
 
 from metrics.datadir import is_demo, write_sample
 from metrics.demo.city import generate_city
 from metrics.settings import Settings
 from metrics.store.ingest import ingest_frames
 from metrics.store.versions import Store
-from tests.test_pages import charts_on, hand_frames, new_app, open_page, run
-
-
-@pytest.fixture(autouse=True)
-def _fresh_streamlit_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+from tests.test_pages import (  # noqa: F401 - the autouse fixture
+    _fresh_streamlit_caches,
+    charts_on,
+    hand_frames,
+    new_app,
+    open_page,
+    run,
+)
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from metrics.store import upload as U
 from metrics.store.versions import StoreBusy
 from ui import auth_gate, cache
 from ui.auth_gate import accounts
+from ui.components import confirm_row
 from ui.state import Ctx
 from ui.state import current as current_frame
 
@@ -247,12 +248,10 @@ def accounts_section(ctx: Ctx, account: Account) -> None:
                       disabled=target == account.name,
                       help="不能删除当前登录的账户" if target == account.name else None)
         else:
-            st.warning(f"确认删除账户“{U.md(target)}”？删除后该账户无法登录。")
-            with st.container(horizontal=True):
-                st.button("确认删除", type="primary", key="adm_acct_rm_ok", on_click=_remove,
-                          args=(ctx, account, target))
-                st.button("取消", key="adm_acct_rm_cancel",
-                          on_click=lambda: st.session_state.pop("adm_acct_rm", None))
+            confirm_row(f"确认删除账户“{U.md(target)}”？删除后该账户无法登录。",
+                        ok_label="确认删除", ok_key="adm_acct_rm_ok", on_ok=_remove,
+                        args=(ctx, account, target), cancel_key="adm_acct_rm_cancel",
+                        on_cancel=lambda: st.session_state.pop("adm_acct_rm", None))
 
 
 def _save_account(ctx: Ctx, account: Account) -> None:
@@ -338,13 +337,11 @@ def demo_section(ctx: Ctx, account: Account) -> None:
             st.button("清除示例数据…", key="adm_demo_clear", icon=":material/delete_sweep:",
                       on_click=lambda: st.session_state.__setitem__("adm_demo_confirm", True))
             return
-        st.warning(f"确认清除示例数据？{names} 将变为空表(可随后上传真实数据)，示例地图边界一并撤下。"
-                   "示例数据的各个版本仍保留在版本历史中，可随时回滚恢复；此操作记入操作日志。")
-        with st.container(horizontal=True):
-            st.button("确认清除", type="primary", key="adm_demo_ok", on_click=_clear_demo,
-                      args=(ctx,))
-            st.button("取消", key="adm_demo_cancel",
-                      on_click=lambda: st.session_state.pop("adm_demo_confirm", None))
+        confirm_row(f"确认清除示例数据？{names} 将变为空表(可随后上传真实数据)，示例地图边界一并撤下。"
+                    "示例数据的各个版本仍保留在版本历史中，可随时回滚恢复；此操作记入操作日志。",
+                    ok_label="确认清除", ok_key="adm_demo_ok", on_ok=_clear_demo, args=(ctx,),
+                    cancel_key="adm_demo_cancel",
+                    on_cancel=lambda: st.session_state.pop("adm_demo_confirm", None))
 
 
 def _clear_demo(ctx: Ctx) -> None:
@@ -543,12 +540,10 @@ def schedules_section(ctx: Ctx, account: Account) -> None:
             st.button("删除此计划", key="adm_sch_remove",
                       on_click=lambda p=pick: st.session_state.__setitem__("adm_sch_rm", p))
         else:
-            st.warning(f"确认删除计划“{U.md(pick)}”？已生成的文件保留在发件箱中。")
-            with st.container(horizontal=True):
-                st.button("确认删除", type="primary", key="adm_sch_rm_ok", on_click=_remove_schedule,
-                          args=(ctx, account, pick))
-                st.button("取消", key="adm_sch_rm_cancel",
-                          on_click=lambda: st.session_state.pop("adm_sch_rm", None))
+            confirm_row(f"确认删除计划“{U.md(pick)}”？已生成的文件保留在发件箱中。",
+                        ok_label="确认删除", ok_key="adm_sch_rm_ok", on_ok=_remove_schedule,
+                        args=(ctx, account, pick), cancel_key="adm_sch_rm_cancel",
+                        on_cancel=lambda: st.session_state.pop("adm_sch_rm", None))
     log = SCH.recent_log(ctx.data_dir, limit=20)
     if log:
         with st.expander("最近运行记录"):

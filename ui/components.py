@@ -76,6 +76,16 @@ def plotly_chart(fig: go.Figure, *, key: str, on_select=None) -> None:
                         selection_mode="points")
 
 
+def confirm_row(message: str, *, ok_label: str, ok_key: str, on_ok: Callable, args: tuple = (),
+                cancel_key: str, on_cancel: Callable) -> None:
+    """The second click of a two-click change that is hard to take back: a warning that says
+    what will happen, then the primary 确认… button beside 取消."""
+    st.warning(message)
+    with st.container(horizontal=True):
+        st.button(ok_label, type="primary", key=ok_key, on_click=on_ok, args=args)
+        st.button("取消", key=cancel_key, on_click=on_cancel)
+
+
 def can_see_sql() -> bool:
     acct = st.session_state.get("account")
     return acct is None or acct.role in ("analyst", "admin")

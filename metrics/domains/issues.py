@@ -162,12 +162,12 @@ GRID_KEYS = (("community_code", "community_code"), ("grid_code", "grid_code"))
 def _month_part_sql(source_sql: str, keys: tuple[tuple[str, str], ...], *,
                     cap: bool = False) -> str:
     """One report month's part of an aggregate by ``keys`` (the orders reported in
-    [$month_from, $month_to), judged against the bound $cap): the same rows as
-    One row per unit × report month × entry month with a column per count kind (KIND), each
-    order's count in the row of the month it enters that count. An order gives one row for
-    its report month with every count that enters then, and a row more for each event in a
-    later month (closed, fell due, answered …) with that event's counts; they are summed once
-    per unit, month and entry month. With ``cap``, the cap is a column too (the street aggregate keeps it)."""
+    [$month_from, $month_to), judged against the bound $cap): one row per unit × report month
+    × entry month with a column per count kind (KIND), each order's count in the row of the
+    month it enters that count. An order gives one row for its report month with every count
+    that enters then, and a row more for each event in a later month (closed, fell due,
+    answered …) with that event's counts; they are summed once per unit, month and entry
+    month. With ``cap``, the cap is a column too (the street aggregate keeps it)."""
     key_select = ", ".join(f"{expr} AS {name}" for name, expr in keys)
     key = ", ".join(name for name, _ in keys)
 

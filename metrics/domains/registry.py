@@ -36,18 +36,20 @@ GROUP_LEVELS = {"tasks": {tasks.OWNER_LEVEL: "责任单位"}}
 def check_selection(domain: str, sel: Selection) -> None:
     if sel.level not in LEVELS[domain]:
         raise SelectionError(f"{domain} 不支持层级 {sel.level}")
-    allowed = FILTERS[domain]
     for name, _ in sel.filters:
-        if name not in allowed:
-            raise SelectionError(f"筛选条件 {name} 不适用于该板块(可用：{', '.join(allowed)})")
+        _check_filter(domain, name)
+
+
+def _check_filter(domain: str, name: str) -> None:
+    if name not in FILTERS[domain]:
+        raise SelectionError(f"筛选条件 {name} 不适用于该板块(可用：{', '.join(FILTERS[domain])})")
 
 
 def filter_options(con: duckdb.DuckDBPyConnection, domain: str, name: str, *,
                    scope: str | None = None) -> list[str]:
     """The values a page offers for the domain's filter ``name`` (one of its FILTERS), in the
     order shown; ``scope`` (the viewer's) limits lists drawn from the data to what it may see."""
-    if name not in FILTERS[domain]:
-        raise SelectionError(f"筛选条件 {name} 不适用于该板块(可用：{', '.join(FILTERS[domain])})")
+    _check_filter(domain, name)
     return MODULES[domain].filter_options(con, name, scope=scope)
 
 
